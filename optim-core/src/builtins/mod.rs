@@ -1,0 +1,23 @@
+//! The built-in optimizers, each one `optimizer!` spec with PyTorch's names, defaults, state
+//! keys and semantics.
+
+mod adagrad;
+mod adam;
+mod adamw;
+mod rmsprop;
+mod sgd;
+
+pub use adagrad::{Adagrad, AdagradHyper};
+pub use adam::{Adam, AdamHyper};
+pub use adamw::{AdamW, AdamWHyper};
+pub use rmsprop::{RmsProp, RmsPropHyper};
+pub use sgd::{Sgd, SgdHyper};
+
+/// SGD with momentum under its own name: the same rule as [`Sgd`]; set `momentum` to use it.
+///
+/// ```
+/// use optim_core::builtins::{Momentum, Sgd};
+/// let hyper = Momentum::hyper().lr(0.01).momentum(0.9);
+/// assert_eq!(hyper, Sgd::hyper().lr(0.01).momentum(0.9));
+/// ```
+pub type Momentum = Sgd;

@@ -1,0 +1,100 @@
+//! Typed errors of the optimizer layer.
+
+use thiserror::Error;
+
+/// Everything that can go wrong when building or stepping an optimizer.
+///
+/// Every fallible operation validates before it mutates: when one of these is returned, the
+/// optimizer and its parameters are exactly as they were before the call.
+///
+/// ```
+/// use optim_core::{builtins::Adam, OptimError, Optimizer, Param};
+/// let p = Param::new(ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
+/// let bad = Adam::hyper().lr(-1.0);
+/// let err = Optimizer::<Adam, f32>::new(vec![p], bad).unwrap_err();
+/// assert!(matches!(err, OptimError::InvalidHyper { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum OptimError {
+    /// A hyperparameter is outside its valid range.
+    #[error("{optimizer}: invalid {name} = {value}: must satisfy {constraint}")]
+    InvalidHyper {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The hyperparameter's name.
+        name: &'static str,
+        /// The offending value, formatted.
+        value: String,
+        /// The violated constraint, as written in the spec.
+        constraint: &'static str,
+    },
+    /// A combination of hyperparameters is invalid.
+    #[error("{optimizer}: {message}")]
+    InvalidHyperCombination {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// What is wrong, from the spec's `require` block.
+        message: &'static str,
+    },
+    /// A hyperparameter name the optimizer does not have.
+    #[error("{optimizer} has no hyperparameter `{name}` (it has: {known})")]
+    UnknownHyper {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The unknown name.
+        name: String,
+        /// The names it does have, comma-separated.
+        known: String,
+    },
+    /// A hyperparameter set to a value of the wrong type.
+    #[error("{optimizer}: hyperparameter `{name}` is {expected}, got {got}")]
+    HyperType {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The hyperparameter's name.
+        name: &'static str,
+        /// The type it has.
+        expected: &'static str,
+        /// What was given.
+        got: String,
+    },
+    /// A gradient whose shape differs from its parameter's.
+    #[error("group {group}, parameter {index}: gradient shape {grad:?} differs from parameter shape {param:?}")]
+    GradShape {
+        /// Index of the param group.
+        group: usize,
+        /// Index of the parameter within its group.
+        index: usize,
+        /// The parameter's shape.
+        param: Vec<usize>,
+        /// The gradient's shape.
+        grad: Vec<usize>,
+    },
+    /// A parameter given twice, in one group or across groups.
+    #[error(
+        "a parameter appears in more than one place (group {group}, parameter {index}); each parameter may be optimized once"
+    )]
+    DuplicateParam {
+        /// Group of the second occurrence.
+        group: usize,
+        /// Index within that group.
+        index: usize,
+    },
+    /// A param group without parameters.
+    #[error("a param group needs at least one parameter")]
+    EmptyGroup,
+    /// A group or parameter index that does not exist.
+    #[error("{what} index {index} out of range (there are {len})")]
+    IndexOutOfRange {
+        /// What was indexed.
+        what: &'static str,
+        /// The index given.
+        index: usize,
+        /// How many there are.
+        len: usize,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = OptimError> = core::result::Result<T, E>;

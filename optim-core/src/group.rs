@@ -1,0 +1,109 @@
+//! Param groups: parameters that share one set of hyperparameters.
+
+use crate::{HyperSet, HyperValue, OptimError, Param, Rule};
+
+/// A group being built: parameters plus the hyperparameters it overrides (PyTorch's
+/// `{"params": [...], "lr": 0.05}`); everything not overridden comes from the defaults.
+///
+/// ```
+/// use optim_core::{builtins::Adam, Group, Optimizer, Param};
+/// let a = Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+/// let b = Param::new(ndarray::arr1(&[2.0f32]).into_dyn());
+/// let opt = Optimizer::<Adam, f32>::with_groups(
+///     vec![Group::new(vec![a]), Group::new(vec![b]).with("lr", 0.05)],
+///     Adam::hyper().lr(0.01),
+/// ).unwrap();
+/// assert_eq!(opt.param_groups()[1].hyper.lr, 0.05);
+/// assert_eq!(opt.param_groups()[0].hyper.lr, 0.01);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Group<T> {
+    pub(crate) params: Vec<Param<T>>,
+    pub(crate) overrides: Vec<(String, HyperValue)>,
+}
+
+impl<T> Group<T> {
+    /// A group of `params` that uses the defaults for every hyperparameter.
+    ///
+    /// ```
+    /// let g = optim_core::Group::new(vec![optim_core::Param::new(ndarray::arr1(&[0.0f32]).into_dyn())]);
+    /// assert_eq!(g.len(), 1);
+    /// ```
+    pub fn new(params: Vec<Param<T>>) -> Self {
+        Group { params, overrides: Vec::new() }
+    }
+
+    /// Overrides hyperparameter `name` for this group.
+    ///
+    /// ```
+    /// let g = optim_core::Group::<f32>::new(vec![]).with("betas", (0.5, 0.9));
+    /// assert!(g.is_empty());
+    /// ```
+    pub fn with(mut self, name: &str, value: impl Into<HyperValue>) -> Self {
+        self.overrides.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Number of parameters.
+    ///
+    /// ```
+    /// assert_eq!(optim_core::Group::<f64>::new(vec![]).len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Whether the group has no parameters.
+    ///
+    /// ```
+    /// assert!(optim_core::Group::<f64>::new(vec![]).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    /// Resolves the overrides on top of `defaults` and validates the result.
+    pub(crate) fn resolve<R: Rule>(&self, defaults: &R::Hyper) -> Result<R::Hyper, OptimError> {
+        if self.params.is_empty() {
+            return Err(OptimError::EmptyGroup);
+        }
+        let mut hyper = defaults.clone();
+        for (name, value) in &self.overrides {
+            hyper.set(name, *value)?;
+        }
+        hyper.validate()?;
+        Ok(hyper)
+    }
+}
+
+/// A live param group of an optimizer: its parameters and its own hyperparameters, which may be
+/// changed between steps (this is how LR schedulers work).
+///
+/// ```
+/// use optim_core::{builtins::Sgd, Optimizer, Param};
+/// let p = Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+/// let mut opt = Optimizer::<Sgd, f32>::new(vec![p], Sgd::hyper().lr(0.1)).unwrap();
+/// opt.param_groups_mut()[0].hyper.lr = 0.01;
+/// assert_eq!(opt.param_groups()[0].hyper.lr, 0.01);
+/// assert_eq!(opt.param_groups()[0].params().len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ParamGroup<R: Rule, T> {
+    /// This group's hyperparameters.
+    pub hyper: R::Hyper,
+    pub(crate) params: Vec<Param<T>>,
+}
+
+impl<R: Rule, T> ParamGroup<R, T> {
+    /// The group's parameters.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Sgd, Optimizer, Param};
+    /// let p = Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+    /// let opt = Optimizer::<Sgd, f32>::new(vec![p.clone()], Sgd::hyper()).unwrap();
+    /// assert!(opt.param_groups()[0].params()[0].same_as(&p));
+    /// ```
+    pub fn params(&self) -> &[Param<T>] {
+        &self.params
+    }
+}

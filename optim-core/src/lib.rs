@@ -1,0 +1,34 @@
+//! The runtime of the optim DSL: the [`Rule`] trait that `optimizer!` implements, the generic
+//! PyTorch-style [`Optimizer`], and the built-in optimizers, each written in the DSL.
+#![doc = include_str!("../DSL.md")]
+
+extern crate self as optim_core;
+
+mod element;
+mod error;
+mod group;
+mod hyper;
+mod kernel;
+mod optimizer;
+mod param;
+mod rule;
+mod state;
+
+pub mod builtins;
+
+pub use element::Element;
+pub use error::{OptimError, Result};
+pub use group::{Group, ParamGroup};
+pub use hyper::{HyperSet, HyperValue};
+pub use kernel::MAX_STATES;
+pub use optim_macros::optimizer;
+pub use optimizer::Optimizer;
+pub use param::{Param, ParamData};
+pub use rule::{Prepared, Rule, StateDecl};
+pub use state::ParamState;
+
+/// Paths the generated code uses; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::{Element, HyperSet, HyperValue, OptimError, Optimizer, Param, Prepared, Rule, StateDecl};
+}

@@ -1,0 +1,209 @@
+//! The generic PyTorch-style optimizer that turns any [`Rule`] into `torch.optim.*`.
+
+use std::sync::MutexGuard;
+
+use crate::kernel::{MAX_STATES, run_kernel};
+use crate::{Element, Group, HyperSet, OptimError, Param, ParamData, ParamGroup, ParamState, Rule};
+
+/// An optimizer: param groups with their own hyperparameters, lazily created per-parameter
+/// state, `zero_grad`, `step` and `add_param_group`, for any rule `R` and element type `T`.
+///
+/// ```
+/// use optim_core::{builtins::Adam, Optimizer, Param};
+/// let w = Param::new(ndarray::arr1(&[1.0f32, -1.0]).into_dyn());
+/// let mut opt = Optimizer::<Adam, f32>::new(vec![w.clone()], Adam::hyper().lr(0.1)).unwrap();
+/// for _ in 0..3 {
+///     opt.zero_grad();
+///     let g = w.value().mapv(|x| 2.0 * x); // gradient of x²
+///     w.set_grad(g);
+///     opt.step().unwrap();
+/// }
+/// assert!(w.value()[0] < 1.0 && w.value()[1] > -1.0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Optimizer<R: Rule, T: Element = f32> {
+    defaults: R::Hyper,
+    groups: Vec<ParamGroup<R, T>>,
+    /// `states[g][i]` belongs to parameter `i` of group `g`; `None` until its first step.
+    states: Vec<Vec<Option<ParamState<T>>>>,
+    steps_taken: u64,
+}
+
+impl<R: Rule, T: Element> Optimizer<R, T> {
+    /// An optimizer over one group of `params` with hyperparameters `defaults`.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Sgd, Optimizer, Param};
+    /// let p = Param::new(ndarray::ArrayD::<f64>::zeros(vec![3]));
+    /// let opt = Optimizer::<Sgd, f64>::new(vec![p], Sgd::hyper().lr(0.1).momentum(0.9)).unwrap();
+    /// assert_eq!(opt.defaults().momentum, 0.9);
+    /// ```
+    pub fn new(params: Vec<Param<T>>, defaults: R::Hyper) -> Result<Self, OptimError> {
+        Self::with_groups(vec![Group::new(params)], defaults)
+    }
+
+    /// An optimizer over several groups, each overriding some of `defaults`.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Sgd, Group, OptimError, Optimizer, Param};
+    /// let p = Param::new(ndarray::ArrayD::<f32>::zeros(vec![3]));
+    /// let twice = vec![Group::new(vec![p.clone()]), Group::new(vec![p])];
+    /// let err = Optimizer::<Sgd, f32>::with_groups(twice, Sgd::hyper()).unwrap_err();
+    /// assert!(matches!(err, OptimError::DuplicateParam { group: 1, index: 0 }));
+    /// ```
+    pub fn with_groups(groups: Vec<Group<T>>, defaults: R::Hyper) -> Result<Self, OptimError> {
+        defaults.validate()?;
+        let mut optimizer = Optimizer { defaults, groups: Vec::new(), states: Vec::new(), steps_taken: 0 };
+        for group in groups {
+            optimizer.add_param_group(group)?;
+        }
+        Ok(optimizer)
+    }
+
+    /// Adds a group (PyTorch's `add_param_group`): missing hyperparameters come from the
+    /// defaults; a parameter that is already optimized is an error and nothing is added.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Adam, Group, Optimizer, Param};
+    /// let a = Param::new(ndarray::ArrayD::<f32>::zeros(vec![2]));
+    /// let b = Param::new(ndarray::ArrayD::<f32>::zeros(vec![2]));
+    /// let mut opt = Optimizer::<Adam, f32>::new(vec![a.clone()], Adam::hyper()).unwrap();
+    /// opt.add_param_group(Group::new(vec![b]).with("lr", 0.2)).unwrap();
+    /// assert_eq!(opt.param_groups()[1].hyper.lr, 0.2);
+    /// assert!(opt.add_param_group(Group::new(vec![a])).is_err());
+    /// assert_eq!(opt.param_groups().len(), 2);
+    /// ```
+    pub fn add_param_group(&mut self, group: Group<T>) -> Result<(), OptimError> {
+        let hyper = group.resolve::<R>(&self.defaults)?;
+        let group_index = self.groups.len();
+        for (index, param) in group.params.iter().enumerate() {
+            let earlier_in_group = group.params[..index].iter();
+            let in_other_groups = self.groups.iter().flat_map(|g| g.params.iter());
+            if earlier_in_group.chain(in_other_groups).any(|p| p.same_as(param)) {
+                return Err(OptimError::DuplicateParam { group: group_index, index });
+            }
+        }
+        self.states.push(vec![None; group.params.len()]);
+        self.groups.push(ParamGroup { hyper, params: group.params });
+        Ok(())
+    }
+
+    /// The hyperparameters new groups start from (PyTorch's `defaults`).
+    pub fn defaults(&self) -> &R::Hyper {
+        &self.defaults
+    }
+
+    /// The param groups.
+    pub fn param_groups(&self) -> &[ParamGroup<R, T>] {
+        &self.groups
+    }
+
+    /// The param groups, for changing hyperparameters between steps; they are validated again
+    /// at the next [`Optimizer::step`].
+    pub fn param_groups_mut(&mut self) -> &mut [ParamGroup<R, T>] {
+        &mut self.groups
+    }
+
+    /// The state of parameter `index` of group `group`, `None` before its first step.
+    pub fn state(&self, group: usize, index: usize) -> Option<&ParamState<T>> {
+        self.states.get(group)?.get(index)?.as_ref()
+    }
+
+    /// How many times [`Optimizer::step`] has succeeded.
+    pub fn steps_taken(&self) -> u64 {
+        self.steps_taken
+    }
+
+    /// Clears every gradient to absent, as PyTorch's default `zero_grad(set_to_none=True)`.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Sgd, Optimizer, Param};
+    /// let p = Param::new(ndarray::ArrayD::<f32>::zeros(vec![2]));
+    /// p.set_grad(ndarray::ArrayD::ones(vec![2]));
+    /// let opt = Optimizer::<Sgd, f32>::new(vec![p.clone()], Sgd::hyper()).unwrap();
+    /// opt.zero_grad();
+    /// assert!(p.lock().grad.is_none());
+    /// ```
+    pub fn zero_grad(&self) {
+        self.zero_grad_with(true);
+    }
+
+    /// `zero_grad(set_to_none)`: with `false`, gradients are filled with zeros instead.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Sgd, Optimizer, Param};
+    /// let p = Param::new(ndarray::ArrayD::<f32>::zeros(vec![2]));
+    /// p.set_grad(ndarray::ArrayD::ones(vec![2]));
+    /// let opt = Optimizer::<Sgd, f32>::new(vec![p.clone()], Sgd::hyper()).unwrap();
+    /// opt.zero_grad_with(false);
+    /// assert_eq!(p.lock().grad.as_ref().unwrap().sum(), 0.0);
+    /// ```
+    pub fn zero_grad_with(&self, set_to_none: bool) {
+        for param in self.groups.iter().flat_map(|g| &g.params) {
+            let mut data = param.lock();
+            match (&mut data.grad, set_to_none) {
+                (grad @ Some(_), true) => *grad = None,
+                (Some(grad), false) => grad.fill(T::ZERO),
+                (None, _) => {}
+            }
+        }
+    }
+
+    /// One optimization step over every parameter that has a gradient.
+    ///
+    /// Validates everything first (hyperparameters of every group, every gradient's shape); on
+    /// error nothing has changed.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Sgd, OptimError, Optimizer, Param};
+    /// let p = Param::new(ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
+    /// let mut opt = Optimizer::<Sgd, f32>::new(vec![p.clone()], Sgd::hyper().lr(0.5)).unwrap();
+    /// p.set_grad(ndarray::arr1(&[1.0f32]).into_dyn());
+    /// assert!(matches!(opt.step(), Err(OptimError::GradShape { .. })));
+    /// assert_eq!(p.value(), ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
+    /// p.set_grad(ndarray::arr1(&[1.0f32, 1.0]).into_dyn());
+    /// opt.step().unwrap();
+    /// assert_eq!(p.value(), ndarray::arr1(&[0.5f32, 1.5]).into_dyn());
+    /// ```
+    pub fn step(&mut self) -> Result<(), OptimError> {
+        for group in &self.groups {
+            group.hyper.validate()?;
+        }
+        let mut locked: Vec<Vec<MutexGuard<'_, ParamData<T>>>> = Vec::with_capacity(self.groups.len());
+        for (group_index, group) in self.groups.iter().enumerate() {
+            let mut guards = Vec::with_capacity(group.params.len());
+            for (index, param) in group.params.iter().enumerate() {
+                let data = param.lock();
+                if let Some(grad) = &data.grad
+                    && grad.shape() != data.value.shape()
+                {
+                    return Err(OptimError::GradShape {
+                        group: group_index,
+                        index,
+                        param: data.value.shape().to_vec(),
+                        grad: grad.shape().to_vec(),
+                    });
+                }
+                guards.push(data);
+            }
+            locked.push(guards);
+        }
+
+        for ((group, guards), states) in self.groups.iter().zip(&mut locked).zip(&mut self.states) {
+            for (data, slot) in guards.iter_mut().zip(states.iter_mut()) {
+                let ParamData { value, grad: Some(grad) } = &mut **data else { continue };
+                let state = slot.get_or_insert_with(|| ParamState::new::<R>(value.shape(), &group.hyper));
+                state.allocate_present::<R>(&group.hyper);
+                state.step += 1;
+                let prep = R::prepare(&group.hyper, state.step, &mut state.scalars);
+                let mut slices: [&mut [T]; MAX_STATES] = Default::default();
+                for (slot, tensor) in slices.iter_mut().zip(state.tensors.iter_mut()) {
+                    *slot = tensor.as_mut_slice();
+                }
+                run_kernel::<R, T>(&prep, value, grad, &mut slices[..R::STATES.len()]);
+            }
+        }
+        self.steps_taken += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,97 @@
+//! Shared parameter handles: the model and the optimizer see the same arrays.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ndarray::ArrayD;
+
+/// A parameter's value and its optional gradient.
+///
+/// ```
+/// use optim_core::Param;
+/// let p = Param::new(ndarray::arr1(&[1.0f64, 2.0]).into_dyn());
+/// let mut data = p.lock();
+/// data.grad = Some(ndarray::arr1(&[0.5, 0.5]).into_dyn());
+/// assert_eq!(data.value.len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamData<T> {
+    /// The parameter tensor.
+    pub value: ArrayD<T>,
+    /// The gradient, absent until the model sets one (and after `zero_grad`).
+    pub grad: Option<ArrayD<T>>,
+}
+
+/// A shared handle to a trainable tensor, PyTorch's `nn.Parameter`.
+///
+/// Cloning the handle shares the tensor, so a model keeps one clone and the optimizer another.
+///
+/// ```
+/// use optim_core::Param;
+/// let w = Param::new(ndarray::ArrayD::<f32>::zeros(vec![2, 3]));
+/// let seen_by_optimizer = w.clone();
+/// w.set_grad(ndarray::ArrayD::ones(vec![2, 3]));
+/// assert!(seen_by_optimizer.lock().grad.is_some());
+/// assert!(w.same_as(&seen_by_optimizer));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Param<T>(Arc<Mutex<ParamData<T>>>);
+
+impl<T> Param<T> {
+    /// Wraps a tensor as a parameter without a gradient.
+    ///
+    /// ```
+    /// let p = optim_core::Param::new(ndarray::arr1(&[0.0f32]).into_dyn());
+    /// assert!(p.lock().grad.is_none());
+    /// ```
+    pub fn new(value: ArrayD<T>) -> Self {
+        Param(Arc::new(Mutex::new(ParamData { value, grad: None })))
+    }
+
+    /// Locks the parameter for reading or writing its value and gradient.
+    ///
+    /// Never panics: a lock poisoned by a panic elsewhere is recovered, because every writer in
+    /// this crate leaves the data consistent.
+    ///
+    /// ```
+    /// let p = optim_core::Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+    /// p.lock().value[0] = 2.0;
+    /// assert_eq!(p.lock().value[0], 2.0);
+    /// ```
+    pub fn lock(&self) -> MutexGuard<'_, ParamData<T>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets the gradient (PyTorch: `p.grad = g`).
+    ///
+    /// ```
+    /// let p = optim_core::Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+    /// p.set_grad(ndarray::arr1(&[0.1f32]).into_dyn());
+    /// assert_eq!(p.lock().grad.as_ref().unwrap()[0], 0.1);
+    /// ```
+    pub fn set_grad(&self, grad: ArrayD<T>) {
+        self.lock().grad = Some(grad);
+    }
+
+    /// Whether two handles share one tensor.
+    ///
+    /// ```
+    /// let a = optim_core::Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+    /// let b = optim_core::Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+    /// assert!(a.same_as(&a.clone()) && !a.same_as(&b));
+    /// ```
+    pub fn same_as(&self, other: &Param<T>) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T: Clone> Param<T> {
+    /// A copy of the current value.
+    ///
+    /// ```
+    /// let p = optim_core::Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+    /// assert_eq!(p.value()[0], 1.0);
+    /// ```
+    pub fn value(&self) -> ArrayD<T> {
+        self.lock().value.clone()
+    }
+}

@@ -1,0 +1,83 @@
+//! Per-parameter optimizer state, created lazily on a parameter's first step.
+
+use ndarray::{ArrayViewD, IxDyn};
+
+use crate::{Element, Rule};
+
+/// The state of one parameter: its step count, its per-element tensors (by PyTorch's names) and
+/// its scalar states.
+///
+/// ```
+/// use optim_core::{builtins::Adam, Optimizer, Param};
+/// let p = Param::new(ndarray::arr1(&[1.0f64, 2.0]).into_dyn());
+/// p.set_grad(ndarray::arr1(&[0.5, -0.5]).into_dyn());
+/// let mut opt = Optimizer::<Adam, f64>::new(vec![p], Adam::hyper()).unwrap();
+/// opt.step().unwrap();
+/// let state = opt.state(0, 0).unwrap();
+/// assert_eq!(state.step(), 1);
+/// assert!((state.tensor("exp_avg").unwrap()[[0]] - 0.05).abs() < 1e-15);
+/// assert!(state.tensor("max_exp_avg_sq").is_none()); // amsgrad is off
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamState<T> {
+    pub(crate) step: u64,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) names: &'static [crate::StateDecl],
+    pub(crate) scalar_names: &'static [&'static str],
+    /// One buffer per declared state, row-major; empty while the state is absent.
+    pub(crate) tensors: Vec<Vec<T>>,
+    pub(crate) scalars: Vec<f64>,
+}
+
+impl<T: Element> ParamState<T> {
+    pub(crate) fn new<R: Rule>(shape: &[usize], hyper: &R::Hyper) -> Self {
+        let scalars = (0..R::SCALAR_STATES.len()).map(|i| R::scalar_state_init(hyper, i)).collect();
+        let mut state = ParamState {
+            step: 0,
+            shape: shape.to_vec(),
+            names: R::STATES,
+            scalar_names: R::SCALAR_STATES,
+            tensors: vec![Vec::new(); R::STATES.len()],
+            scalars,
+        };
+        state.allocate_present::<R>(hyper);
+        state
+    }
+
+    /// Allocates every state the current hyperparameters need and that does not exist yet, so
+    /// turning a flag on between steps works as it does in PyTorch (fresh state from then on).
+    pub(crate) fn allocate_present<R: Rule>(&mut self, hyper: &R::Hyper) {
+        let len = self.shape.iter().product();
+        for (index, tensor) in self.tensors.iter_mut().enumerate() {
+            if tensor.is_empty() && len > 0 && R::state_present(hyper, index) {
+                *tensor = vec![T::from_f64(R::state_init(hyper, index)); len];
+            }
+        }
+    }
+
+    /// How many steps this parameter has taken (PyTorch's `state["step"]`).
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The state tensor called `name`, shaped like the parameter, if it exists.
+    pub fn tensor(&self, name: &str) -> Option<ArrayViewD<'_, T>> {
+        let index = self.names.iter().position(|decl| decl.name == name)?;
+        let data = &self.tensors[index];
+        if data.is_empty() && self.shape.iter().product::<usize>() != 0 {
+            return None;
+        }
+        ArrayViewD::from_shape(IxDyn(&self.shape), data).ok()
+    }
+
+    /// The scalar state called `name` (such as NAdam's `mu_product`), if the rule has it.
+    pub fn scalar(&self, name: &str) -> Option<f64> {
+        let index = self.scalar_names.iter().position(|n| *n == name)?;
+        self.scalars.get(index).copied()
+    }
+
+    /// Names of the tensors that exist now, in declaration order.
+    pub fn tensor_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.names.iter().zip(&self.tensors).filter(|(_, data)| !data.is_empty()).map(|(decl, _)| decl.name)
+    }
+}

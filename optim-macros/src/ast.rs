@@ -1,0 +1,163 @@
+//! The spanned syntax tree of an `optimizer!` spec, and its parser.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, Expr, Ident, LitStr, Token, Visibility, braced};
+
+pub struct Spec {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub hypers: Vec<Hyper>,
+    pub requires: Vec<Require>,
+    pub states: Vec<State>,
+    pub step: Vec<syn::Stmt>,
+    pub step_span: Span,
+}
+
+pub struct Hyper {
+    pub docs: Vec<Attribute>,
+    pub name: Ident,
+    pub default: Expr,
+    pub range: Option<syn::ExprRange>,
+}
+
+pub struct Require {
+    pub condition: Expr,
+    pub message: LitStr,
+}
+
+pub struct State {
+    pub docs: Vec<Attribute>,
+    /// `scalar name = ...` declares one value per parameter instead of one per element.
+    pub scalar: bool,
+    pub name: Ident,
+    pub init: Expr,
+    pub condition: Option<Expr>,
+}
+
+const SECTIONS: [&str; 4] = ["hyper", "require", "state", "step"];
+
+impl Parse for Spec {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let name: Ident = input.parse()?;
+        let body;
+        braced!(body in input);
+        let mut spec = Spec {
+            attrs,
+            vis,
+            name,
+            hypers: Vec::new(),
+            requires: Vec::new(),
+            states: Vec::new(),
+            step: Vec::new(),
+            step_span: Span::call_site(),
+        };
+        let mut seen: Vec<String> = Vec::new();
+        let mut has_step = false;
+        while !body.is_empty() {
+            let section: Ident = body.parse()?;
+            let key = section.to_string();
+            if seen.contains(&key) {
+                return Err(syn::Error::new(section.span(), format!("duplicate `{key}` section")));
+            }
+            let content;
+            let brace = braced!(content in body);
+            match key.as_str() {
+                "hyper" => spec.hypers = parse_list(&content, parse_hyper)?,
+                "require" => spec.requires = parse_list(&content, parse_require)?,
+                "state" => spec.states = parse_list(&content, parse_state)?,
+                "step" => {
+                    spec.step = content.call(syn::Block::parse_within)?;
+                    spec.step_span = brace.span.join();
+                    has_step = true;
+                }
+                _ => {
+                    let hint = crate::errors::did_you_mean(&key, SECTIONS)
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_else(|| "; expected `hyper`, `require`, `state` or `step`".into());
+                    return Err(syn::Error::new(section.span(), format!("unknown section `{key}`{hint}")));
+                }
+            }
+            seen.push(key);
+        }
+        if !has_step {
+            return Err(syn::Error::new(
+                spec.name.span(),
+                "missing `step { ... }` section: every optimizer needs an update rule",
+            ));
+        }
+        Ok(spec)
+    }
+}
+
+fn parse_list<T>(input: ParseStream, item: fn(ParseStream) -> syn::Result<T>) -> syn::Result<Vec<T>> {
+    let mut items = Vec::new();
+    while !input.is_empty() {
+        items.push(item(input)?);
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(items)
+}
+
+fn parse_hyper(input: ParseStream) -> syn::Result<Hyper> {
+    let docs = input.call(Attribute::parse_outer)?;
+    let name: Ident = input.parse()?;
+    input.parse::<Token![=]>()?;
+    let default = parse_operand(input)?;
+    let range = if input.peek(Token![in]) {
+        input.parse::<Token![in]>()?;
+        match input.parse::<Expr>()? {
+            Expr::Range(range) => Some(range),
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "expected a range such as `0.0..`, `0.0..1.0` or `0.0..=1.0`",
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    Ok(Hyper { docs, name, default, range })
+}
+
+fn parse_require(input: ParseStream) -> syn::Result<Require> {
+    let condition: Expr = input.parse()?;
+    input.parse::<Token![=>]>()?;
+    let message: LitStr = input.parse()?;
+    Ok(Require { condition, message })
+}
+
+fn parse_state(input: ParseStream) -> syn::Result<State> {
+    let docs = input.call(Attribute::parse_outer)?;
+    let first: Ident = input.parse()?;
+    let (scalar, name) = if first == "scalar" && input.peek(Ident) { (true, input.parse()?) } else { (false, first) };
+    input.parse::<Token![=]>()?;
+    let init = parse_operand(input)?;
+    let condition = if input.peek(Token![if]) {
+        input.parse::<Token![if]>()?;
+        Some(input.parse()?)
+    } else {
+        None
+    };
+    Ok(State { docs, scalar, name, init, condition })
+}
+
+/// An expression that stops before `in` and `if`, which follow a default or an initial value.
+fn parse_operand(input: ParseStream) -> syn::Result<Expr> {
+    let mut tokens = proc_macro2::TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) && !input.peek(Token![in]) && !input.peek(Token![if]) {
+        let tt: proc_macro2::TokenTree = input.parse()?;
+        tokens.extend([tt]);
+    }
+    if tokens.is_empty() {
+        return Err(input.error("expected a value"));
+    }
+    syn::parse2(tokens)
+}

@@ -1,0 +1,441 @@
+//! Code generation: the hyperparameter struct, the `Rule` impl and its fused kernel.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::ast::Spec;
+use crate::errors::{Errors, fallback};
+use crate::ir::{self, HyperTy};
+use crate::lower;
+
+/// Above this many hoisted conditions the loop reads the mask at run time instead of being
+/// specialised for each of the 2^n configurations.
+const MAX_SPECIALISED_BITS: usize = 5;
+
+pub fn optimizer(input: TokenStream) -> TokenStream {
+    let spec: Spec = match syn::parse2(input) {
+        Ok(spec) => spec,
+        Err(error) => return fallback(error, None),
+    };
+    let mut errors = Errors::default();
+    let lowered = lower::lower(&spec, &mut errors);
+    if let Err(error) = errors.propagate() {
+        return fallback(error, Some((&spec.vis, &spec.name)));
+    }
+    match lowered {
+        Some(rule) => generate(&spec, &rule),
+        None => fallback(syn::Error::new(spec.name.span(), "invalid optimizer spec"), Some((&spec.vis, &spec.name))),
+    }
+}
+
+fn doc_text(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn rust_type(ty: &HyperTy) -> TokenStream {
+    match ty {
+        HyperTy::Float => quote!(f64),
+        HyperTy::Int => quote!(i64),
+        HyperTy::Bool => quote!(bool),
+        HyperTy::Pair => quote!((f64, f64)),
+    }
+}
+
+fn generated_docs(spec: &Spec, rule: &ir::Rule) -> String {
+    let mut doc = String::from("\n\n# Hyperparameters\n\n| name | default | valid | meaning |\n|---|---|---|---|\n");
+    for hyper in &rule.hypers {
+        let range = hyper.range.as_ref().map(|(_, text)| format!("`{text}`")).unwrap_or_default();
+        doc += &format!("| `{}` | `{}` | {} | {} |\n", hyper.name, hyper.default_text, range, doc_text(&hyper.docs));
+    }
+    if !rule.states.is_empty() || !rule.scalar_states.is_empty() {
+        doc += "\n# State\n\n";
+    }
+    for state in &rule.states {
+        let presence = state.presence.as_ref().map(|(_, _, c)| format!(", only `if {c}`")).unwrap_or_default();
+        doc += &format!(
+            "- `{}`: per element, starts at `{}`{presence}. {}\n",
+            state.name,
+            state.init_text,
+            doc_text(&state.docs)
+        );
+    }
+    for state in &rule.scalar_states {
+        doc += &format!(
+            "- `{}`: one per parameter, starts at `{}`. {}\n",
+            state.name,
+            state.init_text,
+            doc_text(&state.docs)
+        );
+    }
+    if !spec.requires.is_empty() {
+        doc += "\n# Constraints\n\n";
+        for require in &spec.requires {
+            doc += &format!("- {}\n", require.message.value());
+        }
+    }
+    doc += &format!(
+        "\n# Update\n\nRun once per step for each parameter with a gradient; `step` counts from 1.\n\n```text\n{}\n```\n",
+        rule.step_text
+    );
+    doc
+}
+
+fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
+    let rt = quote!(::optim_core::__private);
+    let vis = &spec.vis;
+    let name = &spec.name;
+    let name_str = name.to_string();
+    let hyper_name = format_ident!("{}Hyper", name);
+    let attrs = &spec.attrs;
+    let docs = generated_docs(spec, rule);
+    let hyper_doc = format!("Hyperparameters of [`{name}`], with PyTorch's defaults; see its docs for the table.");
+
+    let fields = rule.hypers.iter().map(|h| {
+        let (field, ty, docs) = (&h.name, rust_type(&h.ty), &h.docs);
+        quote!(#(#docs)* pub #field: #ty,)
+    });
+    let defaults = rule.hypers.iter().map(|h| {
+        let (field, default) = (&h.name, &h.default);
+        quote!(#field: #default,)
+    });
+    let setters = rule.hypers.iter().map(|h| {
+        let (field, ty) = (&h.name, rust_type(&h.ty));
+        let doc = format!("Sets `{field}` (default `{}`).", h.default_text);
+        quote! {
+            #[doc = #doc]
+            #[must_use]
+            pub fn #field(mut self, value: #ty) -> Self {
+                self.#field = value;
+                self
+            }
+        }
+    });
+    let names: Vec<String> = rule.hypers.iter().map(|h| h.name.to_string()).collect();
+    let getters = rule.hypers.iter().map(|h| {
+        let (field, key) = (&h.name, h.name.to_string());
+        match h.ty {
+            HyperTy::Float => quote!(#key => Some(#rt::HyperValue::Float(self.#field)),),
+            HyperTy::Int => quote!(#key => Some(#rt::HyperValue::Int(self.#field)),),
+            HyperTy::Bool => quote!(#key => Some(#rt::HyperValue::Bool(self.#field)),),
+            HyperTy::Pair => quote!(#key => Some(#rt::HyperValue::Pair(self.#field.0, self.#field.1)),),
+        }
+    });
+    let set_arms = rule.hypers.iter().map(|h| {
+        let (field, key) = (&h.name, h.name.to_string());
+        let (accept, expected) = match h.ty {
+            HyperTy::Float => (
+                quote! {
+                    (#key, #rt::HyperValue::Float(v)) => self.#field = v,
+                    (#key, #rt::HyperValue::Int(v)) => self.#field = v as f64,
+                },
+                "a float",
+            ),
+            HyperTy::Int => (
+                quote! {
+                    (#key, #rt::HyperValue::Int(v)) => self.#field = v,
+                    (#key, #rt::HyperValue::Float(v)) if v.fract() == 0.0 && v.abs() < 9.0e15 => self.#field = v as i64,
+                },
+                "an integer",
+            ),
+            HyperTy::Bool => (quote!((#key, #rt::HyperValue::Bool(v)) => self.#field = v,), "a bool"),
+            HyperTy::Pair => (quote!((#key, #rt::HyperValue::Pair(a, b)) => self.#field = (a, b),), "a float pair"),
+        };
+        quote! {
+            #accept
+            (#key, other) => return Err(#rt::OptimError::HyperType {
+                optimizer: #name_str, name: #key, expected: #expected, got: other.to_string(),
+            }),
+        }
+    });
+    let known = names.join(", ");
+    let range_checks = rule.hypers.iter().filter_map(|h| {
+        let (check, text) = h.range.as_ref()?;
+        let (field, key) = (&h.name, h.name.to_string());
+        Some(quote! {
+            if !(#check) {
+                return Err(#rt::OptimError::InvalidHyper {
+                    optimizer: #name_str, name: #key, value: format!("{:?}", __h.#field), constraint: #text,
+                });
+            }
+        })
+    });
+    let require_checks = rule.requires.iter().map(|r| {
+        let (condition, message) = (&r.condition, &r.message);
+        quote! {
+            if !(#condition) {
+                return Err(#rt::OptimError::InvalidHyperCombination { optimizer: #name_str, message: #message });
+            }
+        }
+    });
+
+    let state_decls = rule.states.iter().map(|s| {
+        let key = s.name.to_string();
+        let condition = match &s.presence {
+            Some((_, _, text)) => quote!(Some(#text)),
+            None => quote!(None),
+        };
+        quote!(#rt::StateDecl { name: #key, condition: #condition },)
+    });
+    let scalar_names = rule.scalar_states.iter().map(|s| s.name.to_string());
+    let presence_arms = rule.states.iter().enumerate().map(|(i, s)| {
+        let test = match &s.presence {
+            Some((_, tokens, _)) => tokens.clone(),
+            None => quote!(true),
+        };
+        quote!(#i => #test,)
+    });
+    let init_arms = rule.states.iter().enumerate().map(|(i, s)| {
+        let init = &s.init;
+        quote!(#i => #init,)
+    });
+    let scalar_init_arms = rule.scalar_states.iter().enumerate().map(|(i, s)| {
+        let init = &s.init;
+        quote!(#i => #init,)
+    });
+
+    let prepare = prepare_fn(rule);
+    let apply = apply_fn(rule);
+    let slots = rule.slots;
+
+    quote! {
+        #(#attrs)*
+        #[doc = #docs]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+        #vis struct #name;
+
+        #[doc = #hyper_doc]
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        #vis struct #hyper_name {
+            #(#fields)*
+        }
+
+        #[automatically_derived]
+        impl ::core::default::Default for #hyper_name {
+            fn default() -> Self {
+                Self { #(#defaults)* }
+            }
+        }
+
+        impl #hyper_name {
+            #(#setters)*
+        }
+
+        impl #name {
+            /// The default hyperparameters, to adjust with the builder methods.
+            #[must_use]
+            pub fn hyper() -> #hyper_name {
+                ::core::default::Default::default()
+            }
+
+            /// An optimizer with this rule over one group of `params`.
+            ///
+            /// # Errors
+            /// When a hyperparameter is out of range.
+            pub fn optimizer<T: #rt::Element>(
+                params: ::std::vec::Vec<#rt::Param<T>>,
+                hyper: #hyper_name,
+            ) -> ::core::result::Result<#rt::Optimizer<#name, T>, #rt::OptimError> {
+                #rt::Optimizer::new(params, hyper)
+            }
+        }
+
+        #[automatically_derived]
+        impl #rt::HyperSet for #hyper_name {
+            fn names(&self) -> &'static [&'static str] {
+                &[#(#names),*]
+            }
+
+            fn get(&self, name: &str) -> ::core::option::Option<#rt::HyperValue> {
+                match name {
+                    #(#getters)*
+                    _ => None,
+                }
+            }
+
+            fn set(&mut self, name: &str, value: #rt::HyperValue) -> ::core::result::Result<(), #rt::OptimError> {
+                match (name, value) {
+                    #(#set_arms)*
+                    _ => return Err(#rt::OptimError::UnknownHyper {
+                        optimizer: #name_str, name: name.to_string(), known: #known.to_string(),
+                    }),
+                }
+                #[allow(unreachable_code)]
+                Ok(())
+            }
+
+            #[allow(clippy::all, unused_parens, unused_variables)]
+            fn validate(&self) -> ::core::result::Result<(), #rt::OptimError> {
+                let __h = self;
+                #(#range_checks)*
+                #(#require_checks)*
+                Ok(())
+            }
+        }
+
+        #[automatically_derived]
+        #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
+        impl #rt::Rule for #name {
+            type Hyper = #hyper_name;
+            type Prep = #rt::Prepared<#slots>;
+            const NAME: &'static str = #name_str;
+            const STATES: &'static [#rt::StateDecl] = &[#(#state_decls)*];
+            const SCALAR_STATES: &'static [&'static str] = &[#(#scalar_names),*];
+
+            fn state_present(__h: &Self::Hyper, index: usize) -> bool {
+                match index {
+                    #(#presence_arms)*
+                    _ => false,
+                }
+            }
+
+            fn state_init(__h: &Self::Hyper, index: usize) -> f64 {
+                match index {
+                    #(#init_arms)*
+                    _ => 0.0,
+                }
+            }
+
+            fn scalar_state_init(__h: &Self::Hyper, index: usize) -> f64 {
+                match index {
+                    #(#scalar_init_arms)*
+                    _ => 0.0,
+                }
+            }
+
+            #prepare
+            #apply
+        }
+    }
+}
+
+fn prepare_fn(rule: &ir::Rule) -> TokenStream {
+    let rt = quote!(::optim_core::__private);
+    let slots = rule.slots;
+    let loads = (0..rule.scalar_states.len()).map(|i| {
+        let local = format_ident!("__ss{}", i);
+        quote!(let mut #local: f64 = __scalar_state.get(#i).copied().unwrap_or_default();)
+    });
+    let stores = (0..rule.scalar_states.len()).map(|i| {
+        let local = format_ident!("__ss{}", i);
+        quote!(if let Some(__slot) = __scalar_state.get_mut(#i) { *__slot = #local; })
+    });
+    let prologue = &rule.prologue;
+    quote! {
+        fn prepare(__h: &Self::Hyper, __step: u64, __scalar_state: &mut [f64]) -> Self::Prep {
+            #(#loads)*
+            let mut __slots = [0.0f64; #slots];
+            let mut __mask: u32 = 0;
+            #(#prologue)*
+            #(#stores)*
+            #rt::Prepared { scalars: __slots, mask: __mask }
+        }
+    }
+}
+
+fn apply_fn(rule: &ir::Rule) -> TokenStream {
+    let rt = quote!(::optim_core::__private);
+    let slots = rule.slots;
+    let state_slices: Vec<_> = (0..rule.states.len()).map(|i| format_ident!("__s{}", i)).collect();
+    let convert = (0..slots).map(|i| {
+        let local = format_ident!("__c{}", i);
+        quote!(let #local: __T = <__T as #rt::Element>::from_f64(__slots[#i]);)
+    });
+    let present = |state: &ir::ElemState| match &state.presence {
+        Some((bit, _, _)) => {
+            let bit = Literal::u32_unsuffixed(*bit as u32);
+            quote!(((__mask >> #bit) & 1 == 1))
+        }
+        None => quote!(true),
+    };
+    let lengths = rule.states.iter().zip(&state_slices).map(|(state, slice)| {
+        let present = present(state);
+        quote!(if #present { __n = __n.min(#slice.len()); })
+    });
+    let reslices = rule.states.iter().zip(&state_slices).map(|(state, slice)| match &state.presence {
+        Some(_) => {
+            let present = present(state);
+            quote!(let #slice: &mut [__T] = if #present { &mut #slice[..__n] } else { &mut [] };)
+        }
+        None => quote!(let #slice: &mut [__T] = &mut #slice[..__n];),
+    });
+    let loads = rule.states.iter().enumerate().filter(|(_, s)| s.read || s.written).map(|(i, state)| {
+        let (local, slice) = (format_ident!("__st{}", i), &state_slices[i]);
+        match &state.presence {
+            Some(_) => {
+                let present = present(state);
+                quote!(let mut #local: __T = if #present { #slice[__i] } else { <__T as #rt::Element>::ZERO };)
+            }
+            None => quote!(let mut #local: __T = #slice[__i];),
+        }
+    });
+    let stores = rule.states.iter().enumerate().filter(|(_, s)| s.written).map(|(i, state)| {
+        let (local, slice) = (format_ident!("__st{}", i), &state_slices[i]);
+        let present = present(state);
+        quote!(if #present { #slice[__i] = #local; })
+    });
+    let grad_load = rule.grad_read.then(|| quote!(let __gv: __T = __grad[__i];));
+    let param_store = rule.param_written.then(|| quote!(__param[__i] = __pv;));
+    let body = &rule.body;
+
+    let call = |mask: TokenStream, dynamic: bool, runtime: TokenStream| quote!(__loop::<__T, #mask, #dynamic>(#runtime, &__prep.scalars, __param, __grad, __state));
+    let dispatch = if rule.bits <= MAX_SPECIALISED_BITS {
+        let arms = (0..(1u32 << rule.bits) - 1).map(|mask| {
+            let literal = Literal::u32_unsuffixed(mask);
+            let call = call(quote!(#literal), false, quote!(0));
+            quote!(#literal => #call,)
+        });
+        let last = Literal::u32_unsuffixed((1u32 << rule.bits) - 1);
+        let last_call = call(quote!(#last), false, quote!(0));
+        quote!(match __prep.mask { #(#arms)* _ => #last_call, })
+    } else {
+        call(quote!(0), true, quote!(__prep.mask))
+    };
+
+    quote! {
+        #[inline]
+        fn apply<__T: #rt::Element>(
+            __prep: &Self::Prep,
+            __param: &mut [__T],
+            __grad: &[__T],
+            __state: &mut [&mut [__T]],
+        ) {
+            #[inline(always)]
+            #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
+            fn __loop<__T: #rt::Element, const __M: u32, const __DYN: bool>(
+                __m: u32,
+                __slots: &[f64; #slots],
+                __param: &mut [__T],
+                __grad: &[__T],
+                __state: &mut [&mut [__T]],
+            ) {
+                let __mask: u32 = if __DYN { __m } else { __M };
+                let [#(#state_slices),*] = __state else { return };
+                #(#convert)*
+                let mut __n = __param.len().min(__grad.len());
+                #(#lengths)*
+                let __param = &mut __param[..__n];
+                let __grad = &__grad[..__n];
+                #(#reslices)*
+                for __i in 0..__n {
+                    let mut __pv: __T = __param[__i];
+                    #grad_load
+                    #(#loads)*
+                    #(#body)*
+                    #param_store
+                    #(#stores)*
+                }
+            }
+            #dispatch
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The `optimizer!` DSL: an update rule in a few lines of math, compiled into a fused kernel.
+//!
+//! Phases: [`ast`] parses the spec, `lower` resolves names, types every expression and hoists
+//! scalar work out of the element loop into the [`ir`], and [`expand`] writes the code. Errors
+//! are collected across a phase, so one compile shows every mistake.
+//!
+//! See `optim_core`'s crate docs for the language reference.
+
+mod ast;
+mod errors;
+mod expand;
+mod ir;
+mod lower;
+
+/// Defines an optimizer from its update rule.
+///
+/// ```ignore
+/// optimizer! {
+///     /// Plain gradient descent.
+///     pub Descent {
+///         hyper { lr = 0.1 in 0.0.. }
+///         step { param -= lr * grad; }
+///     }
+/// }
+/// ```
+///
+/// The language reference, with runnable examples, is in `optim_core`'s crate docs.
+#[proc_macro]
+pub fn optimizer(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand::optimizer(input.into()).into()
+}

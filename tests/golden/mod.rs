@@ -1,0 +1,190 @@
+//! Replays recorded `torch.optim` trajectories through our optimizers and compares every value.
+
+use std::collections::BTreeSet;
+
+use ndarray::{ArrayD, IxDyn};
+use optim::{Element, Group, HyperSet, HyperValue, Optimizer, Param, Rule};
+use serde_json::Value;
+
+/// Relative and absolute tolerance per dtype: a value passes when `|ours - torch| <= rel * |torch| + abs`.
+pub fn tolerance(dtype: &str) -> (f64, f64) {
+    if dtype == "float64" { (1e-12, 1e-14) } else { (1e-5, 1e-7) }
+}
+
+/// The worst error seen, as `|ours - torch| / (|torch| + abs / rel)`: at most `rel` when passing.
+#[derive(Default)]
+pub struct Worst {
+    pub error: f64,
+    pub at: String,
+}
+
+impl Worst {
+    pub fn compare(&mut self, dtype: &str, ours: &[f64], torch: &[f64], what: &str) -> Result<(), String> {
+        if ours.len() != torch.len() {
+            return Err(format!("{what}: {} values, torch has {}", ours.len(), torch.len()));
+        }
+        let (rel, abs) = tolerance(dtype);
+        for (i, (a, b)) in ours.iter().zip(torch).enumerate() {
+            let error = (a - b).abs() / (b.abs() + abs / rel);
+            if error.is_nan() || error > rel {
+                return Err(format!("{what}[{i}]: ours {a:e}, torch {b:e} (relative error {error:e} > {rel:e})"));
+            }
+            if error > self.error {
+                self.error = error;
+                self.at = what.to_string();
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn flatten(value: &Value, out: &mut Vec<f64>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| flatten(v, out)),
+        Value::Number(n) => out.push(n.as_f64().unwrap_or(f64::NAN)),
+        other => panic!("expected numbers in the recording, found {other}"),
+    }
+}
+
+pub fn numbers(value: &Value) -> Vec<f64> {
+    let mut out = Vec::new();
+    flatten(value, &mut out);
+    out
+}
+
+pub fn shape(value: &Value) -> Vec<usize> {
+    value.as_array().expect("a shape is a list").iter().map(|d| d.as_u64().expect("a dimension") as usize).collect()
+}
+
+pub fn tensor<T: Element>(shape: &[usize], values: &Value) -> ArrayD<T> {
+    let data: Vec<T> = numbers(values).into_iter().map(T::from_f64).collect();
+    ArrayD::from_shape_vec(IxDyn(shape), data).expect("recorded values match the recorded shape")
+}
+
+pub fn hyper_value(value: &Value) -> HyperValue {
+    match value {
+        Value::Bool(b) => HyperValue::Bool(*b),
+        Value::Number(n) if n.is_i64() => HyperValue::Int(n.as_i64().unwrap_or_default()),
+        Value::Number(n) => HyperValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+        Value::Array(pair) if pair.len() == 2 => {
+            let v = numbers(value);
+            HyperValue::Pair(v[0], v[1])
+        }
+        other => panic!("unsupported hyperparameter value {other}"),
+    }
+}
+
+/// Sets every recorded keyword argument; an unknown name or a wrongly typed value is a failure.
+pub fn hyper_from<H: HyperSet>(kwargs: &Value) -> Result<H, String> {
+    let mut hyper = H::default();
+    for (name, value) in kwargs.as_object().into_iter().flatten() {
+        hyper.set(name, hyper_value(value)).map_err(|e| e.to_string())?;
+    }
+    Ok(hyper)
+}
+
+/// Replays one `cases[]` entry; returns the worst error or a description of the first mismatch.
+pub fn replay<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
+    let dtype = case["dtype"].as_str().unwrap_or_default();
+    let shapes: Vec<Vec<usize>> = case["shapes"].as_array().ok_or("no shapes")?.iter().map(shape).collect();
+    let params: Vec<Param<T>> =
+        shapes.iter().zip(case["init"].as_array().ok_or("no init")?).map(|(s, v)| Param::new(tensor(s, v))).collect();
+    let hyper = hyper_from::<R::Hyper>(&case["hyper"])?;
+    let mut opt = Optimizer::<R, T>::new(params.clone(), hyper).map_err(|e| e.to_string())?;
+    let mut worst = Worst::default();
+    let steps = case["grads"].as_array().ok_or("no grads")?;
+    for (t, grads) in steps.iter().enumerate() {
+        for ((p, s), g) in params.iter().zip(&shapes).zip(grads.as_array().ok_or("grads per param")?) {
+            p.set_grad(tensor(s, g));
+        }
+        opt.step().map_err(|e| e.to_string())?;
+        for (i, p) in params.iter().enumerate() {
+            let ours: Vec<f64> = p.value().iter().map(|v| v.to_f64()).collect();
+            let torch = numbers(&case["params_after_step"][t][i]);
+            worst.compare(dtype, &ours, &torch, &format!("step {} param {i}", t + 1))?;
+            let state = opt.state(0, i).ok_or_else(|| format!("no state for param {i}"))?;
+            for (key, expected) in case["state_after_step"][t][i].as_object().ok_or("state is a dict")? {
+                let what = format!("step {} param {i} state {key}", t + 1);
+                let ours: Vec<f64> = if key == "step" {
+                    vec![state.step() as f64]
+                } else if let Some(tensor) = state.tensor(key) {
+                    tensor.iter().map(|v| v.to_f64()).collect()
+                } else if let Some(scalar) = state.scalar(key) {
+                    vec![scalar]
+                } else {
+                    return Err(format!("{what}: torch has it, we do not"));
+                };
+                worst.compare(dtype, &ours, &numbers(expected), &what)?;
+            }
+        }
+    }
+    Ok(worst)
+}
+
+/// The torch optimizer names a recording holds that `supported` does not, sorted.
+pub fn unsupported(cases: &[Value], supported: &[&str]) -> BTreeSet<String> {
+    cases
+        .iter()
+        .filter_map(|c| c["optimizer"].as_str())
+        .filter(|name| !supported.contains(name))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Replays the `param_groups` entry: groups with overrides, then `add_param_group` mid-run.
+pub fn replay_groups<R: Rule>(case: &Value) -> Result<Worst, String> {
+    let init = case["init"].as_array().ok_or("no init")?;
+    let params: Vec<Param<f64>> = init
+        .iter()
+        .map(|v| {
+            let data = numbers(v);
+            let shape = infer_shape(v);
+            Param::new(ArrayD::from_shape_vec(IxDyn(&shape), data).expect("shape of nested lists"))
+        })
+        .collect();
+    let group = |spec: &Value| -> Group<f64> {
+        let members =
+            spec["params"].as_array().into_iter().flatten().map(|i| params[i.as_u64().unwrap_or(0) as usize].clone());
+        let mut group = Group::new(members.collect());
+        for (name, value) in spec.as_object().into_iter().flatten().filter(|(k, _)| *k != "params") {
+            group = group.with(name, hyper_value(value));
+        }
+        group
+    };
+    let defaults = hyper_from::<R::Hyper>(&case["defaults"])?;
+    let groups = case["groups"].as_array().ok_or("no groups")?.iter().map(group).collect();
+    let mut opt = Optimizer::<R, f64>::with_groups(groups, defaults).map_err(|e| e.to_string())?;
+    let add_at = case["add_param_group_at_step"].as_u64().ok_or("no add step")? as usize;
+    let mut worst = Worst::default();
+    for (t, step) in case["steps"].as_array().ok_or("no steps")?.iter().enumerate() {
+        if t == add_at {
+            opt.add_param_group(group(&case["added_group"])).map_err(|e| e.to_string())?;
+        }
+        let grads = step["grads"].as_array().ok_or("no grads")?;
+        for (p, g) in params.iter().zip(grads) {
+            let shape = p.value().shape().to_vec();
+            p.set_grad(tensor(&shape, g));
+        }
+        opt.step().map_err(|e| e.to_string())?;
+        for (i, (p, expected)) in
+            params.iter().zip(step["params_after_step"].as_array().ok_or("no params")?).enumerate()
+        {
+            let ours: Vec<f64> = p.value().iter().copied().collect();
+            worst.compare("float64", &ours, &numbers(expected), &format!("groups step {} param {i}", t + 1))?;
+        }
+    }
+    Ok(worst)
+}
+
+fn infer_shape(value: &Value) -> Vec<usize> {
+    match value {
+        Value::Array(items) => {
+            let mut shape = vec![items.len()];
+            if let Some(first) = items.first() {
+                shape.extend(infer_shape(first));
+            }
+            shape
+        }
+        _ => Vec::new(),
+    }
+}
