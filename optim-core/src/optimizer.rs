@@ -22,11 +22,11 @@ use crate::{Element, Group, HyperSet, OptimError, Param, ParamData, ParamGroup, 
 /// ```
 #[derive(Debug, Clone)]
 pub struct Optimizer<R: Rule, T: Element = f32> {
-    defaults: R::Hyper,
-    groups: Vec<ParamGroup<R, T>>,
+    pub(crate) defaults: R::Hyper,
+    pub(crate) groups: Vec<ParamGroup<R, T>>,
     /// `states[g][i]` belongs to parameter `i` of group `g`; `None` until its first step.
-    states: Vec<Vec<Option<ParamState<T>>>>,
-    steps_taken: u64,
+    pub(crate) states: Vec<Vec<Option<ParamState<T>>>>,
+    pub(crate) steps_taken: u64,
 }
 
 impl<R: Rule, T: Element> Optimizer<R, T> {

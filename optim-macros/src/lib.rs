@@ -14,7 +14,7 @@ mod lower;
 
 /// Defines an optimizer from its update rule.
 ///
-/// ```ignore
+/// ```text
 /// optimizer! {
 ///     /// Plain gradient descent.
 ///     pub Descent {
