@@ -3,12 +3,13 @@
 
 mod golden;
 
-use optim::builtins::{Adagrad, Adam, AdamW, RmsProp, Sgd};
+use optim::builtins::{Adadelta, Adagrad, Adam, AdamW, Adamax, Asgd, NAdam, RAdam, RmsProp, Rprop, Sgd};
 use serde_json::Value;
 
 use golden::{Worst, replay, replay_groups, unsupported};
 
-const SUPPORTED: [&str; 5] = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"];
+const SUPPORTED: [&str; 11] =
+    ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"];
 
 fn recording() -> Value {
     let path = std::env::var("OPTIM_TORCH_GOLDEN")
@@ -30,6 +31,12 @@ fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
         "AdamW" => run!(AdamW),
         "RMSprop" => run!(RmsProp),
         "Adagrad" => run!(Adagrad),
+        "Adadelta" => run!(Adadelta),
+        "Adamax" => run!(Adamax),
+        "NAdam" => run!(NAdam),
+        "RAdam" => run!(RAdam),
+        "Rprop" => run!(Rprop),
+        "ASGD" => run!(Asgd),
         _ => None,
     }
 }

@@ -57,6 +57,10 @@ pub trait Element:
     fn clamp(self, low: Self, high: Self) -> Self {
         self.max(low).min(high)
     }
+    /// Rounds to single precision (exact for `f32`): for state PyTorch keeps in float32.
+    fn round_f32(self) -> Self {
+        Self::from_f64(self.to_f64() as f32 as f64)
+    }
     /// Linear interpolation from `self` to `end` by `weight`, rounded as `torch.lerp` rounds.
     fn lerp(self, end: Self, weight: Self) -> Self;
 }

@@ -62,6 +62,9 @@ pub trait Rule: Send + Sync + 'static {
     const STATES: &'static [StateDecl];
     /// Per-parameter scalar states (such as NAdam's `mu_product`), in declaration order.
     const SCALAR_STATES: &'static [&'static str];
+    /// Whether the rule accepts row-sparse gradients (updating only the rows they cover);
+    /// `#[dense_only]` in the spec sets it to `false`.
+    const SPARSE: bool;
 
     /// Whether state `index` of [`Rule::STATES`] exists under these hyperparameters.
     fn state_present(hyper: &Self::Hyper, index: usize) -> bool;

@@ -13,6 +13,8 @@ pub struct Spec {
     pub states: Vec<State>,
     pub step: Vec<syn::Stmt>,
     pub step_span: Span,
+    /// `#[dense_only]`: the rule refuses row-sparse gradients.
+    pub dense_only: bool,
 }
 
 pub struct Hyper {
@@ -40,7 +42,10 @@ const SECTIONS: [&str; 4] = ["hyper", "require", "state", "step"];
 
 impl Parse for Spec {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let before = attrs.len();
+        attrs.retain(|attr| !attr.path().is_ident("dense_only"));
+        let dense_only = attrs.len() != before;
         let vis: Visibility = input.parse()?;
         let name: Ident = input.parse()?;
         let body;
@@ -54,6 +59,7 @@ impl Parse for Spec {
             states: Vec::new(),
             step: Vec::new(),
             step_span: Span::call_site(),
+            dense_only,
         };
         let mut seen: Vec<String> = Vec::new();
         let mut has_step = false;

@@ -206,6 +206,7 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
     let prepare = prepare_fn(rule);
     let apply = apply_fn(rule);
     let slots = rule.slots;
+    let sparse = !spec.dense_only;
 
     quote! {
         #(#attrs)*
@@ -290,6 +291,7 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
             const NAME: &'static str = #name_str;
             const STATES: &'static [#rt::StateDecl] = &[#(#state_decls)*];
             const SCALAR_STATES: &'static [&'static str] = &[#(#scalar_names),*];
+            const SPARSE: bool = #sparse;
 
             fn state_present(__h: &Self::Hyper, index: usize) -> bool {
                 match index {

@@ -76,7 +76,7 @@ struct Hoisted {
     index: usize,
 }
 
-pub const FUNCTIONS: [(&str, usize); 11] = [
+pub const FUNCTIONS: [(&str, usize); 12] = [
     ("sqrt", 1),
     ("abs", 1),
     ("exp", 1),
@@ -88,6 +88,7 @@ pub const FUNCTIONS: [(&str, usize); 11] = [
     ("clamp", 3),
     ("lerp", 3),
     ("select", 3),
+    ("round_f32", 1),
 ];
 
 const MAX_STATES: usize = 8;
