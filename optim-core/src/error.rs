@@ -81,6 +81,22 @@ pub enum OptimError {
         /// Index within that group.
         index: usize,
     },
+    /// A row-sparse gradient that does not fit its parameter.
+    #[error("row-sparse gradient: {reason}")]
+    SparseGrad {
+        /// What does not fit.
+        reason: String,
+    },
+    /// A row-sparse gradient given to a rule that needs every element each step.
+    #[error("{optimizer} does not support row-sparse gradients (group {group}, parameter {index})")]
+    SparseUnsupported {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// Index of the param group.
+        group: usize,
+        /// Index of the parameter within its group.
+        index: usize,
+    },
     /// A param group without parameters.
     #[error("a param group needs at least one parameter")]
     EmptyGroup,

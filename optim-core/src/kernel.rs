@@ -2,14 +2,28 @@
 
 use ndarray::ArrayD;
 
-use crate::{Element, Rule};
+use crate::{Element, RowSparse, Rule};
 
 /// The most per-element state tensors a rule may declare (the macro enforces it).
 pub const MAX_STATES: usize = 8;
 
-/// Runs `R::apply` on one parameter: in place when param and grad are both row-major, through
-/// row-major copies otherwise (state is always kept row-major, matching the logical order).
-pub(crate) fn run_kernel<R: Rule, T: Element>(
+/// Runs `body` on the parameter's elements in row-major order: in place when the array is
+/// row-major, through a copy otherwise (state is always row-major, matching the logical order).
+fn with_row_major<T: Element>(value: &mut ArrayD<T>, body: impl FnOnce(&mut [T])) {
+    match value.as_slice_mut() {
+        Some(param) => body(param),
+        None => {
+            let mut param: Vec<T> = value.iter().copied().collect();
+            body(&mut param);
+            for (dst, src) in value.iter_mut().zip(param) {
+                *dst = src;
+            }
+        }
+    }
+}
+
+/// One dense step of `R` on one parameter.
+pub(crate) fn run_dense<R: Rule, T: Element>(
     prep: &R::Prep,
     value: &mut ArrayD<T>,
     grad: &ArrayD<T>,
@@ -17,14 +31,29 @@ pub(crate) fn run_kernel<R: Rule, T: Element>(
 ) {
     let grad_rows = grad.as_standard_layout();
     let Some(grad_slice) = grad_rows.as_slice() else { return };
-    match value.as_slice_mut() {
-        Some(param) => R::apply(prep, param, grad_slice, state),
-        None => {
-            let mut param: Vec<T> = value.iter().copied().collect();
-            R::apply(prep, &mut param, grad_slice, state);
-            for (dst, src) in value.iter_mut().zip(param) {
-                *dst = src;
+    with_row_major(value, |param| R::apply(prep, param, grad_slice, state));
+}
+
+/// One lazy step of `R` on the rows a sparse gradient covers: a kernel call per run of
+/// consecutive rows, state of every other row untouched.
+pub(crate) fn run_sparse<R: Rule, T: Element>(
+    prep: &R::Prep,
+    value: &mut ArrayD<T>,
+    grad: &RowSparse<T>,
+    state: &mut [&mut [T]],
+) {
+    let row_len: usize = value.shape()[1..].iter().product();
+    let Some(values) = grad.values().as_slice() else { return };
+    let count = state.len().min(MAX_STATES);
+    with_row_major(value, |param| {
+        for (at, from, len) in grad.runs(row_len) {
+            let mut rows: [&mut [T]; MAX_STATES] = Default::default();
+            for (slot, tensor) in rows.iter_mut().zip(state.iter_mut()) {
+                if !tensor.is_empty() {
+                    *slot = &mut tensor[at..at + len];
+                }
             }
+            R::apply(prep, &mut param[at..at + len], &values[from..from + len], &mut rows[..count]);
         }
-    }
+    });
 }

@@ -12,6 +12,7 @@ mod kernel;
 mod optimizer;
 mod param;
 mod rule;
+mod sparse;
 mod state;
 
 pub mod builtins;
@@ -25,6 +26,7 @@ pub use optim_macros::optimizer;
 pub use optimizer::Optimizer;
 pub use param::{Param, ParamData};
 pub use rule::{Prepared, Rule, StateDecl};
+pub use sparse::RowSparse;
 pub use state::ParamState;
 
 /// Paths the generated code uses; not a public API.

@@ -2,7 +2,7 @@
 
 use std::sync::MutexGuard;
 
-use crate::kernel::{MAX_STATES, run_kernel};
+use crate::kernel::{MAX_STATES, run_dense, run_sparse};
 use crate::{Element, Group, HyperSet, OptimError, Param, ParamData, ParamGroup, ParamState, Rule};
 
 /// An optimizer: param groups with their own hyperparameters, lazily created per-parameter
@@ -141,6 +141,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     pub fn zero_grad_with(&self, set_to_none: bool) {
         for param in self.groups.iter().flat_map(|g| &g.params) {
             let mut data = param.lock();
+            data.sparse_grad = None;
             match (&mut data.grad, set_to_none) {
                 (grad @ Some(_), true) => *grad = None,
                 (Some(grad), false) => grad.fill(T::ZERO),
@@ -184,6 +185,12 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                         grad: grad.shape().to_vec(),
                     });
                 }
+                if let Some(sparse) = &data.sparse_grad {
+                    if !R::SPARSE {
+                        return Err(OptimError::SparseUnsupported { optimizer: R::NAME, group: group_index, index });
+                    }
+                    sparse.check_fits(data.value.shape())?;
+                }
                 guards.push(data);
             }
             locked.push(guards);
@@ -191,7 +198,10 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
 
         for ((group, guards), states) in self.groups.iter().zip(&mut locked).zip(&mut self.states) {
             for (data, slot) in guards.iter_mut().zip(states.iter_mut()) {
-                let ParamData { value, grad: Some(grad) } = &mut **data else { continue };
+                let ParamData { value, grad, sparse_grad } = &mut **data;
+                if grad.is_none() && sparse_grad.is_none() {
+                    continue;
+                }
                 let state = slot.get_or_insert_with(|| ParamState::new::<R>(value.shape(), &group.hyper));
                 state.allocate_present::<R>(&group.hyper);
                 state.step += 1;
@@ -200,7 +210,12 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 for (slot, tensor) in slices.iter_mut().zip(state.tensors.iter_mut()) {
                     *slot = tensor.as_mut_slice();
                 }
-                run_kernel::<R, T>(&prep, value, grad, &mut slices[..R::STATES.len()]);
+                let slices = &mut slices[..R::STATES.len()];
+                match (grad, sparse_grad) {
+                    (Some(grad), _) => run_dense::<R, T>(&prep, value, grad, slices),
+                    (None, Some(sparse)) => run_sparse::<R, T>(&prep, value, sparse, slices),
+                    (None, None) => {}
+                }
             }
         }
         self.steps_taken += 1;

@@ -4,6 +4,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ndarray::ArrayD;
 
+use crate::{Element, OptimError, RowSparse};
+
 /// A parameter's value and its optional gradient.
 ///
 /// ```
@@ -19,6 +21,8 @@ pub struct ParamData<T> {
     pub value: ArrayD<T>,
     /// The gradient, absent until the model sets one (and after `zero_grad`).
     pub grad: Option<ArrayD<T>>,
+    /// A row-sparse gradient instead of `grad` (see [`Param::set_sparse_grad`]).
+    pub sparse_grad: Option<RowSparse<T>>,
 }
 
 /// A shared handle to a trainable tensor, PyTorch's `nn.Parameter`.
@@ -44,7 +48,7 @@ impl<T> Param<T> {
     /// assert!(p.lock().grad.is_none());
     /// ```
     pub fn new(value: ArrayD<T>) -> Self {
-        Param(Arc::new(Mutex::new(ParamData { value, grad: None })))
+        Param(Arc::new(Mutex::new(ParamData { value, grad: None, sparse_grad: None })))
     }
 
     /// Locks the parameter for reading or writing its value and gradient.
@@ -69,7 +73,9 @@ impl<T> Param<T> {
     /// assert_eq!(p.lock().grad.as_ref().unwrap()[0], 0.1);
     /// ```
     pub fn set_grad(&self, grad: ArrayD<T>) {
-        self.lock().grad = Some(grad);
+        let mut data = self.lock();
+        data.grad = Some(grad);
+        data.sparse_grad = None;
     }
 
     /// Whether two handles share one tensor.
@@ -81,6 +87,26 @@ impl<T> Param<T> {
     /// ```
     pub fn same_as(&self, other: &Param<T>) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T: Element> Param<T> {
+    /// Sets a row-sparse gradient (replacing any dense one), after checking that it fits.
+    ///
+    /// ```
+    /// use optim_core::{Param, RowSparse};
+    /// let table = Param::new(ndarray::ArrayD::<f32>::zeros(vec![100, 8]));
+    /// let rows = RowSparse::new(vec![3, 42], ndarray::ArrayD::ones(vec![2, 8])).unwrap();
+    /// table.set_sparse_grad(rows).unwrap();
+    /// let too_far = RowSparse::new(vec![100], ndarray::ArrayD::ones(vec![1, 8])).unwrap();
+    /// assert!(table.set_sparse_grad(too_far).is_err());
+    /// ```
+    pub fn set_sparse_grad(&self, grad: RowSparse<T>) -> Result<(), OptimError> {
+        let mut data = self.lock();
+        grad.check_fits(data.value.shape())?;
+        data.sparse_grad = Some(grad);
+        data.grad = None;
+        Ok(())
     }
 }
 

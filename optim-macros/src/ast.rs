@@ -15,6 +15,8 @@ pub struct Spec {
     pub step_span: Span,
     /// `#[dense_only]`: the rule refuses row-sparse gradients.
     pub dense_only: bool,
+    /// `#[name = "SGD"]`: the name users know (PyTorch's class name); the type name otherwise.
+    pub display_name: Option<LitStr>,
 }
 
 pub struct Hyper {
@@ -46,6 +48,23 @@ impl Parse for Spec {
         let before = attrs.len();
         attrs.retain(|attr| !attr.path().is_ident("dense_only"));
         let dense_only = attrs.len() != before;
+        let mut display_name = None;
+        let mut name_errors = Vec::new();
+        attrs.retain(|attr| {
+            if !attr.path().is_ident("name") {
+                return true;
+            }
+            match &attr.meta {
+                syn::Meta::NameValue(syn::MetaNameValue {
+                    value: Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }), ..
+                }) => display_name = Some(s.clone()),
+                other => name_errors.push(syn::Error::new_spanned(other, "expected `#[name = \"...\"]`")),
+            }
+            false
+        });
+        if let Some(error) = name_errors.into_iter().next() {
+            return Err(error);
+        }
         let vis: Visibility = input.parse()?;
         let name: Ident = input.parse()?;
         let body;
@@ -60,6 +79,7 @@ impl Parse for Spec {
             step: Vec::new(),
             step_span: Span::call_site(),
             dense_only,
+            display_name,
         };
         let mut seen: Vec<String> = Vec::new();
         let mut has_step = false;

@@ -94,7 +94,7 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
     let rt = quote!(::optim_core::__private);
     let vis = &spec.vis;
     let name = &spec.name;
-    let name_str = name.to_string();
+    let name_str = spec.display_name.as_ref().map(syn::LitStr::value).unwrap_or_else(|| name.to_string());
     let hyper_name = format_ident!("{}Hyper", name);
     let attrs = &spec.attrs;
     let docs = generated_docs(spec, rule);

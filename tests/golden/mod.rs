@@ -1,4 +1,5 @@
 //! Replays recorded `torch.optim` trajectories through our optimizers and compares every value.
+#![allow(dead_code)] // each test crate uses its own subset of these helpers
 
 use std::collections::BTreeSet;
 

@@ -17,6 +17,7 @@ optimizer! {
     /// assert_eq!(opt.state(0, 0).unwrap().tensor("ax").unwrap()[[0]], 0.5);
     /// ```
     #[dense_only]
+    #[name = "ASGD"]
     pub Asgd {
         hyper {
             /// Learning rate.

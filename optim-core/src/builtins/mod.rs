@@ -12,6 +12,7 @@ mod radam;
 mod rmsprop;
 mod rprop;
 mod sgd;
+mod sparse_adam;
 
 pub use adadelta::{Adadelta, AdadeltaHyper};
 pub use adagrad::{Adagrad, AdagradHyper};
@@ -24,6 +25,7 @@ pub use radam::{RAdam, RAdamHyper};
 pub use rmsprop::{RmsProp, RmsPropHyper};
 pub use rprop::{Rprop, RpropHyper};
 pub use sgd::{Sgd, SgdHyper};
+pub use sparse_adam::{SparseAdam, SparseAdamHyper};
 
 /// SGD with momentum under its own name: the same rule as [`Sgd`]; set `momentum` to use it.
 ///

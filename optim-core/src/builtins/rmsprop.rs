@@ -12,6 +12,7 @@ optimizer! {
     /// // square_avg = 0.01 * 4, so the step is 0.01 * 2 / (0.2 + 1e-8)
     /// assert!((p.value()[0] - (1.0 - 0.02 / (0.2 + 1e-8))).abs() < 1e-12);
     /// ```
+    #[name = "RMSprop"]
     pub RmsProp {
         hyper {
             /// Learning rate.

@@ -12,6 +12,7 @@ optimizer! {
     /// opt.step().unwrap();
     /// assert!((p.value()[0] - 0.9).abs() < 1e-12);
     /// ```
+    #[name = "SGD"]
     pub Sgd {
         hyper {
             /// Learning rate.
