@@ -110,6 +110,41 @@ pub enum OptimError {
         /// How many there are.
         len: usize,
     },
+    /// Saving or loading a checkpoint failed; nothing was changed.
+    #[error("checkpoint: {0}")]
+    Checkpoint(crate::checkpoint::CheckpointError),
+    /// An argument of a scheduler or a clipping function outside its valid range.
+    #[error("{what}: {message}")]
+    InvalidArgument {
+        /// The scheduler or function that refused it (`"StepLR"`, `"clip_grad_norm_"`).
+        what: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A scheduler step that cannot be taken; the scheduler and the optimizer are unchanged.
+    #[error("{scheduler}: {message}")]
+    SchedulerStep {
+        /// The scheduler's name.
+        scheduler: &'static str,
+        /// Why the step cannot be taken.
+        message: String,
+    },
+    /// A saved scheduler state that does not fit the scheduler it is loaded into.
+    #[error("{scheduler} state: {message}")]
+    SchedulerState {
+        /// The scheduler's name.
+        scheduler: &'static str,
+        /// What does not fit.
+        message: String,
+    },
+    /// A gradient norm that is NaN or infinite while clipping was asked to refuse one.
+    #[error("the total norm of order {norm_type} of the gradients is non-finite ({total_norm}); nothing was clipped")]
+    NonFiniteNorm {
+        /// The order of the norm.
+        norm_type: f64,
+        /// The norm found.
+        total_norm: f64,
+    },
 }
 
 /// Shorthand for results of this crate.

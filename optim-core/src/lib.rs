@@ -16,7 +16,11 @@ mod sparse;
 mod state;
 
 pub mod builtins;
+pub mod checkpoint;
+pub mod clip;
+pub mod lr_scheduler;
 
+pub use checkpoint::{CheckpointError, StateDict};
 pub use element::Element;
 pub use error::{OptimError, Result};
 pub use group::{Group, ParamGroup};

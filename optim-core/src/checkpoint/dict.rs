@@ -1,0 +1,104 @@
+//! The in-memory checkpoint: PyTorch's `state_dict()` structure, typed.
+
+use std::collections::BTreeMap;
+
+use ndarray::ArrayD;
+
+use crate::HyperValue;
+
+/// An optimizer's complete state, structured as PyTorch's `optimizer.state_dict()`: per-parameter
+/// `state` keyed by global parameter index (parameters numbered across groups in order) and
+/// `param_groups` holding each group's hyperparameters and the indices of its parameters.
+///
+/// Made by [`Optimizer::state_dict`](crate::Optimizer::state_dict), applied by
+/// [`Optimizer::load_state_dict`](crate::Optimizer::load_state_dict), and written to or read from
+/// a file by [`StateDict::save`] and [`StateDict::load`]. The fields are public so a checkpoint can
+/// be inspected or edited; loading validates everything.
+///
+/// ```
+/// use optim_core::{builtins::Adam, Optimizer, Param};
+/// let p = Param::new(ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
+/// let mut opt = Optimizer::<Adam, f32>::new(vec![p.clone()], Adam::hyper().lr(0.1)).unwrap();
+/// p.set_grad(ndarray::arr1(&[0.5, -0.5]).into_dyn());
+/// opt.step().unwrap();
+///
+/// let sd = opt.state_dict();
+/// assert_eq!((sd.optimizer.as_str(), sd.dtype.as_str()), ("Adam", "float32"));
+/// assert_eq!(sd.param_groups[0].params, vec![0]);
+/// assert_eq!(sd.param_groups[0].hyper["lr"], optim_core::HyperValue::Float(0.1));
+/// assert_eq!(sd.state[&0].step, 1);
+/// assert_eq!(sd.state[&0].tensors["exp_avg"].shape(), &[2]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateDict<T> {
+    /// The optimizer's PyTorch class name ([`Rule::NAME`](crate::Rule::NAME)), such as `"Adam"`.
+    pub optimizer: String,
+    /// PyTorch's name of the element type ([`Element::DTYPE`](crate::Element::DTYPE)).
+    pub dtype: String,
+    /// How many optimizer steps had succeeded.
+    pub steps_taken: u64,
+    /// The state of every parameter that has taken a step, by global parameter index.
+    pub state: BTreeMap<usize, ParamStateDict<T>>,
+    /// The param groups, in order.
+    pub param_groups: Vec<GroupDict>,
+}
+
+/// One parameter's entry of [`StateDict::state`]: PyTorch's `state[p]` dict.
+///
+/// ```
+/// use optim_core::checkpoint::ParamStateDict;
+/// let mut entry = ParamStateDict::<f64>::new(3);
+/// entry.tensors.insert("momentum_buffer".into(), ndarray::arr1(&[0.5, 0.25]).into_dyn());
+/// assert_eq!(entry.step, 3);
+/// assert!(entry.scalars.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamStateDict<T> {
+    /// How many steps this parameter has taken (PyTorch's `state[p]["step"]`).
+    pub step: u64,
+    /// The per-element state tensors that exist, by PyTorch's name, each shaped like the parameter.
+    pub tensors: BTreeMap<String, ArrayD<T>>,
+    /// The scalar states (such as NAdam's `mu_product`), by name.
+    pub scalars: BTreeMap<String, f64>,
+}
+
+impl<T> ParamStateDict<T> {
+    /// An entry at step `step` with no tensors and no scalars yet.
+    ///
+    /// ```
+    /// let entry = optim_core::checkpoint::ParamStateDict::<f32>::new(0);
+    /// assert!(entry.tensors.is_empty());
+    /// ```
+    pub fn new(step: u64) -> Self {
+        ParamStateDict { step, tensors: BTreeMap::new(), scalars: BTreeMap::new() }
+    }
+}
+
+/// One entry of [`StateDict::param_groups`]: a group's hyperparameters by name and the global
+/// indices of its parameters (PyTorch's `{"params": [0, 1], "lr": 0.01, ...}`).
+///
+/// ```
+/// use optim_core::{checkpoint::GroupDict, HyperValue};
+/// let mut group = GroupDict::new(vec![0, 1]);
+/// group.hyper.insert("lr".into(), HyperValue::Float(0.01));
+/// assert_eq!(group.params.len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupDict {
+    /// Every hyperparameter of the group, by name.
+    pub hyper: BTreeMap<String, HyperValue>,
+    /// The global indices of the group's parameters, in order.
+    pub params: Vec<usize>,
+}
+
+impl GroupDict {
+    /// A group over `params` with no hyperparameters yet.
+    ///
+    /// ```
+    /// let group = optim_core::checkpoint::GroupDict::new(vec![3]);
+    /// assert!(group.hyper.is_empty());
+    /// ```
+    pub fn new(params: Vec<usize>) -> Self {
+        GroupDict { hyper: BTreeMap::new(), params }
+    }
+}

@@ -1,0 +1,119 @@
+//! Which optimizers the showcase runs, each with its learning rates: one line per optimizer.
+
+use indicatif::ProgressBar;
+use optim::prelude::*;
+
+use crate::bench::{self, KernelTiming};
+use crate::data::Dataset;
+use crate::lion::Lion;
+use crate::rosenbrock;
+use crate::train::{self, TrainRun, TrainSettings};
+
+/// Every optimizer the showcase knows, in display order.
+///
+/// To add one, add a line: its command-line name, its display name, its learning rate on the
+/// digits MLP, its learning rate on Rosenbrock, and its hyperparameters for a given `lr`.
+/// `SparseAdam` is left out: it is Adam for row-sparse gradients, and this model's are dense.
+///
+/// ```
+/// let names: Vec<_> = showcase::lineup::lineup().iter().map(|e| e.key()).collect();
+/// assert_eq!(names[..2], ["sgd", "asgd"]);
+/// ```
+pub fn lineup() -> Vec<Box<dyn Entrant>> {
+    vec![
+        Entry::<Sgd>::boxed("sgd", "SGD+momentum", 0.1, 5e-4, |lr| Sgd::hyper().lr(lr).momentum(0.9)),
+        Entry::<Asgd>::boxed("asgd", "ASGD", 0.3, 1e-3, |lr| Asgd::hyper().lr(lr)),
+        Entry::<Adagrad>::boxed("adagrad", "Adagrad", 0.1, 0.5, |lr| Adagrad::hyper().lr(lr)),
+        Entry::<RmsProp>::boxed("rmsprop", "RMSprop", 3e-3, 3e-3, |lr| RmsProp::hyper().lr(lr)),
+        Entry::<Adadelta>::boxed("adadelta", "Adadelta", 1.0, 0.3, |lr| Adadelta::hyper().lr(lr)),
+        Entry::<Rprop>::boxed("rprop", "Rprop", 1e-3, 1e-2, |lr| Rprop::hyper().lr(lr)),
+        Entry::<Adam>::boxed("adam", "Adam", 1e-2, 0.05, |lr| Adam::hyper().lr(lr)),
+        Entry::<AdamW>::boxed("adamw", "AdamW", 1e-2, 0.05, |lr| AdamW::hyper().lr(lr)),
+        Entry::<Adamax>::boxed("adamax", "Adamax", 1e-2, 0.1, |lr| Adamax::hyper().lr(lr)),
+        Entry::<NAdam>::boxed("nadam", "NAdam", 1e-2, 1e-2, |lr| NAdam::hyper().lr(lr)),
+        Entry::<RAdam>::boxed("radam", "RAdam", 1e-2, 1e-2, |lr| RAdam::hyper().lr(lr)),
+        Entry::<Lion>::boxed("lion", "Lion (custom)", 1e-3, 3e-3, |lr| Lion::hyper().lr(lr)),
+    ]
+}
+
+/// One optimizer in the lineup, with its rule type erased so different rules share a list.
+pub trait Entrant {
+    /// The name `--optimizers` accepts.
+    fn key(&self) -> &'static str;
+    /// The name tables and legends show.
+    fn label(&self) -> &'static str;
+    /// The learning rate on the digits MLP (also used by the kernel benchmark).
+    fn mlp_lr(&self) -> f64;
+    /// The learning rate on Rosenbrock.
+    fn rosenbrock_lr(&self) -> f64;
+    /// Trains the digits MLP; see [`train::train`].
+    fn train(
+        &self,
+        train_set: &Dataset,
+        test_set: &Dataset,
+        settings: &TrainSettings,
+        progress: &ProgressBar,
+    ) -> Result<TrainRun, OptimError>;
+    /// Walks `steps` steps on Rosenbrock; see [`rosenbrock::descend`].
+    fn rosenbrock(&self, steps: usize) -> Result<Vec<[f64; 2]>, OptimError>;
+    /// Times the fused kernel with the MLP hyperparameters; see [`bench::time_kernel`].
+    fn time_kernel(&self, elements: usize, repeats: usize) -> KernelTiming;
+}
+
+/// An [`Entrant`] for rule `R`.
+pub struct Entry<R: Rule> {
+    key: &'static str,
+    label: &'static str,
+    mlp_lr: f64,
+    rosenbrock_lr: f64,
+    hyper: fn(f64) -> R::Hyper,
+}
+
+impl<R: Rule> Entry<R> {
+    /// An entry whose hyperparameters are `hyper(lr)`, with `lr` chosen per task.
+    pub fn boxed(
+        key: &'static str,
+        label: &'static str,
+        mlp_lr: f64,
+        rosenbrock_lr: f64,
+        hyper: fn(f64) -> R::Hyper,
+    ) -> Box<dyn Entrant> {
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper })
+    }
+}
+
+impl<R: Rule> Entrant for Entry<R> {
+    fn key(&self) -> &'static str {
+        self.key
+    }
+
+    fn label(&self) -> &'static str {
+        self.label
+    }
+
+    fn mlp_lr(&self) -> f64 {
+        self.mlp_lr
+    }
+
+    fn rosenbrock_lr(&self) -> f64 {
+        self.rosenbrock_lr
+    }
+
+    fn train(
+        &self,
+        train_set: &Dataset,
+        test_set: &Dataset,
+        settings: &TrainSettings,
+        progress: &ProgressBar,
+    ) -> Result<TrainRun, OptimError> {
+        train::train::<R>((self.hyper)(self.mlp_lr), train_set, test_set, settings, progress)
+    }
+
+    fn rosenbrock(&self, steps: usize) -> Result<Vec<[f64; 2]>, OptimError> {
+        rosenbrock::descend::<R>((self.hyper)(self.rosenbrock_lr), steps)
+    }
+
+    fn time_kernel(&self, elements: usize, repeats: usize) -> KernelTiming {
+        bench::time_kernel::<R>(&(self.hyper)(self.mlp_lr), elements, repeats)
+    }
+}
