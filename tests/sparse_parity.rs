@@ -98,7 +98,10 @@ fn sparse_rows_update_like_dense_rows() {
     let grad_rows = ndarray::arr2(&[[0.5f32, -1.0], [2.0, 0.25]]).into_dyn();
     let sparse = Param::new(init.clone());
     let mut sparse_opt = Adam::optimizer(vec![sparse.clone()], Adam::hyper().lr(0.05)).unwrap();
-    sparse.set_sparse_grad(RowSparse::new(vec![3, 0], grad_rows.slice(ndarray::s![..;-1, ..]).to_owned().into_dyn()).unwrap())
+    sparse
+        .set_sparse_grad(
+            RowSparse::new(vec![3, 0], grad_rows.slice(ndarray::s![..;-1, ..]).to_owned().into_dyn()).unwrap(),
+        )
         .unwrap();
     sparse_opt.step().unwrap();
     for (row, grad) in [(0usize, [0.5f32, -1.0]), (3, [2.0, 0.25])] {

@@ -84,7 +84,10 @@ impl<T: Element> RowSparse<T> {
         let fits = !shape.is_empty() && self.values.shape()[1..] == shape[1..];
         if !fits {
             return Err(OptimError::SparseGrad {
-                reason: format!("rows of shape {:?} do not fit a parameter of shape {shape:?}", &self.values.shape()[1..]),
+                reason: format!(
+                    "rows of shape {:?} do not fit a parameter of shape {shape:?}",
+                    &self.values.shape()[1..]
+                ),
             });
         }
         match self.rows.last() {

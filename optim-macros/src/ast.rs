@@ -56,7 +56,8 @@ impl Parse for Spec {
             }
             match &attr.meta {
                 syn::Meta::NameValue(syn::MetaNameValue {
-                    value: Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }), ..
+                    value: Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }),
+                    ..
                 }) => display_name = Some(s.clone()),
                 other => name_errors.push(syn::Error::new_spanned(other, "expected `#[name = \"...\"]`")),
             }
