@@ -407,7 +407,8 @@ fn apply_fn(rule: &ir::Rule) -> TokenStream {
 
     quote! {
         #[inline]
-        fn apply<__T: #rt::Element>(
+        fn apply_at<__T: #rt::Element>(
+            __level: #rt::SimdLevel,
             __prep: &Self::Prep,
             __param: &mut [__T],
             __grad: &[__T],
@@ -439,7 +440,15 @@ fn apply_fn(rule: &ir::Rule) -> TokenStream {
                     #(#stores)*
                 }
             }
-            #dispatch
+            struct __Kernel<'__p>(&'__p #rt::Prepared<#slots>);
+            impl<__T: #rt::Element> #rt::Kernel<__T> for __Kernel<'_> {
+                #[inline(always)]
+                fn run(&self, __param: &mut [__T], __grad: &[__T], __state: &mut [&mut [__T]]) {
+                    let __prep = self.0;
+                    #dispatch
+                }
+            }
+            #rt::dispatch(__level, &__Kernel(__prep), __param, __grad, __state)
         }
     }
 }
