@@ -10,6 +10,7 @@ mod group;
 mod hyper;
 mod kernel;
 mod optimizer;
+mod parallel;
 mod param;
 mod rule;
 mod sparse;
@@ -19,6 +20,7 @@ pub mod builtins;
 pub mod checkpoint;
 pub mod clip;
 pub mod lr_scheduler;
+pub mod simd;
 
 pub use checkpoint::{CheckpointError, StateDict};
 pub use element::Element;
@@ -30,11 +32,15 @@ pub use optim_macros::optimizer;
 pub use optimizer::Optimizer;
 pub use param::{Param, ParamData};
 pub use rule::{Prepared, Rule, StateDecl};
+pub use simd::SimdLevel;
 pub use sparse::RowSparse;
 pub use state::ParamState;
 
 /// Paths the generated code uses; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::{Element, HyperSet, HyperValue, OptimError, Optimizer, Param, Prepared, Rule, StateDecl};
+    pub use crate::simd::{Kernel, dispatch};
+    pub use crate::{
+        Element, HyperSet, HyperValue, OptimError, Optimizer, Param, Prepared, Rule, SimdLevel, StateDecl,
+    };
 }

@@ -1,9 +1,7 @@
 //! The generic PyTorch-style optimizer that turns any [`Rule`] into `torch.optim.*`.
 
-use std::sync::MutexGuard;
-
-use crate::kernel::{MAX_STATES, run_dense, run_sparse};
-use crate::{Element, Group, HyperSet, OptimError, Param, ParamData, ParamGroup, ParamState, Rule};
+use crate::parallel::{Work, run_all};
+use crate::{Element, Group, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
 
 /// An optimizer: param groups with their own hyperparameters, lazily created per-parameter
 /// state, `zero_grad`, `step` and `add_param_group`, for any rule `R` and element type `T`.
@@ -27,6 +25,8 @@ pub struct Optimizer<R: Rule, T: Element = f32> {
     /// `states[g][i]` belongs to parameter `i` of group `g`; `None` until its first step.
     pub(crate) states: Vec<Vec<Option<ParamState<T>>>>,
     pub(crate) steps_taken: u64,
+    /// The current step's work list, kept so steps after the first do not allocate.
+    work: Vec<Work<R::Prep>>,
 }
 
 impl<R: Rule, T: Element> Optimizer<R, T> {
@@ -53,7 +53,8 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// ```
     pub fn with_groups(groups: Vec<Group<T>>, defaults: R::Hyper) -> Result<Self, OptimError> {
         defaults.validate()?;
-        let mut optimizer = Optimizer { defaults, groups: Vec::new(), states: Vec::new(), steps_taken: 0 };
+        let mut optimizer =
+            Optimizer { defaults, groups: Vec::new(), states: Vec::new(), steps_taken: 0, work: Vec::new() };
         for group in groups {
             optimizer.add_param_group(group)?;
         }
@@ -167,12 +168,34 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// assert_eq!(p.value(), ndarray::arr1(&[0.5f32, 1.5]).into_dyn());
     /// ```
     pub fn step(&mut self) -> Result<(), OptimError> {
+        self.validate_step()?;
+        // Everything below is infallible: state creation, step counts and the scalar prologues
+        // (once per tensor, in order), then every kernel in one parallel region.
+        self.work.clear();
+        for (group_index, (group, states)) in self.groups.iter().zip(&mut self.states).enumerate() {
+            for (index, (param, slot)) in group.params.iter().zip(states.iter_mut()).enumerate() {
+                let data = param.lock();
+                if data.grad.is_none() && data.sparse_grad.is_none() {
+                    continue;
+                }
+                let state = slot.get_or_insert_with(|| ParamState::new::<R>(data.value.shape(), &group.hyper));
+                state.allocate_present::<R>(&group.hyper);
+                state.step += 1;
+                let prep = R::prepare(&group.hyper, state.step, &mut state.scalars);
+                self.work.push(Work { group: group_index, index, prep, len: data.value.len() });
+            }
+        }
+        run_all::<R, T>(&self.groups, &mut self.states, &self.work);
+        self.steps_taken += 1;
+        Ok(())
+    }
+
+    /// Checks every group's hyperparameters and every gradient before anything changes.
+    fn validate_step(&self) -> Result<(), OptimError> {
         for group in &self.groups {
             group.hyper.validate()?;
         }
-        let mut locked: Vec<Vec<MutexGuard<'_, ParamData<T>>>> = Vec::with_capacity(self.groups.len());
         for (group_index, group) in self.groups.iter().enumerate() {
-            let mut guards = Vec::with_capacity(group.params.len());
             for (index, param) in group.params.iter().enumerate() {
                 let data = param.lock();
                 if let Some(grad) = &data.grad
@@ -191,34 +214,8 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                     }
                     sparse.check_fits(data.value.shape())?;
                 }
-                guards.push(data);
-            }
-            locked.push(guards);
-        }
-
-        for ((group, guards), states) in self.groups.iter().zip(&mut locked).zip(&mut self.states) {
-            for (data, slot) in guards.iter_mut().zip(states.iter_mut()) {
-                let ParamData { value, grad, sparse_grad } = &mut **data;
-                if grad.is_none() && sparse_grad.is_none() {
-                    continue;
-                }
-                let state = slot.get_or_insert_with(|| ParamState::new::<R>(value.shape(), &group.hyper));
-                state.allocate_present::<R>(&group.hyper);
-                state.step += 1;
-                let prep = R::prepare(&group.hyper, state.step, &mut state.scalars);
-                let mut slices: [&mut [T]; MAX_STATES] = Default::default();
-                for (slot, tensor) in slices.iter_mut().zip(state.tensors.iter_mut()) {
-                    *slot = tensor.as_mut_slice();
-                }
-                let slices = &mut slices[..R::STATES.len()];
-                match (grad, sparse_grad) {
-                    (Some(grad), _) => run_dense::<R, T>(&prep, value, grad, slices),
-                    (None, Some(sparse)) => run_sparse::<R, T>(&prep, value, sparse, slices),
-                    (None, None) => {}
-                }
             }
         }
-        self.steps_taken += 1;
         Ok(())
     }
 }

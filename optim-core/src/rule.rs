@@ -1,6 +1,6 @@
 //! The contract between a compiled DSL spec and the optimizer runtime.
 
-use crate::{Element, HyperSet};
+use crate::{Element, HyperSet, SimdLevel};
 
 /// The scalars a rule's prologue computed for one tensor and one step.
 ///
@@ -55,7 +55,7 @@ pub trait Rule: Send + Sync + 'static {
     /// The typed hyperparameters, with defaults, builder methods and validation.
     type Hyper: HyperSet;
     /// What [`Rule::prepare`] hands to [`Rule::apply`].
-    type Prep: Copy + Send + Sync;
+    type Prep: Copy + Send + Sync + core::fmt::Debug;
     /// The optimizer's name, as PyTorch spells it.
     const NAME: &'static str;
     /// Per-element state tensors, in declaration order.
@@ -79,5 +79,11 @@ pub trait Rule: Send + Sync + 'static {
     ///
     /// `state` holds one slice per entry of [`Rule::STATES`]; slices of absent states may be
     /// empty and are never touched. The loop covers the common length of the slices it reads.
-    fn apply<T: Element>(prep: &Self::Prep, param: &mut [T], grad: &[T], state: &mut [&mut [T]]);
+    fn apply<T: Element>(prep: &Self::Prep, param: &mut [T], grad: &[T], state: &mut [&mut [T]]) {
+        Self::apply_at(SimdLevel::detected(), prep, param, grad, state)
+    }
+
+    /// [`Rule::apply`] compiled for instruction-set `level` (the baseline if the CPU lacks it).
+    /// Every level gives bit-identical results; benchmarks and tests pick levels explicitly.
+    fn apply_at<T: Element>(level: SimdLevel, prep: &Self::Prep, param: &mut [T], grad: &[T], state: &mut [&mut [T]]);
 }

@@ -124,10 +124,12 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
     let getters = rule.hypers.iter().map(|h| {
         let (field, key) = (&h.name, h.name.to_string());
         match h.ty {
-            HyperTy::Float => quote!(#key => Some(#rt::HyperValue::Float(self.#field)),),
-            HyperTy::Int => quote!(#key => Some(#rt::HyperValue::Int(self.#field)),),
-            HyperTy::Bool => quote!(#key => Some(#rt::HyperValue::Bool(self.#field)),),
-            HyperTy::Pair => quote!(#key => Some(#rt::HyperValue::Pair(self.#field.0, self.#field.1)),),
+            HyperTy::Float => quote!(#key => ::core::option::Option::Some(#rt::HyperValue::Float(self.#field)),),
+            HyperTy::Int => quote!(#key => ::core::option::Option::Some(#rt::HyperValue::Int(self.#field)),),
+            HyperTy::Bool => quote!(#key => ::core::option::Option::Some(#rt::HyperValue::Bool(self.#field)),),
+            HyperTy::Pair => {
+                quote!(#key => ::core::option::Option::Some(#rt::HyperValue::Pair(self.#field.0, self.#field.1)),)
+            }
         }
     });
     let set_arms = rule.hypers.iter().map(|h| {
@@ -152,8 +154,8 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
         };
         quote! {
             #accept
-            (#key, other) => return Err(#rt::OptimError::HyperType {
-                optimizer: #name_str, name: #key, expected: #expected, got: other.to_string(),
+            (#key, other) => return ::core::result::Result::Err(#rt::OptimError::HyperType {
+                optimizer: #name_str, name: #key, expected: #expected, got: ::std::string::ToString::to_string(&other),
             }),
         }
     });
@@ -163,8 +165,8 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
         let (field, key) = (&h.name, h.name.to_string());
         Some(quote! {
             if !(#check) {
-                return Err(#rt::OptimError::InvalidHyper {
-                    optimizer: #name_str, name: #key, value: format!("{:?}", __h.#field), constraint: #text,
+                return ::core::result::Result::Err(#rt::OptimError::InvalidHyper {
+                    optimizer: #name_str, name: #key, value: ::std::format!("{:?}", __h.#field), constraint: #text,
                 });
             }
         })
@@ -173,7 +175,7 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
         let (condition, message) = (&r.condition, &r.message);
         quote! {
             if !(#condition) {
-                return Err(#rt::OptimError::InvalidHyperCombination { optimizer: #name_str, message: #message });
+                return ::core::result::Result::Err(#rt::OptimError::InvalidHyperCombination { optimizer: #name_str, message: #message });
             }
         }
     });
@@ -181,8 +183,8 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
     let state_decls = rule.states.iter().map(|s| {
         let key = s.name.to_string();
         let condition = match &s.presence {
-            Some((_, _, text)) => quote!(Some(#text)),
-            None => quote!(None),
+            Some((_, _, text)) => quote!(::core::option::Option::Some(#text)),
+            None => quote!(::core::option::Option::None),
         };
         quote!(#rt::StateDecl { name: #key, condition: #condition },)
     });
@@ -259,19 +261,19 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
             fn get(&self, name: &str) -> ::core::option::Option<#rt::HyperValue> {
                 match name {
                     #(#getters)*
-                    _ => None,
+                    _ => ::core::option::Option::None,
                 }
             }
 
             fn set(&mut self, name: &str, value: #rt::HyperValue) -> ::core::result::Result<(), #rt::OptimError> {
                 match (name, value) {
                     #(#set_arms)*
-                    _ => return Err(#rt::OptimError::UnknownHyper {
-                        optimizer: #name_str, name: name.to_string(), known: #known.to_string(),
+                    _ => return ::core::result::Result::Err(#rt::OptimError::UnknownHyper {
+                        optimizer: #name_str, name: ::std::string::ToString::to_string(name), known: ::std::string::ToString::to_string(#known),
                     }),
                 }
                 #[allow(unreachable_code)]
-                Ok(())
+                ::core::result::Result::Ok(())
             }
 
             #[allow(clippy::all, unused_parens, unused_variables)]
@@ -279,7 +281,7 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
                 let __h = self;
                 #(#range_checks)*
                 #(#require_checks)*
-                Ok(())
+                ::core::result::Result::Ok(())
             }
         }
 
@@ -329,7 +331,7 @@ fn prepare_fn(rule: &ir::Rule) -> TokenStream {
     });
     let stores = (0..rule.scalar_states.len()).map(|i| {
         let local = format_ident!("__ss{}", i);
-        quote!(if let Some(__slot) = __scalar_state.get_mut(#i) { *__slot = #local; })
+        quote!(if let ::core::option::Option::Some(__slot) = __scalar_state.get_mut(#i) { *__slot = #local; })
     });
     let prologue = &rule.prologue;
     quote! {
@@ -405,7 +407,8 @@ fn apply_fn(rule: &ir::Rule) -> TokenStream {
 
     quote! {
         #[inline]
-        fn apply<__T: #rt::Element>(
+        fn apply_at<__T: #rt::Element>(
+            __level: #rt::SimdLevel,
             __prep: &Self::Prep,
             __param: &mut [__T],
             __grad: &[__T],
@@ -437,7 +440,15 @@ fn apply_fn(rule: &ir::Rule) -> TokenStream {
                     #(#stores)*
                 }
             }
-            #dispatch
+            struct __Kernel<'__p>(&'__p #rt::Prepared<#slots>);
+            impl<__T: #rt::Element> #rt::Kernel<__T> for __Kernel<'_> {
+                #[inline(always)]
+                fn run(&self, __param: &mut [__T], __grad: &[__T], __state: &mut [&mut [__T]]) {
+                    let __prep = self.0;
+                    #dispatch
+                }
+            }
+            #rt::dispatch(__level, &__Kernel(__prep), __param, __grad, __state)
         }
     }
 }

@@ -11,6 +11,8 @@ mod errors;
 mod expand;
 mod ir;
 mod lower;
+#[cfg(test)]
+mod tests;
 
 /// Defines an optimizer from its update rule.
 ///

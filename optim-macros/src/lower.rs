@@ -113,6 +113,8 @@ pub struct Lowerer<'a> {
     param_written: bool,
     grad_read: bool,
     scalar_written: Vec<bool>,
+    /// Per declared state: whether its name was rejected (a duplicate or a built-in name).
+    rejected_states: Vec<bool>,
 }
 
 pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
@@ -135,6 +137,7 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         param_written: false,
         grad_read: false,
         scalar_written: Vec::new(),
+        rejected_states: Vec::new(),
     };
     lowerer.declare_names();
     let hypers = lowerer.hypers();
@@ -202,16 +205,19 @@ impl<'a> Lowerer<'a> {
     // ---- declarations -------------------------------------------------------------------
 
     fn declare_names(&mut self) {
+        // Returns whether the name was declared; a rejected one gets no follow-on errors.
         let declare = |errors: &mut Errors, names: &mut HashMap<String, Name>, ident: &syn::Ident, name: Name| {
             let key = ident.to_string();
             if matches!(key.as_str(), "param" | "grad" | "step") {
                 errors.error(ident, format!("`{key}` is built in; choose another name"));
             } else if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(key.clone()) {
                 slot.insert(name);
+                return true;
             } else {
                 errors
                     .error(ident, format!("`{key}` is defined twice; hyperparameters and states share one namespace"));
             }
+            false
         };
         for (index, hyper) in self.spec.hypers.iter().enumerate() {
             declare(self.errors, &mut self.names, &hyper.name, Name::Hyper(index));
@@ -225,7 +231,8 @@ impl<'a> Lowerer<'a> {
                 elem += 1;
                 Name::State(elem - 1)
             };
-            declare(self.errors, &mut self.names, &state.name, name);
+            let declared = declare(self.errors, &mut self.names, &state.name, name);
+            self.rejected_states.push(!declared);
         }
         if elem > MAX_STATES {
             self.errors.error_at(
@@ -409,10 +416,11 @@ impl<'a> Lowerer<'a> {
         if !self.param_written {
             self.errors.error_at(self.spec.step_span, "the step never updates `param`; add e.g. `param -= lr * grad;`");
         }
-        let elem = self.spec.states.iter().filter(|s| !s.scalar).zip(self.states.iter().map(|s| s.written));
-        let scalar = self.spec.states.iter().filter(|s| s.scalar).zip(self.scalar_written.iter().copied());
-        for (state, written) in elem.chain(scalar) {
-            if !written {
+        let mut elem_written = self.states.iter().map(|s| s.written);
+        let mut scalar_written = self.scalar_written.iter().copied();
+        for (state, rejected) in self.spec.states.iter().zip(&self.rejected_states) {
+            let written = if state.scalar { scalar_written.next() } else { elem_written.next() };
+            if written == Some(false) && !rejected {
                 self.errors.error(
                     &state.name,
                     format!("state `{}` is never written in `step`; update it or remove it", state.name),
@@ -483,7 +491,7 @@ impl<'a> Lowerer<'a> {
         }
         let index = self.bits.len();
         let literal = Literal::usize_unsuffixed(index);
-        self.frame().scalar.push(quote!(__mask |= u32::from(#tokens) << #literal;));
+        self.frame().scalar.push(quote!(__mask |= (#tokens as u32) << #literal;));
         let (path, generation) = (self.frame().path.clone(), self.generation);
         self.bits.push(Hoisted { key, path, generation, index });
         index
@@ -613,7 +621,9 @@ impl<'a> Lowerer<'a> {
                 self.scope_insert(&p.ident, bound);
             }
             Pat::Ident(p) if p.mutability.is_some() => {
-                self.errors.error(p.mutability, "bindings are immutable; shadow with a new `let` instead of `let mut`")
+                self.errors.error(p.mutability, "bindings are immutable; shadow with a new `let` instead of `let mut`");
+                let bound = self.bind(value);
+                self.scope_insert(&p.ident, bound);
             }
             Pat::Tuple(t) if t.elems.len() == 2 => {
                 if self.expect(&value, Ty::Pair, &init.expr).is_none() {
@@ -679,6 +689,14 @@ impl<'a> Lowerer<'a> {
             self.unknown(ident);
             return;
         };
+        // Mark the target written first, so a mistake in the value is not also reported as
+        // "never written".
+        match name {
+            Name::Param => self.param_written = true,
+            Name::State(index) => self.states[index].written = true,
+            Name::ScalarState(index) => self.scalar_written[index] = true,
+            _ => {}
+        }
         let Some(mut value) = self.expr(rhs) else { return };
         if self.expect(&value, Ty::Float, rhs).is_none() {
             return;

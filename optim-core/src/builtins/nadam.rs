@@ -28,23 +28,20 @@ optimizer! {
             weight_decay = 0.0 in 0.0..,
             /// Speed of the momentum schedule.
             momentum_decay = 4e-3 in 0.0..,
-            /// Apply weight decay to the parameter directly (NAdamW).
-            decoupled_weight_decay = false,
-            /// Ascend instead of descend.
-            maximize = false,
+            /// Apply weight decay to the parameter directly (NAdamW); and ascend instead of descend.
+            decoupled_weight_decay = false, maximize = false,
         }
         state { scalar mu_product = 1, exp_avg = 0, exp_avg_sq = 0 }
         step {
-            let (b1, b2) = betas;
             let g = if maximize { -grad } else { grad };
             if weight_decay != 0 && decoupled_weight_decay { param *= 1 - lr * weight_decay; }
             let g = if weight_decay != 0 && !decoupled_weight_decay { g + weight_decay * param } else { g };
-            let mu = b1 * (1 - 0.5 * pow(0.96, step * momentum_decay));
-            let mu_next = b1 * (1 - 0.5 * pow(0.96, (step + 1) * momentum_decay));
+            let mu = betas.0 * (1 - 0.5 * pow(0.96, step * momentum_decay));
+            let mu_next = betas.0 * (1 - 0.5 * pow(0.96, (step + 1) * momentum_decay));
             mu_product = round_f32(mu_product * round_f32(mu));
-            exp_avg = lerp(exp_avg, g, 1 - b1);
-            exp_avg_sq = b2 * exp_avg_sq + (1 - b2) * g * g;
-            let denom = sqrt(exp_avg_sq / (1 - pow(b2, step))) + eps;
+            exp_avg = lerp(exp_avg, g, 1 - betas.0);
+            exp_avg_sq = betas.1 * exp_avg_sq + (1 - betas.1) * g * g;
+            let denom = sqrt(exp_avg_sq / (1 - pow(betas.1, step))) + eps;
             param -= lr * (1 - mu) / (1 - mu_product) * (g / denom);
             param -= lr * mu_next / (1 - mu_product * mu_next) * (exp_avg / denom);
         }

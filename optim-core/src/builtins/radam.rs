@@ -23,10 +23,8 @@ optimizer! {
             eps = 1e-8 in 0.0..,
             /// Weight decay: L2 on the gradient, or decoupled if `decoupled_weight_decay`.
             weight_decay = 0.0 in 0.0..,
-            /// Apply weight decay to the parameter directly.
-            decoupled_weight_decay = false,
-            /// Ascend instead of descend.
-            maximize = false,
+            /// Apply weight decay to the parameter directly; and ascend instead of descend.
+            decoupled_weight_decay = false, maximize = false,
         }
         state { exp_avg = 0, exp_avg_sq = 0 }
         step {
@@ -40,10 +38,8 @@ optimizer! {
             let rho_inf = 2 / (1 - b2) - 1;
             let rho_t = rho_inf - 2 * step * pow(b2, step) / bc2;
             let m = exp_avg / (1 - pow(b1, step)) * lr;
-            param -= if rho_t > 5 {
-                let rect = sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t));
-                m * (sqrt(bc2) / (sqrt(exp_avg_sq) + eps)) * rect
-            } else { m };
+            let rect = sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t));
+            param -= if rho_t > 5 { m * (sqrt(bc2) / (sqrt(exp_avg_sq) + eps)) * rect } else { m };
         }
     }
 }

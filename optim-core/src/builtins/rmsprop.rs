@@ -35,16 +35,10 @@ optimizer! {
             let g = if maximize { -grad } else { grad };
             let g = if weight_decay != 0 { g + weight_decay * param } else { g };
             square_avg = alpha * square_avg + (1 - alpha) * g * g;
-            let avg = if centered {
-                grad_avg = lerp(grad_avg, g, 1 - alpha);
-                sqrt(square_avg - grad_avg * grad_avg)
-            } else { sqrt(square_avg) } + eps;
-            if momentum > 0 {
-                momentum_buffer = momentum * momentum_buffer + g / avg;
-                param -= lr * momentum_buffer;
-            } else {
-                param -= lr * g / avg;
-            }
+            let avg = if centered { grad_avg = lerp(grad_avg, g, 1 - alpha); sqrt(square_avg - grad_avg * grad_avg) }
+                else { sqrt(square_avg) } + eps;
+            if momentum > 0 { momentum_buffer = momentum * momentum_buffer + g / avg; }
+            param -= lr * if momentum > 0 { momentum_buffer } else { g / avg };
         }
     }
 }

@@ -1,0 +1,148 @@
+//! One parallel region per step: every tensor of the step in one work list, large tensors cut
+//! into chunks, small ones batched, all split recursively with `rayon::join` (which needs no heap
+//! allocation). Element-wise kernels make chunking exact, so results do not depend on the thread
+//! count.
+
+use crate::kernel::{MAX_STATES, run_dense, run_sparse};
+use crate::{Element, Param, ParamData, ParamGroup, ParamState, Rule};
+
+/// Below this many elements in a whole step, it runs on the caller's thread.
+pub const INLINE_BELOW: usize = 1 << 15;
+/// The smallest piece of work handed to another thread (elements).
+const GRAIN: usize = 1 << 16;
+
+/// One parameter's share of a step: where it is, its prologue's result and its size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Work<P> {
+    pub group: usize,
+    pub index: usize,
+    pub prep: P,
+    pub len: usize,
+}
+
+fn total<P>(work: &[Work<P>]) -> usize {
+    work.iter().map(|w| w.len).sum()
+}
+
+/// Runs the kernels of every work item; `work` is ordered by (group, index).
+pub(crate) fn run_all<R: Rule, T: Element>(
+    groups: &[ParamGroup<R, T>],
+    states: &mut [Vec<Option<ParamState<T>>>],
+    work: &[Work<R::Prep>],
+) {
+    let parallel = total(work) >= INLINE_BELOW && rayon::current_num_threads() > 1;
+    run_groups(groups, states, 0, work, parallel);
+}
+
+fn both(parallel: bool, left: impl FnOnce() + Send, right: impl FnOnce() + Send) {
+    if parallel {
+        rayon::join(left, right);
+    } else {
+        left();
+        right();
+    }
+}
+
+fn run_groups<R: Rule, T: Element>(
+    groups: &[ParamGroup<R, T>],
+    states: &mut [Vec<Option<ParamState<T>>>],
+    first_group: usize,
+    work: &[Work<R::Prep>],
+    parallel: bool,
+) {
+    let (Some(first), Some(last)) = (work.first(), work.last()) else { return };
+    if first.group == last.group {
+        let Some(row) = states.get_mut(first.group - first_group) else { return };
+        return run_params::<R, T>(&groups[first.group].params, row, 0, work, parallel);
+    }
+    let middle = first.group + (last.group - first.group).div_ceil(2);
+    let split = work.partition_point(|w| w.group < middle);
+    let (left_states, right_states) = states.split_at_mut(middle - first_group);
+    let (left, right) = work.split_at(split);
+    let parallel_here = parallel && total(work) >= GRAIN;
+    both(
+        parallel_here,
+        || run_groups(groups, left_states, first_group, left, parallel),
+        || run_groups(groups, right_states, middle, right, parallel),
+    );
+}
+
+fn run_params<R: Rule, T: Element>(
+    params: &[Param<T>],
+    states: &mut [Option<ParamState<T>>],
+    first_index: usize,
+    work: &[Work<R::Prep>],
+    parallel: bool,
+) {
+    match work {
+        [] => {}
+        [one] => {
+            if let (Some(param), Some(Some(state))) = (params.get(one.index), states.get_mut(one.index - first_index)) {
+                run_one::<R, T>(param, state, one, parallel);
+            }
+        }
+        _ if !parallel || total(work) < GRAIN => {
+            for w in work {
+                run_params::<R, T>(params, states, first_index, core::slice::from_ref(w), false);
+            }
+        }
+        _ => {
+            let middle = work.len() / 2;
+            let split_index = work[middle].index;
+            let (left_states, right_states) = states.split_at_mut(split_index - first_index);
+            let (left, right) = work.split_at(middle);
+            rayon::join(
+                || run_params::<R, T>(params, left_states, first_index, left, parallel),
+                || run_params::<R, T>(params, right_states, split_index, right, parallel),
+            );
+        }
+    }
+}
+
+fn run_one<R: Rule, T: Element>(param: &Param<T>, state: &mut ParamState<T>, work: &Work<R::Prep>, parallel: bool) {
+    let mut data = param.lock();
+    let ParamData { value, grad, sparse_grad } = &mut *data;
+    let count = R::STATES.len().min(MAX_STATES);
+    let mut slices: [&mut [T]; MAX_STATES] = Default::default();
+    for (slot, tensor) in slices.iter_mut().zip(state.tensors.iter_mut()) {
+        *slot = tensor.as_mut_slice();
+    }
+    let slices = &mut slices[..count];
+    match (grad, sparse_grad) {
+        (Some(grad), _) => {
+            let chunkable = parallel && work.len > GRAIN && grad.is_standard_layout();
+            match (value.as_slice_mut(), grad.as_slice()) {
+                (Some(param), Some(grad)) if chunkable => chunked::<R, T>(&work.prep, param, grad, slices),
+                _ => run_dense::<R, T>(&work.prep, value, grad, slices),
+            }
+        }
+        (None, Some(sparse)) => run_sparse::<R, T>(&work.prep, value, sparse, slices),
+        (None, None) => {}
+    }
+}
+
+/// Halves a large tensor recursively; each half keeps its own slice of every state.
+fn chunked<R: Rule, T: Element>(prep: &R::Prep, param: &mut [T], grad: &[T], state: &mut [&mut [T]]) {
+    if param.len() <= GRAIN {
+        R::apply(prep, param, grad, state);
+        return;
+    }
+    // halves on 64-element boundaries keep every chunk's vector loop aligned with the others
+    let middle = (param.len() / 2) & !63;
+    let (param_left, param_right) = param.split_at_mut(middle);
+    let (grad_left, grad_right) = grad.split_at(middle.min(grad.len()));
+    let mut left: [&mut [T]; MAX_STATES] = Default::default();
+    let mut right: [&mut [T]; MAX_STATES] = Default::default();
+    for ((tensor, l), r) in state.iter_mut().zip(left.iter_mut()).zip(right.iter_mut()) {
+        if !tensor.is_empty() {
+            let whole = core::mem::take(tensor);
+            let at = middle.min(whole.len());
+            (*l, *r) = whole.split_at_mut(at);
+        }
+    }
+    let count = state.len();
+    rayon::join(
+        || chunked::<R, T>(prep, param_left, grad_left, &mut left[..count]),
+        || chunked::<R, T>(prep, param_right, grad_right, &mut right[..count]),
+    );
+}

@@ -1,0 +1,156 @@
+//! Expand tests: a spec in, the generated code parsed back and inspected.
+
+use quote::{ToTokens, quote};
+use syn::visit::Visit;
+
+use crate::expand::optimizer;
+
+fn generate(spec: proc_macro2::TokenStream) -> syn::File {
+    syn::parse2(optimizer(spec)).expect("generated code parses as a Rust file")
+}
+
+fn adam() -> syn::File {
+    generate(quote! {
+        pub Adam {
+            hyper { lr = 1e-3 in 0.0.., betas = (0.9, 0.999) in 0.0..1.0, eps = 1e-8, weight_decay = 0.0,
+                    amsgrad = false, maximize = false }
+            state { exp_avg = 0, exp_avg_sq = 0, max_exp_avg_sq = 0 if amsgrad }
+            step {
+                let (b1, b2) = betas;
+                let g = if maximize { -grad } else { grad };
+                let g = if weight_decay != 0 { g + weight_decay * param } else { g };
+                exp_avg = lerp(exp_avg, g, 1 - b1);
+                exp_avg_sq = b2 * exp_avg_sq + (1 - b2) * g * g;
+                let v = if amsgrad { max_exp_avg_sq = max(max_exp_avg_sq, exp_avg_sq); max_exp_avg_sq } else { exp_avg_sq };
+                param -= lr / (1 - pow(b1, step)) * exp_avg / (sqrt(v) / sqrt(1 - pow(b2, step)) + eps);
+            }
+        }
+    })
+}
+
+#[derive(Default)]
+struct Find<'a> {
+    name: &'a str,
+    found: Option<syn::ItemFn>,
+    impl_fn: Option<syn::ImplItemFn>,
+}
+
+impl<'ast> Visit<'ast> for Find<'_> {
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        if f.sig.ident == self.name {
+            self.found = Some(f.clone());
+        }
+        syn::visit::visit_item_fn(self, f);
+    }
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        if f.sig.ident == self.name {
+            self.impl_fn = Some(f.clone());
+        }
+        syn::visit::visit_impl_item_fn(self, f);
+    }
+}
+
+fn item_fn(file: &syn::File, name: &str) -> String {
+    let mut find = Find { name, ..Find::default() };
+    find.visit_file(file);
+    find.found.map(|f| f.to_token_stream().to_string()).unwrap_or_default()
+}
+
+fn impl_fn(file: &syn::File, name: &str) -> String {
+    let mut find = Find { name, ..Find::default() };
+    find.visit_file(file);
+    find.impl_fn.map(|f| f.to_token_stream().to_string()).unwrap_or_default()
+}
+
+#[derive(Default)]
+struct Loops {
+    count: usize,
+    bodies: Vec<String>,
+}
+
+impl<'ast> Visit<'ast> for Loops {
+    fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
+        self.count += 1;
+        self.bodies.push(l.body.to_token_stream().to_string());
+        syn::visit::visit_expr_for_loop(self, l);
+    }
+}
+
+fn loops(file: &syn::File) -> Loops {
+    let mut loops = Loops::default();
+    loops.visit_file(file);
+    loops
+}
+
+#[test]
+fn adam_is_one_loop_with_every_scalar_hoisted() {
+    let file = adam();
+    let loops = loops(&file);
+    assert_eq!(loops.count, 1, "one fused pass over memory");
+    let body = &loops.bodies[0];
+    for scalar_work in ["powf", "__h", "__step", "f64", "from_f64"] {
+        assert!(!body.contains(scalar_work), "`{scalar_work}` inside the element loop:\n{body}");
+    }
+    let prepare = impl_fn(&file, "prepare");
+    assert_eq!(prepare.matches("powf").count(), 2, "b1^t and b2^t once per tensor:\n{prepare}");
+    assert!(prepare.contains("__slots ["), "hoisted values are handed to the loop");
+}
+
+#[test]
+fn flags_become_mask_bits_that_select_specialised_loops() {
+    let file = adam();
+    let apply = impl_fn(&file, "apply");
+    // amsgrad (also max_exp_avg_sq's presence), maximize and `weight_decay != 0`: 3 bits, 8 loops
+    assert_eq!(apply.matches("__loop :: < __T ,").count(), 8, "{apply}");
+    let body = &loops(&file).bodies[0];
+    assert!(body.contains("__mask >>"), "branches test the constant mask");
+}
+
+#[test]
+fn absent_state_is_neither_loaded_nor_stored_when_its_bit_is_clear() {
+    let file = adam();
+    let body = &loops(&file).bodies[0];
+    // max_exp_avg_sq is state 2: its load and store are guarded by its presence bit
+    assert!(body.contains("let mut __st2 : __T = if ((__mask >>"), "{body}");
+    assert!(body.contains("if ((__mask >>") && body.contains("__s2 [__i] = __st2"), "{body}");
+}
+
+#[test]
+fn scalar_state_is_updated_in_the_prologue_only() {
+    let file = generate(quote! {
+        pub Counted {
+            hyper { lr = 0.1 }
+            state { scalar count = 0 }
+            step { count += 1; param -= lr / count * grad; }
+        }
+    });
+    let prepare = impl_fn(&file, "prepare");
+    assert!(prepare.contains("__ss0 = (__ss0 + 1f64)"), "{prepare}");
+    let body = &loops(&file).bodies[0];
+    assert!(!body.contains("__ss0"), "scalar state touched per element:\n{body}");
+    assert!(item_fn(&file, "__loop").contains("from_f64 (__slots [0"));
+}
+
+#[test]
+fn grad_is_not_loaded_when_the_rule_never_reads_it() {
+    let file = generate(quote! {
+        pub Shrink {
+            hyper { factor = 0.5 }
+            step { param *= factor; }
+        }
+    });
+    assert!(!loops(&file).bodies[0].contains("__grad"));
+}
+
+#[test]
+fn mistakes_expand_to_compile_errors_and_a_stub_type() {
+    let out = optimizer(quote! {
+        pub Broken {
+            hyper { lr = 0.1 }
+            step { grad = 1; param -= lr * gard; }
+        }
+    })
+    .to_string();
+    assert_eq!(out.matches("compile_error").count(), 2, "{out}");
+    assert!(out.contains("pub struct Broken"), "stub keeps later uses of the type quiet: {out}");
+}

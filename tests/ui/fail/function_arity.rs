@@ -1,0 +1,7 @@
+optim::optimizer! {
+    pub Clipped {
+        hyper { lr = 0.1 }
+        step { param -= lr * max(grad); }
+    }
+}
+fn main() {}

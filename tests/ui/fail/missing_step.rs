@@ -1,0 +1,6 @@
+optim::optimizer! {
+    pub Descent {
+        hyper { lr = 0.1 }
+    }
+}
+fn main() {}
