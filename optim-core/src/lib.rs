@@ -2,8 +2,6 @@
 //! PyTorch-style [`Optimizer`], and the built-in optimizers, each written in the DSL.
 #![doc = include_str!("../DSL.md")]
 
-extern crate self as optim_core;
-
 mod element;
 mod error;
 mod group;
@@ -15,6 +13,26 @@ mod param;
 mod rule;
 mod sparse;
 mod state;
+
+/// Defines an optimizer from its update rule: hyperparameters, state and one step of math,
+/// compiled into a fused, SIMD-dispatched kernel. The language is described in the crate docs.
+///
+/// ```
+/// optim_core::optimizer! {
+///     /// Plain gradient descent.
+///     pub Descent {
+///         hyper { lr = 0.1 in 0.0.. }
+///         step { param -= lr * grad; }
+///     }
+/// }
+/// assert_eq!(Descent::hyper().lr, 0.1);
+/// ```
+#[macro_export]
+macro_rules! optimizer {
+    ($($spec:tt)*) => {
+        $crate::__private::__optimizer! { ($crate) $($spec)* }
+    };
+}
 
 pub mod builtins;
 pub mod checkpoint;
@@ -28,7 +46,6 @@ pub use error::{OptimError, Result};
 pub use group::{Group, ParamGroup};
 pub use hyper::{HyperSet, HyperValue};
 pub use kernel::MAX_STATES;
-pub use optim_macros::optimizer;
 pub use optimizer::Optimizer;
 pub use param::{Param, ParamData};
 pub use rule::{Prepared, Rule, StateDecl};
@@ -43,4 +60,5 @@ pub mod __private {
     pub use crate::{
         Element, HyperSet, HyperValue, OptimError, Optimizer, Param, Prepared, Rule, SimdLevel, StateDecl,
     };
+    pub use optim_macros::__optimizer;
 }

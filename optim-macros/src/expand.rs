@@ -12,8 +12,12 @@ use crate::lower;
 /// specialised for each of the 2^n configurations.
 const MAX_SPECIALISED_BITS: usize = 5;
 
+/// Expands a spec. `optim_core::optimizer!` passes its `$crate` first, in parentheses, so the
+/// generated code finds the runtime through whichever crate the user depends on (the `optim`
+/// facade or `optim-core`); without it the runtime is `::optim_core`.
 pub fn optimizer(input: TokenStream) -> TokenStream {
-    let spec: Spec = match syn::parse2(input) {
+    let (krate, spec) = split_crate_path(input);
+    let spec: Spec = match syn::parse2(spec) {
         Ok(spec) => spec,
         Err(error) => return fallback(error, None),
     };
@@ -23,8 +27,18 @@ pub fn optimizer(input: TokenStream) -> TokenStream {
         return fallback(error, Some((&spec.vis, &spec.name)));
     }
     match lowered {
-        Some(rule) => generate(&spec, &rule),
+        Some(rule) => generate(&spec, &rule, &krate),
         None => fallback(syn::Error::new(spec.name.span(), "invalid optimizer spec"), Some((&spec.vis, &spec.name))),
+    }
+}
+
+fn split_crate_path(input: TokenStream) -> (TokenStream, TokenStream) {
+    let mut tokens = input.clone().into_iter();
+    match tokens.next() {
+        Some(proc_macro2::TokenTree::Group(group)) if group.delimiter() == proc_macro2::Delimiter::Parenthesis => {
+            (group.stream(), tokens.collect())
+        }
+        _ => (quote!(::optim_core), input),
     }
 }
 
@@ -90,8 +104,8 @@ fn generated_docs(spec: &Spec, rule: &ir::Rule) -> String {
     doc
 }
 
-fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
-    let rt = quote!(::optim_core::__private);
+fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
+    let rt = quote!(__rt);
     let vis = &spec.vis;
     let name = &spec.name;
     let name_str = spec.display_name.as_ref().map(syn::LitStr::value).unwrap_or_else(|| name.to_string());
@@ -222,6 +236,10 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
             #(#fields)*
         }
 
+        // The runtime is reached through one alias, so the code works through any re-export.
+        const _: () = {
+        use #krate::__private as __rt;
+
         #[automatically_derived]
         impl ::core::default::Default for #hyper_name {
             fn default() -> Self {
@@ -319,11 +337,12 @@ fn generate(spec: &Spec, rule: &ir::Rule) -> TokenStream {
             #prepare
             #apply
         }
+        };
     }
 }
 
 fn prepare_fn(rule: &ir::Rule) -> TokenStream {
-    let rt = quote!(::optim_core::__private);
+    let rt = quote!(__rt);
     let slots = rule.slots;
     let loads = (0..rule.scalar_states.len()).map(|i| {
         let local = format_ident!("__ss{}", i);
@@ -347,7 +366,7 @@ fn prepare_fn(rule: &ir::Rule) -> TokenStream {
 }
 
 fn apply_fn(rule: &ir::Rule) -> TokenStream {
-    let rt = quote!(::optim_core::__private);
+    let rt = quote!(__rt);
     let slots = rule.slots;
     let state_slices: Vec<_> = (0..rule.states.len()).map(|i| format_ident!("__s{}", i)).collect();
     let convert = (0..slots).map(|i| {

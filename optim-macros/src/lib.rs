@@ -14,20 +14,10 @@ mod lower;
 #[cfg(test)]
 mod tests;
 
-/// Defines an optimizer from its update rule.
-///
-/// ```text
-/// optimizer! {
-///     /// Plain gradient descent.
-///     pub Descent {
-///         hyper { lr = 0.1 in 0.0.. }
-///         step { param -= lr * grad; }
-///     }
-/// }
-/// ```
-///
-/// The language reference, with runnable examples, is in `optim_core`'s crate docs.
+/// The expansion behind `optim_core::optimizer!`, which passes its `$crate` first; use that
+/// macro (re-exported by the `optim` facade) instead.
+#[doc(hidden)]
 #[proc_macro]
-pub fn optimizer(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+pub fn __optimizer(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand::optimizer(input.into()).into()
 }

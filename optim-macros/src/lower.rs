@@ -1103,7 +1103,7 @@ impl<'a> Lowerer<'a> {
             "pow" => format_ident!("powf"),
             _ => ident.clone(),
         };
-        let element = quote!(::optim_core::__private::Element);
+        let element = quote!(__rt::Element);
         if values.iter().all(|v| v.place == Place::Scalar) {
             let args = values.iter().map(|v| &v.tokens);
             return Some(Value::scalar(Ty::Float, quote!(<f64 as #element>::#method(#(#args),*))));

@@ -99,9 +99,9 @@ fn adam_is_one_loop_with_every_scalar_hoisted() {
 #[test]
 fn flags_become_mask_bits_that_select_specialised_loops() {
     let file = adam();
-    let apply = impl_fn(&file, "apply");
+    let run = impl_fn(&file, "run");
     // amsgrad (also max_exp_avg_sq's presence), maximize and `weight_decay != 0`: 3 bits, 8 loops
-    assert_eq!(apply.matches("__loop :: < __T ,").count(), 8, "{apply}");
+    assert_eq!(run.matches("__loop :: < __T ,").count(), 8, "{run}");
     let body = &loops(&file).bodies[0];
     assert!(body.contains("__mask >>"), "branches test the constant mask");
 }

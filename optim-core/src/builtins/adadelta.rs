@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// Adadelta (Zeiler, 2012), as `torch.optim.Adadelta`: steps scaled by the ratio of the
     /// running RMS of past updates to the running RMS of gradients.

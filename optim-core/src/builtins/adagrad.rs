@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// Adagrad (Duchi et al., 2011), as `torch.optim.Adagrad`: the learning rate decays with the
     /// step count and is divided by the root of the running sum of squared gradients.

@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// Adam (Kingma & Ba, 2015) with optional AMSGrad, as `torch.optim.Adam`: L2 weight decay is
     /// added to the gradient.

@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// Adamax (Kingma & Ba, 2015), the infinity-norm variant of Adam, as `torch.optim.Adamax`.
     ///

@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// AdamW (Loshchilov & Hutter, 2019), as `torch.optim.AdamW`: Adam with weight decay applied
     /// to the parameter directly, decoupled from the gradient.

@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// Averaged SGD (Polyak & Juditsky, 1992), as `torch.optim.ASGD`: SGD with a decaying step
     /// `eta`, plus a running average `ax` of the iterates that starts after `t0` steps.

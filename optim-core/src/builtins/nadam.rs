@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// NAdam (Dozat, 2016), Adam with Nesterov momentum and a momentum schedule, as
     /// `torch.optim.NAdam`, including `decoupled_weight_decay` (NAdamW).

@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// RAdam (Liu et al., 2020), Adam with a rectified adaptive learning rate, as
     /// `torch.optim.RAdam`, including `decoupled_weight_decay`. While the variance estimate is

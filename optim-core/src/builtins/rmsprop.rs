@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// RMSprop (Hinton, 2012) with optional momentum and centering, as `torch.optim.RMSprop`.
     ///

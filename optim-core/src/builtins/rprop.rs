@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// Rprop (Riedmiller & Braun, 1993), as `torch.optim.Rprop`: per-element step sizes grow
     /// while the gradient keeps its sign and shrink when it flips; only the sign of the gradient

@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// Stochastic gradient descent with optional momentum, dampening and Nesterov momentum, as
     /// `torch.optim.SGD`. The momentum buffer starts as the first gradient.

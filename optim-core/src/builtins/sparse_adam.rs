@@ -1,5 +1,3 @@
-use crate::optimizer;
-
 optimizer! {
     /// Adam for row-sparse gradients, as `torch.optim.SparseAdam`: only the rows a gradient
     /// covers have their moments and values updated ("lazy" Adam); `step` counts every step of
