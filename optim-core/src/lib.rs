@@ -39,6 +39,7 @@ pub mod checkpoint;
 pub mod clip;
 pub mod lr_scheduler;
 pub mod simd;
+pub mod zoo;
 
 pub use checkpoint::{CheckpointError, StateDict};
 pub use element::Element;

@@ -1,0 +1,44 @@
+//! Newer optimizers from the [`pytorch_optimizer`](https://github.com/kozistr/pytorch_optimizer)
+//! package (version 4.1.0), each one `optimizer!` spec with the package's class name, defaults,
+//! flags and state keys, so trajectories and checkpoints line up with it.
+//!
+//! Each rule follows the package's code, not the paper, where the two differ; its docs say how.
+//! The package's per-group `step` is our per-parameter step (the same while every parameter gets
+//! a gradient at every step). Every rule refuses row-sparse gradients, as the package does.
+//!
+//! ```
+//! use optim_core::{zoo::Tiger, Param};
+//! let p = Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+//! let mut opt = Tiger::optimizer(vec![p.clone()], Tiger::hyper().weight_decay(0.0)).unwrap();
+//! p.set_grad(ndarray::arr1(&[2.0]).into_dyn());
+//! opt.step().unwrap();
+//! assert_eq!(p.value()[0], 1.0 - 1e-3); // lr * sign(momentum)
+//! ```
+
+mod ad_ema_mix;
+mod ada_belief;
+mod ada_bound;
+mod ada_mod;
+mod adan;
+mod diff_grad;
+mod la_prop;
+mod lion;
+mod madgrad;
+mod qh_adam;
+mod sign_sgd;
+mod tiger;
+mod yogi;
+
+pub use ad_ema_mix::{AdEmaMix, AdEmaMixHyper};
+pub use ada_belief::{AdaBelief, AdaBeliefHyper};
+pub use ada_bound::{AdaBound, AdaBoundHyper};
+pub use ada_mod::{AdaMod, AdaModHyper};
+pub use adan::{Adan, AdanHyper};
+pub use diff_grad::{DiffGrad, DiffGradHyper};
+pub use la_prop::{LaProp, LaPropHyper};
+pub use lion::{Lion, LionHyper};
+pub use madgrad::{Madgrad, MadgradHyper};
+pub use qh_adam::{QHAdam, QHAdamHyper};
+pub use sign_sgd::{SignSgd, SignSgdHyper};
+pub use tiger::{Tiger, TigerHyper};
+pub use yogi::{Yogi, YogiHyper};
