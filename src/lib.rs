@@ -29,3 +29,8 @@ pub mod prelude {
     pub use optim_core::builtins::*;
     pub use optim_core::{Element, Group, HyperSet, HyperValue, OptimError, Optimizer, Param, Rule, optimizer};
 }
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

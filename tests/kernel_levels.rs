@@ -2,6 +2,7 @@
 //! sizes with every kind of remainder; and a step's result does not depend on the thread count.
 
 use optim::builtins::*;
+use optim::reduce::{Lamb, Lars, NovoGrad};
 use optim::{Element, HyperSet, Optimizer, Param, Rule, SimdLevel};
 
 /// A small deterministic generator (xorshift), so failures reproduce.
@@ -30,9 +31,8 @@ fn run<R: Rule, T: Element>(hyper: &R::Hyper, level: SimdLevel, n: usize, seed: 
     let mut scalars: Vec<f64> = (0..R::SCALAR_STATES.len()).map(|i| R::scalar_state_init(hyper, i)).collect();
     for step in 1..=5 {
         let grad: Vec<T> = noise.vec(n);
-        let prep = R::prepare(hyper, step, &mut scalars);
         let mut slices: Vec<&mut [T]> = states.iter_mut().map(|s| s.as_mut_slice()).collect();
-        R::apply_at(level, &prep, &mut param, &grad, &mut slices);
+        R::step_slices(level, hyper, step, &mut scalars, &[n], &mut param, &grad, &mut slices);
     }
     param.iter().chain(states.iter().flatten()).map(|v| v.to_f64().to_bits()).collect()
 }
@@ -74,6 +74,9 @@ fn every_clone_of_every_builtin_is_bit_identical_to_the_baseline() {
     all_levels_agree::<Rprop>(Rprop::hyper());
     all_levels_agree::<Asgd>(Asgd::hyper().t0(2.0));
     all_levels_agree::<SparseAdam>(SparseAdam::hyper());
+    all_levels_agree::<Lamb>(Lamb::hyper().weight_decay(0.01));
+    all_levels_agree::<Lars>(Lars::hyper().nesterov(true).weight_decay(1e-4));
+    all_levels_agree::<NovoGrad>(NovoGrad::hyper().grad_averaging(true));
 }
 
 /// Bits of every parameter after three steps of Adam over a mix of large and small tensors,
@@ -94,10 +97,36 @@ fn adam_run(threads: usize) -> Vec<u64> {
     params.iter().flat_map(|p| p.value().iter().map(|v| v.to_bits() as u64).collect::<Vec<_>>()).collect()
 }
 
+/// Bits of every parameter and of LAMB's per-tensor norms after three steps, in a pool of
+/// `threads` threads: reductions combine partial results in a fixed tree whatever the count.
+fn lamb_run(threads: usize) -> Vec<u64> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let mut noise = Noise(5);
+    let sizes = [400_000, 3, 150_001, 4096];
+    let params: Vec<Param<f32>> =
+        sizes.iter().map(|&n| Param::new(ndarray::Array1::from(noise.vec::<f32>(n)).into_dyn())).collect();
+    let mut opt = Optimizer::<Lamb, f32>::new(params.clone(), Lamb::hyper().weight_decay(0.01)).unwrap();
+    for _ in 0..3 {
+        for (p, &n) in params.iter().zip(&sizes) {
+            p.set_grad(ndarray::Array1::from(noise.vec::<f32>(n)).into_dyn());
+        }
+        pool.install(|| opt.step()).unwrap();
+    }
+    let mut bits: Vec<u64> =
+        params.iter().flat_map(|p| p.value().iter().map(|v| v.to_bits() as u64).collect::<Vec<_>>()).collect();
+    for i in 0..sizes.len() {
+        let state = opt.state(0, i).unwrap();
+        bits.extend(["weight_norm", "adam_norm"].map(|k| state.scalar(k).unwrap().to_bits()));
+    }
+    bits
+}
+
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let one = adam_run(1);
+    let lamb_one = lamb_run(1);
     for threads in [2, 3, 8] {
         assert!(adam_run(threads) == one, "{threads} threads differ from 1");
+        assert!(lamb_run(threads) == lamb_one, "LAMB: {threads} threads differ from 1");
     }
 }

@@ -38,6 +38,7 @@ pub mod builtins;
 pub mod checkpoint;
 pub mod clip;
 pub mod lr_scheduler;
+pub mod reduce;
 pub mod simd;
 pub mod zoo;
 
@@ -48,8 +49,9 @@ pub use group::{Group, ParamGroup};
 pub use hyper::{HyperSet, HyperValue};
 pub use kernel::MAX_STATES;
 pub use optimizer::Optimizer;
+pub use parallel::MAX_REDUCTIONS;
 pub use param::{Param, ParamData};
-pub use rule::{Prepared, Rule, StateDecl};
+pub use rule::{Prepared, ReduceKind, Reduction, Rule, StateDecl};
 pub use simd::SimdLevel;
 pub use sparse::RowSparse;
 pub use state::ParamState;
@@ -57,9 +59,10 @@ pub use state::ParamState;
 /// Paths the generated code uses; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::simd::{Kernel, dispatch};
+    pub use crate::simd::{Kernel, ReduceKernel, dispatch, dispatch_reduce};
     pub use crate::{
-        Element, HyperSet, HyperValue, OptimError, Optimizer, Param, Prepared, Rule, SimdLevel, StateDecl,
+        Element, HyperSet, HyperValue, OptimError, Optimizer, Param, Prepared, ReduceKind, Reduction, Rule, SimdLevel,
+        StateDecl,
     };
     pub use optim_macros::__optimizer;
 }

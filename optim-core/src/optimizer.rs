@@ -1,6 +1,6 @@
 //! The generic PyTorch-style optimizer that turns any [`Rule`] into `torch.optim.*`.
 
-use crate::parallel::{Work, run_all};
+use crate::parallel::{Work, reduce_all, run_all};
 use crate::{Element, Group, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
 
 /// An optimizer: param groups with their own hyperparameters, lazily created per-parameter
@@ -27,6 +27,8 @@ pub struct Optimizer<R: Rule, T: Element = f32> {
     pub(crate) steps_taken: u64,
     /// The current step's work list, kept so steps after the first do not allocate.
     work: Vec<Work<R::Prep>>,
+    /// Reduction results of the current step, `R::REDUCTIONS.len()` per work item.
+    reductions: Vec<f64>,
 }
 
 impl<R: Rule, T: Element> Optimizer<R, T> {
@@ -53,8 +55,14 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// ```
     pub fn with_groups(groups: Vec<Group<T>>, defaults: R::Hyper) -> Result<Self, OptimError> {
         defaults.validate()?;
-        let mut optimizer =
-            Optimizer { defaults, groups: Vec::new(), states: Vec::new(), steps_taken: 0, work: Vec::new() };
+        let mut optimizer = Optimizer {
+            defaults,
+            groups: Vec::new(),
+            states: Vec::new(),
+            steps_taken: 0,
+            work: Vec::new(),
+            reductions: Vec::new(),
+        };
         for group in groups {
             optimizer.add_param_group(group)?;
         }
@@ -181,13 +189,35 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 let state = slot.get_or_insert_with(|| ParamState::new::<R>(data.value.shape(), &group.hyper));
                 state.allocate_present::<R>(&group.hyper);
                 state.step += 1;
-                let prep = R::prepare(&group.hyper, state.step, &mut state.scalars);
+                let prep = R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, &[], 0);
                 self.work.push(Work { group: group_index, index, prep, len: data.value.len() });
             }
         }
+        self.run_reduction_passes();
         run_all::<R, T>(&self.groups, &mut self.states, &self.work);
         self.steps_taken += 1;
         Ok(())
+    }
+
+    /// For rules with per-tensor reductions: each reduction pass over every tensor, then the
+    /// scalar program again with the new results, updating each work item's prepared values.
+    fn run_reduction_passes(&mut self) {
+        if R::PASSES <= 1 {
+            return;
+        }
+        let width = R::REDUCTIONS.len();
+        self.reductions.clear();
+        self.reductions.resize(self.work.len() * width, 0.0);
+        for pass in 1..R::PASSES {
+            reduce_all::<R, T>(&self.groups, &mut self.states, &self.work, pass, &mut self.reductions);
+            for (item, results) in self.work.iter_mut().zip(self.reductions.chunks(width.max(1))) {
+                let group = &self.groups[item.group];
+                if let Some(Some(state)) = self.states[item.group].get_mut(item.index) {
+                    item.prep =
+                        R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, results, pass);
+                }
+            }
+        }
     }
 
     /// Checks every group's hyperparameters and every gradient before anything changes.

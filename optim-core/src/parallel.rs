@@ -146,3 +146,126 @@ fn chunked<R: Rule, T: Element>(prep: &R::Prep, param: &mut [T], grad: &[T], sta
         || chunked::<R, T>(prep, param_right, grad_right, &mut right[..count]),
     );
 }
+
+/// The most reductions a rule may have (the buffers for partial results live on the stack).
+pub const MAX_REDUCTIONS: usize = 8;
+
+/// Reduction pass `pass` over one whole tensor, into `out` (one entry per `R::REDUCTIONS`;
+/// entries of other passes are left alone). The tensor is halved recursively down to `GRAIN`
+/// elements whatever the thread count, and halves combine in a fixed order, so the result is the
+/// same for any number of threads; with `parallel` the halves run on rayon's pool.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn reduce_tensor<R: Rule, T: Element>(
+    level: crate::SimdLevel,
+    pass: usize,
+    prep: &R::Prep,
+    param: &[T],
+    grad: &[T],
+    state: &[&mut [T]],
+    out: &mut [f64],
+    parallel: bool,
+) {
+    let mut views: [&[T]; MAX_STATES] = Default::default();
+    for (view, tensor) in views.iter_mut().zip(state) {
+        *view = tensor;
+    }
+    let count = state.len().min(MAX_STATES);
+    let mut partial = [0.0f64; MAX_REDUCTIONS];
+    reduce_range::<R, T>(level, pass, prep, param, grad, &views[..count], &mut partial, parallel);
+    for ((slot, value), reduction) in out.iter_mut().zip(partial).zip(R::REDUCTIONS) {
+        if reduction.pass == pass {
+            *slot = value;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reduce_range<R: Rule, T: Element>(
+    level: crate::SimdLevel,
+    pass: usize,
+    prep: &R::Prep,
+    param: &[T],
+    grad: &[T],
+    state: &[&[T]],
+    out: &mut [f64; MAX_REDUCTIONS],
+    parallel: bool,
+) {
+    if param.len() <= GRAIN {
+        R::reduce_at(level, pass, prep, param, grad, state, &mut out[..R::REDUCTIONS.len().min(MAX_REDUCTIONS)]);
+        return;
+    }
+    let middle = (param.len() / 2) & !63;
+    fn split<T>(slice: &[T], at: usize) -> (&[T], &[T]) {
+        slice.split_at(at.min(slice.len()))
+    }
+    let (param_left, param_right) = param.split_at(middle);
+    let (grad_left, grad_right) = split(grad, middle);
+    let mut left: [&[T]; MAX_STATES] = Default::default();
+    let mut right: [&[T]; MAX_STATES] = Default::default();
+    for ((tensor, l), r) in state.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
+        (*l, *r) = split(tensor, middle);
+    }
+    let count = state.len();
+    let (mut out_left, mut out_right) = ([0.0f64; MAX_REDUCTIONS], [0.0f64; MAX_REDUCTIONS]);
+    both(
+        parallel,
+        || reduce_range::<R, T>(level, pass, prep, param_left, grad_left, &left[..count], &mut out_left, parallel),
+        || reduce_range::<R, T>(level, pass, prep, param_right, grad_right, &right[..count], &mut out_right, parallel),
+    );
+    for (r, reduction) in R::REDUCTIONS.iter().enumerate().take(MAX_REDUCTIONS) {
+        if reduction.pass == pass {
+            out[r] = reduction.kind.combine(out_left[r], out_right[r]);
+        }
+    }
+}
+
+/// Runs reduction pass `pass` for every work item; `results` holds `R::REDUCTIONS.len()`
+/// entries per item, in work order.
+pub(crate) fn reduce_all<R: Rule, T: Element>(
+    groups: &[ParamGroup<R, T>],
+    states: &mut [Vec<Option<ParamState<T>>>],
+    work: &[Work<R::Prep>],
+    pass: usize,
+    results: &mut [f64],
+) {
+    let parallel = total(work) >= INLINE_BELOW && rayon::current_num_threads() > 1;
+    let width = R::REDUCTIONS.len();
+    for (item, out) in work.iter().zip(results.chunks_mut(width.max(1))) {
+        let Some(Some(state)) = states.get_mut(item.group).and_then(|row| row.get_mut(item.index)) else { continue };
+        let Some(param) = groups.get(item.group).and_then(|g| g.params.get(item.index)) else { continue };
+        let data = param.lock();
+        let count = R::STATES.len().min(MAX_STATES);
+        let mut slices: [&mut [T]; MAX_STATES] = Default::default();
+        for (slot, tensor) in slices.iter_mut().zip(state.tensors.iter_mut()) {
+            *slot = tensor.as_mut_slice();
+        }
+        let (Some(grad), Some(param)) = (data.grad.as_ref(), data.value.as_slice()) else {
+            // a non-row-major tensor: reduce over row-major copies
+            let values: Vec<T> = data.value.iter().copied().collect();
+            let grads: Vec<T> = data.grad.iter().flat_map(|g| g.iter().copied()).collect();
+            reduce_tensor::<R, T>(
+                crate::SimdLevel::detected(),
+                pass,
+                &item.prep,
+                &values,
+                &grads,
+                &slices[..count],
+                out,
+                parallel,
+            );
+            continue;
+        };
+        let grad_rows = grad.as_standard_layout();
+        let grad = grad_rows.as_slice().unwrap_or_default();
+        reduce_tensor::<R, T>(
+            crate::SimdLevel::detected(),
+            pass,
+            &item.prep,
+            param,
+            grad,
+            &slices[..count],
+            out,
+            parallel,
+        );
+    }
+}

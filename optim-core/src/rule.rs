@@ -35,6 +35,60 @@ pub struct StateDecl {
     pub condition: Option<&'static str>,
 }
 
+/// How a reduction's partial results combine.
+///
+/// ```
+/// use optim_core::ReduceKind;
+/// assert_eq!(ReduceKind::Sum.identity(), 0.0);
+/// assert_eq!(ReduceKind::Max.combine(1.0, 3.0), 3.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceKind {
+    /// Partial sums add (`sum`, `mean`, `norm` in the DSL).
+    Sum,
+    /// Partial maxima take the larger (`amax`).
+    Max,
+}
+
+impl ReduceKind {
+    /// The value of an empty reduction.
+    pub fn identity(self) -> f64 {
+        match self {
+            ReduceKind::Sum => 0.0,
+            ReduceKind::Max => f64::NEG_INFINITY,
+        }
+    }
+
+    /// Combines two partial results.
+    pub fn combine(self, a: f64, b: f64) -> f64 {
+        match self {
+            ReduceKind::Sum => a + b,
+            ReduceKind::Max => a.max(b),
+        }
+    }
+}
+
+/// A per-tensor reduction of a rule: the memory pass that computes it and how it combines.
+///
+/// ```
+/// use optim_core::{optimizer, Reduction, ReduceKind, Rule};
+/// optimizer! {
+///     pub Normalized {
+///         hyper { lr = 0.1 }
+///         step { param -= lr * grad / norm(grad); }
+///     }
+/// }
+/// assert_eq!(Normalized::REDUCTIONS, &[Reduction { pass: 1, kind: ReduceKind::Sum }]);
+/// assert_eq!(Normalized::PASSES, 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reduction {
+    /// The reduction pass (1-based) whose loop accumulates it.
+    pub pass: usize,
+    /// How partial results combine.
+    pub kind: ReduceKind,
+}
+
 /// An update rule compiled by `optimizer!`: hyperparameters, state layout and a fused kernel.
 ///
 /// This is also the kernel layer of the API: [`Rule::prepare`] and [`Rule::apply`] run one step on
@@ -51,7 +105,7 @@ pub struct StateDecl {
 /// Sgd::apply(&prep, &mut param, &grad, &mut [&mut momentum_buffer[..]]);
 /// assert_eq!(param, [0.5, 2.5]);
 /// ```
-pub trait Rule: Send + Sync + 'static {
+pub trait Rule: Sized + Send + Sync + 'static {
     /// The typed hyperparameters, with defaults, builder methods and validation.
     type Hyper: HyperSet;
     /// What [`Rule::prepare`] hands to [`Rule::apply`].
@@ -72,9 +126,30 @@ pub trait Rule: Send + Sync + 'static {
     fn state_init(hyper: &Self::Hyper, index: usize) -> f64;
     /// The value scalar state `index` starts at.
     fn scalar_state_init(hyper: &Self::Hyper, index: usize) -> f64;
+    /// Memory passes per step: 1 for element-wise rules; one more per stage of reductions.
+    const PASSES: usize;
+    /// The rule's per-tensor reductions, in order of appearance in the spec.
+    const REDUCTIONS: &'static [Reduction];
+
     /// Computes the once-per-tensor scalars for step number `step` (1 on a parameter's first
-    /// step) and advances the parameter's scalar states.
-    fn prepare(hyper: &Self::Hyper, step: u64, scalar_state: &mut [f64]) -> Self::Prep;
+    /// step) and advances the parameter's scalar states: [`Rule::prepare_stage`] for an
+    /// element-wise rule and a parameter of unknown shape (`numel` reads 1, `ndim` 0).
+    fn prepare(hyper: &Self::Hyper, step: u64, scalar_state: &mut [f64]) -> Self::Prep {
+        Self::prepare_stage(hyper, step, scalar_state, &[], &[], 0)
+    }
+
+    /// The scalar program at reduction stage `stage` (0 before any reduction), given the
+    /// parameter's shape and the reductions computed so far (one entry per
+    /// [`Rule::REDUCTIONS`]). Scalar state is advanced only at the last stage,
+    /// `PASSES - 1`; earlier stages recompute from the same inputs.
+    fn prepare_stage(
+        hyper: &Self::Hyper,
+        step: u64,
+        scalar_state: &mut [f64],
+        shape: &[usize],
+        reductions: &[f64],
+        stage: usize,
+    ) -> Self::Prep;
     /// The fused element loop: one pass over `param`, `grad` and the present states.
     ///
     /// `state` holds one slice per entry of [`Rule::STATES`]; slices of absent states may be
@@ -86,4 +161,56 @@ pub trait Rule: Send + Sync + 'static {
     /// [`Rule::apply`] compiled for instruction-set `level` (the baseline if the CPU lacks it).
     /// Every level gives bit-identical results; benchmarks and tests pick levels explicitly.
     fn apply_at<T: Element>(level: SimdLevel, prep: &Self::Prep, param: &mut [T], grad: &[T], state: &mut [&mut [T]]);
+
+    /// Reduction pass `pass` over a contiguous piece of the tensor: writes this piece's partial
+    /// result of every reduction of that pass into `out` (one entry per [`Rule::REDUCTIONS`]),
+    /// reading but never writing. Element-wise rules have no reduction passes.
+    fn reduce_at<T: Element>(
+        level: SimdLevel,
+        pass: usize,
+        prep: &Self::Prep,
+        param: &[T],
+        grad: &[T],
+        state: &[&[T]],
+        out: &mut [f64],
+    ) {
+        let _ = (level, pass, prep, param, grad, state, out);
+    }
+
+    /// One whole step of the rule on slices the caller owns, every pass included, on the calling
+    /// thread: the kernel layer's entry point for rules with reductions. `shape` is the
+    /// parameter's shape (its product is the slices' length).
+    ///
+    /// ```
+    /// use optim_core::{optimizer, Rule, SimdLevel};
+    /// optimizer! {
+    ///     pub Normalized {
+    ///         hyper { lr = 0.1 }
+    ///         step { let n = norm(grad); param -= lr * grad / n; }
+    ///     }
+    /// }
+    /// let mut param = [0.0f64, 0.0];
+    /// Normalized::step_slices(SimdLevel::detected(), &Normalized::hyper(), 1, &mut [], &[2], &mut param, &[3.0, 4.0], &mut []);
+    /// assert!((param[0] + 0.06).abs() < 1e-15 && (param[1] + 0.08).abs() < 1e-15);
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    fn step_slices<T: Element>(
+        level: SimdLevel,
+        hyper: &Self::Hyper,
+        step: u64,
+        scalar_state: &mut [f64],
+        shape: &[usize],
+        param: &mut [T],
+        grad: &[T],
+        state: &mut [&mut [T]],
+    ) {
+        let mut reductions = [0.0f64; crate::MAX_REDUCTIONS];
+        let reductions = &mut reductions[..Self::REDUCTIONS.len().min(crate::MAX_REDUCTIONS)];
+        let mut prep = Self::prepare_stage(hyper, step, scalar_state, shape, reductions, 0);
+        for pass in 1..Self::PASSES {
+            crate::parallel::reduce_tensor::<Self, T>(level, pass, &prep, param, grad, state, reductions, false);
+            prep = Self::prepare_stage(hyper, step, scalar_state, shape, reductions, pass);
+        }
+        Self::apply_at(level, &prep, param, grad, state)
+    }
 }

@@ -221,8 +221,18 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
 
     let prepare = prepare_fn(rule);
     let apply = apply_fn(rule);
+    let reduce = reduce_fn(rule);
+    let passes = rule.passes;
+    let reductions = rule.reductions.iter().map(|(pass, kind)| {
+        let kind = match kind {
+            ir::ReduceKind::Sum => quote!(#rt::ReduceKind::Sum),
+            ir::ReduceKind::Max => quote!(#rt::ReduceKind::Max),
+        };
+        quote!(#rt::Reduction { pass: #pass, kind: #kind },)
+    });
     let slots = rule.slots;
-    let sparse = !spec.dense_only;
+    // a lazy row update cannot see the whole tensor a reduction needs
+    let sparse = !spec.dense_only && rule.passes == 1;
 
     quote! {
         #(#attrs)*
@@ -312,6 +322,8 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
             const STATES: &'static [#rt::StateDecl] = &[#(#state_decls)*];
             const SCALAR_STATES: &'static [&'static str] = &[#(#scalar_names),*];
             const SPARSE: bool = #sparse;
+            const PASSES: usize = #passes;
+            const REDUCTIONS: &'static [#rt::Reduction] = &[#(#reductions)*];
 
             fn state_present(__h: &Self::Hyper, index: usize) -> bool {
                 match index {
@@ -336,6 +348,7 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
 
             #prepare
             #apply
+            #reduce
         }
         };
     }
@@ -344,6 +357,7 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
 fn prepare_fn(rule: &ir::Rule) -> TokenStream {
     let rt = quote!(__rt);
     let slots = rule.slots;
+    let passes = rule.passes;
     let loads = (0..rule.scalar_states.len()).map(|i| {
         let local = format_ident!("__ss{}", i);
         quote!(let mut #local: f64 = __scalar_state.get(#i).copied().unwrap_or_default();)
@@ -354,64 +368,33 @@ fn prepare_fn(rule: &ir::Rule) -> TokenStream {
     });
     let prologue = &rule.prologue;
     quote! {
-        fn prepare(__h: &Self::Hyper, __step: u64, __scalar_state: &mut [f64]) -> Self::Prep {
+        fn prepare_stage(
+            __h: &Self::Hyper,
+            __step: u64,
+            __scalar_state: &mut [f64],
+            __shape: &[usize],
+            __reductions: &[f64],
+            __stage: usize,
+        ) -> Self::Prep {
+            let __numel: usize = __shape.iter().product();
+            let __ndim: usize = __shape.len();
             #(#loads)*
             let mut __slots = [0.0f64; #slots];
             let mut __mask: u32 = 0;
             #(#prologue)*
-            #(#stores)*
+            // every stage recomputes the scalar program from the same inputs; only the last
+            // one, which sees every reduction, keeps the new scalar state
+            if __stage + 1 >= #passes {
+                #(#stores)*
+            }
             #rt::Prepared { scalars: __slots, mask: __mask }
         }
     }
 }
 
-fn apply_fn(rule: &ir::Rule) -> TokenStream {
-    let rt = quote!(__rt);
-    let slots = rule.slots;
-    let state_slices: Vec<_> = (0..rule.states.len()).map(|i| format_ident!("__s{}", i)).collect();
-    let convert = (0..slots).map(|i| {
-        let local = format_ident!("__c{}", i);
-        quote!(let #local: __T = <__T as #rt::Element>::from_f64(__slots[#i]);)
-    });
-    let present = |state: &ir::ElemState| match &state.presence {
-        Some((bit, _, _)) => {
-            let bit = Literal::u32_unsuffixed(*bit as u32);
-            quote!(((__mask >> #bit) & 1 == 1))
-        }
-        None => quote!(true),
-    };
-    let lengths = rule.states.iter().zip(&state_slices).map(|(state, slice)| {
-        let present = present(state);
-        quote!(if #present { __n = __n.min(#slice.len()); })
-    });
-    let reslices = rule.states.iter().zip(&state_slices).map(|(state, slice)| match &state.presence {
-        Some(_) => {
-            let present = present(state);
-            quote!(let #slice: &mut [__T] = if #present { &mut #slice[..__n] } else { &mut [] };)
-        }
-        None => quote!(let #slice: &mut [__T] = &mut #slice[..__n];),
-    });
-    let loads = rule.states.iter().enumerate().filter(|(_, s)| s.read || s.written).map(|(i, state)| {
-        let (local, slice) = (format_ident!("__st{}", i), &state_slices[i]);
-        match &state.presence {
-            Some(_) => {
-                let present = present(state);
-                quote!(let mut #local: __T = if #present { #slice[__i] } else { <__T as #rt::Element>::ZERO };)
-            }
-            None => quote!(let mut #local: __T = #slice[__i];),
-        }
-    });
-    let stores = rule.states.iter().enumerate().filter(|(_, s)| s.written).map(|(i, state)| {
-        let (local, slice) = (format_ident!("__st{}", i), &state_slices[i]);
-        let present = present(state);
-        quote!(if #present { #slice[__i] = #local; })
-    });
-    let grad_load = rule.grad_read.then(|| quote!(let __gv: __T = __grad[__i];));
-    let param_store = rule.param_written.then(|| quote!(__param[__i] = __pv;));
-    let body = &rule.body;
-
-    let call = |mask: TokenStream, dynamic: bool, runtime: TokenStream| quote!(__loop::<__T, #mask, #dynamic>(#runtime, &__prep.scalars, __param, __grad, __state));
-    let dispatch = if rule.bits <= MAX_SPECIALISED_BITS {
+/// A `match` on the prepared mask that calls `call(mask literal, dynamic, runtime mask)`.
+fn mask_dispatch(rule: &ir::Rule, call: impl Fn(TokenStream, bool, TokenStream) -> TokenStream) -> TokenStream {
+    if rule.bits <= MAX_SPECIALISED_BITS {
         let arms = (0..(1u32 << rule.bits) - 1).map(|mask| {
             let literal = Literal::u32_unsuffixed(mask);
             let call = call(quote!(#literal), false, quote!(0));
@@ -422,7 +405,76 @@ fn apply_fn(rule: &ir::Rule) -> TokenStream {
         quote!(match __prep.mask { #(#arms)* _ => #last_call, })
     } else {
         call(quote!(0), true, quote!(__prep.mask))
-    };
+    }
+}
+
+/// The parts of an element loop shared by the update pass and the reduction passes.
+struct LoopParts {
+    state_slices: Vec<syn::Ident>,
+    convert: TokenStream,
+    lengths: TokenStream,
+    loads: TokenStream,
+}
+
+fn presence_test(state: &ir::ElemState) -> TokenStream {
+    match &state.presence {
+        Some((bit, _, _)) => {
+            let bit = Literal::u32_unsuffixed(*bit as u32);
+            quote!(((__mask >> #bit) & 1 == 1))
+        }
+        None => quote!(true),
+    }
+}
+
+fn loop_parts(rule: &ir::Rule) -> LoopParts {
+    let rt = quote!(__rt);
+    let state_slices: Vec<_> = (0..rule.states.len()).map(|i| format_ident!("__s{}", i)).collect();
+    let convert = (0..rule.slots).map(|i| {
+        let local = format_ident!("__c{}", i);
+        quote!(let #local: __T = <__T as #rt::Element>::from_f64(__slots[#i]);)
+    });
+    let lengths = rule.states.iter().zip(&state_slices).map(|(state, slice)| {
+        let present = presence_test(state);
+        quote!(if #present { __n = __n.min(#slice.len()); })
+    });
+    let grad_load = rule.grad_read.then(|| quote!(let __gv: __T = __grad[__i];));
+    let state_loads = rule.states.iter().enumerate().filter(|(_, s)| s.read || s.written).map(|(i, state)| {
+        let (local, slice) = (format_ident!("__st{}", i), &state_slices[i]);
+        match &state.presence {
+            Some(_) => {
+                let present = presence_test(state);
+                quote!(let mut #local: __T = if #present { #slice[__i] } else { <__T as #rt::Element>::ZERO };)
+            }
+            None => quote!(let mut #local: __T = #slice[__i];),
+        }
+    });
+    let (convert, lengths) = (quote!(#(#convert)*), quote!(#(#lengths)*));
+    let loads = quote!(let mut __pv: __T = __param[__i]; #grad_load #(#state_loads)*);
+    LoopParts { state_slices, convert, lengths, loads }
+}
+
+fn apply_fn(rule: &ir::Rule) -> TokenStream {
+    let rt = quote!(__rt);
+    let slots = rule.slots;
+    let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
+    let reslices = rule.states.iter().zip(&state_slices).map(|(state, slice)| match &state.presence {
+        Some(_) => {
+            let present = presence_test(state);
+            quote!(let #slice: &mut [__T] = if #present { &mut #slice[..__n] } else { &mut [] };)
+        }
+        None => quote!(let #slice: &mut [__T] = &mut #slice[..__n];),
+    });
+    let stores = rule.states.iter().enumerate().filter(|(_, s)| s.written).map(|(i, state)| {
+        let (local, slice) = (format_ident!("__st{}", i), &state_slices[i]);
+        let present = presence_test(state);
+        quote!(if #present { #slice[__i] = #local; })
+    });
+    let param_store = rule.param_written.then(|| quote!(__param[__i] = __pv;));
+    let body = ir::render(&rule.body, None);
+    let dispatch = mask_dispatch(
+        rule,
+        |mask, dynamic, runtime| quote!(__loop::<__T, #mask, #dynamic>(#runtime, &__prep.scalars, __param, __grad, __state)),
+    );
 
     quote! {
         #[inline]
@@ -444,17 +496,15 @@ fn apply_fn(rule: &ir::Rule) -> TokenStream {
             ) {
                 let __mask: u32 = if __DYN { __m } else { __M };
                 let [#(#state_slices),*] = __state else { return };
-                #(#convert)*
+                #convert
                 let mut __n = __param.len().min(__grad.len());
-                #(#lengths)*
+                #lengths
                 let __param = &mut __param[..__n];
                 let __grad = &__grad[..__n];
                 #(#reslices)*
                 for __i in 0..__n {
-                    let mut __pv: __T = __param[__i];
-                    #grad_load
-                    #(#loads)*
-                    #(#body)*
+                    #loads
+                    #body
                     #param_store
                     #(#stores)*
                 }
@@ -468,6 +518,124 @@ fn apply_fn(rule: &ir::Rule) -> TokenStream {
                 }
             }
             #rt::dispatch(__level, &__Kernel(__prep), __param, __grad, __state)
+        }
+    }
+}
+
+/// Lanes per reduction accumulator: independent partial sums let the loop vectorise while the
+/// combination order stays fixed.
+const LANES: usize = 8;
+
+fn reduce_fn(rule: &ir::Rule) -> TokenStream {
+    if rule.passes <= 1 {
+        return TokenStream::new();
+    }
+    let rt = quote!(__rt);
+    let slots = rule.slots;
+    let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
+    let reslices = rule.states.iter().zip(&state_slices).map(|(state, slice)| match &state.presence {
+        Some(_) => {
+            let present = presence_test(state);
+            quote!(let #slice: &[__T] = if #present { &#slice[..__n] } else { &[] };)
+        }
+        None => quote!(let #slice: &[__T] = &#slice[..__n];),
+    });
+    let reslices = quote!(#(#reslices)*);
+    let passes = 1..rule.passes;
+    let loops = passes.clone().map(|pass| {
+        let name = format_ident!("__reduce{}", pass);
+        let body = ir::render(&rule.body, Some(pass));
+        let mine: Vec<(usize, ir::ReduceKind)> = rule
+            .reductions
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, _))| *p == pass)
+            .map(|(r, (_, kind))| (r, *kind))
+            .collect();
+        let inits = mine.iter().map(|(r, kind)| {
+            let acc = format_ident!("__acc{}", r);
+            let identity = match kind {
+                ir::ReduceKind::Sum => quote!(0.0f64),
+                ir::ReduceKind::Max => quote!(f64::NEG_INFINITY),
+            };
+            quote!(let mut #acc: [f64; #LANES] = [#identity; #LANES];)
+        });
+        let folds = mine.iter().map(|(r, kind)| {
+            let acc = format_ident!("__acc{}", r);
+            let fold = match kind {
+                ir::ReduceKind::Sum => quote!(#acc.iter().fold(0.0f64, |a, b| a + b)),
+                ir::ReduceKind::Max => quote!(#acc.iter().fold(f64::NEG_INFINITY, |a, b| a.max(*b))),
+            };
+            quote!(if let ::core::option::Option::Some(__o) = __out.get_mut(#r) { *__o = #fold; })
+        });
+        quote! {
+            #[inline(always)]
+            #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
+            fn #name<__T: #rt::Element, const __M: u32, const __DYN: bool>(
+                __m: u32,
+                __slots: &[f64; #slots],
+                __param: &[__T],
+                __grad: &[__T],
+                __state: &[&[__T]],
+                __out: &mut [f64],
+            ) {
+                let __mask: u32 = if __DYN { __m } else { __M };
+                let [#(#state_slices),*] = __state else { return };
+                #convert
+                let mut __n = __param.len().min(__grad.len());
+                #lengths
+                let __param = &__param[..__n];
+                let __grad = &__grad[..__n];
+                #reslices
+                #(#inits)*
+                let __blocks = __n / #LANES;
+                for __b in 0..__blocks {
+                    for __l in 0..#LANES {
+                        let __i = __b * #LANES + __l;
+                        #loads
+                        #body
+                    }
+                }
+                for __i in __blocks * #LANES..__n {
+                    let __l = __i - __blocks * #LANES;
+                    #loads
+                    #body
+                }
+                #(#folds)*
+            }
+        }
+    });
+    let arms = passes.map(|pass| {
+        let name = format_ident!("__reduce{}", pass);
+        let dispatch = mask_dispatch(rule, |mask, dynamic, runtime| {
+            quote!(#name::<__T, #mask, #dynamic>(#runtime, &__prep.scalars, __param, __grad, __state, __out))
+        });
+        quote!(#pass => #dispatch,)
+    });
+    quote! {
+        #[inline]
+        fn reduce_at<__T: #rt::Element>(
+            __level: #rt::SimdLevel,
+            __pass: usize,
+            __prep: &Self::Prep,
+            __param: &[__T],
+            __grad: &[__T],
+            __state: &[&[__T]],
+            __out: &mut [f64],
+        ) {
+            #(#loops)*
+            struct __Reducer<'__p>(&'__p #rt::Prepared<#slots>, usize);
+            impl<__T: #rt::Element> #rt::ReduceKernel<__T> for __Reducer<'_> {
+                #[inline(always)]
+                fn run(&self, __param: &[__T], __grad: &[__T], __state: &[&[__T]], __out: &mut [f64]) {
+                    let __prep = self.0;
+                    match self.1 {
+                        #(#arms)*
+                        _ => {}
+                    }
+                }
+            }
+            #rt::dispatch_reduce(__level, &__Reducer(__prep, __pass), __param, __grad, __state, __out)
         }
     }
 }

@@ -42,6 +42,72 @@ pub struct ScalarState {
     pub init_text: String,
 }
 
+/// A statement of the element loop, tagged with the reduction stage it depends on so that a
+/// reduction pass can run exactly the statements its reductions need.
+pub enum ElemStmt {
+    Code { stage: usize, tokens: TokenStream },
+    Accumulate { pass: usize, reduction: usize, kind: ReduceKind, value: TokenStream },
+    Branch { stage: usize, test: TokenStream, then: Vec<ElemStmt>, otherwise: Vec<ElemStmt> },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReduceKind {
+    Sum,
+    Max,
+}
+
+impl ElemStmt {
+    pub fn stage(&self) -> usize {
+        match self {
+            ElemStmt::Code { stage, .. } | ElemStmt::Branch { stage, .. } => *stage,
+            ElemStmt::Accumulate { pass, .. } => pass.saturating_sub(1),
+        }
+    }
+}
+
+pub fn max_stage(stmts: &[ElemStmt]) -> usize {
+    stmts.iter().map(ElemStmt::stage).max().unwrap_or(0)
+}
+
+/// The loop body for the final pass (`None`: every statement, no accumulation) or for
+/// reduction pass `p` (statements of earlier stages plus the accumulations of pass `p`).
+pub fn render(stmts: &[ElemStmt], pass: Option<usize>) -> TokenStream {
+    let mut out = TokenStream::new();
+    for stmt in stmts {
+        match stmt {
+            ElemStmt::Code { stage, tokens } => {
+                if pass.is_none_or(|p| *stage < p) {
+                    out.extend(tokens.clone());
+                }
+            }
+            ElemStmt::Accumulate { pass: own, reduction, kind, value } => {
+                if pass == Some(*own) {
+                    let acc = quote::format_ident!("__acc{}", reduction);
+                    out.extend(match kind {
+                        ReduceKind::Sum => quote::quote!(#acc[__l] += __rt::Element::to_f64(#value);),
+                        ReduceKind::Max => quote::quote!(#acc[__l] = #acc[__l].max(__rt::Element::to_f64(#value));),
+                    });
+                }
+            }
+            ElemStmt::Branch { stage, test, then, otherwise } => {
+                if pass.is_none_or(|p| *stage < p) || contains_pass(then, pass) || contains_pass(otherwise, pass) {
+                    let (then, otherwise) = (render(then, pass), render(otherwise, pass));
+                    out.extend(quote::quote!(if #test { #then } else { #otherwise }));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn contains_pass(stmts: &[ElemStmt], pass: Option<usize>) -> bool {
+    stmts.iter().any(|s| match s {
+        ElemStmt::Accumulate { pass: own, .. } => pass == Some(*own),
+        ElemStmt::Branch { then, otherwise, .. } => contains_pass(then, pass) || contains_pass(otherwise, pass),
+        ElemStmt::Code { .. } => false,
+    })
+}
+
 pub struct Rule {
     pub hypers: Vec<Hyper>,
     pub requires: Vec<Require>,
@@ -50,7 +116,12 @@ pub struct Rule {
     /// Statements of `prepare`, run once per tensor per step.
     pub prologue: Vec<TokenStream>,
     /// Statements of the element loop's body, between the loads and the stores.
-    pub body: Vec<TokenStream>,
+    pub body: Vec<ElemStmt>,
+    /// Per reduction, in order of appearance: the pass that computes it and how partial results
+    /// combine.
+    pub reductions: Vec<(usize, ReduceKind)>,
+    /// Memory passes per step: one per reduction stage, plus the final update.
+    pub passes: usize,
     pub slots: usize,
     pub bits: usize,
     pub param_written: bool,

@@ -34,11 +34,17 @@ struct Value {
     ty: Ty,
     place: Place,
     tokens: TokenStream,
+    /// The latest reduction stage this value depends on (0: none).
+    stage: usize,
 }
 
 impl Value {
     fn scalar(ty: Ty, tokens: TokenStream) -> Self {
-        Value { ty, place: Place::Scalar, tokens }
+        Value { ty, place: Place::Scalar, tokens, stage: 0 }
+    }
+
+    fn elem(ty: Ty, tokens: TokenStream) -> Self {
+        Value { ty, place: Place::Elem, tokens, stage: 0 }
     }
 }
 
@@ -50,6 +56,8 @@ enum Name {
     Param,
     Grad,
     Step,
+    Numel,
+    Ndim,
     Local(Value),
 }
 
@@ -65,7 +73,7 @@ enum Mode {
 struct Frame {
     path: Vec<usize>,
     scalar: Vec<TokenStream>,
-    elem: Vec<TokenStream>,
+    elem: Vec<ir::ElemStmt>,
     assigns_scalar_state: bool,
 }
 
@@ -76,7 +84,14 @@ struct Hoisted {
     index: usize,
 }
 
-pub const FUNCTIONS: [(&str, usize); 12] = [
+/// Reductions: one element-wise argument, one number per tensor.
+pub const REDUCTIONS: [&str; 4] = ["sum", "mean", "norm", "amax"];
+
+pub const FUNCTIONS: [(&str, usize); 16] = [
+    ("sum", 1),
+    ("mean", 1),
+    ("norm", 1),
+    ("amax", 1),
     ("sqrt", 1),
     ("abs", 1),
     ("exp", 1),
@@ -115,6 +130,15 @@ pub struct Lowerer<'a> {
     scalar_written: Vec<bool>,
     /// Per declared state: whether its name was rejected (a duplicate or a built-in name).
     rejected_states: Vec<bool>,
+    /// The latest reduction stage seen while lowering the current expression.
+    seen_stage: usize,
+    /// The stage of the values `param` and each state hold now (by name).
+    var_stages: HashMap<String, usize>,
+    /// Stages of the conditions of the enclosing scalar branches.
+    branch_stages: Vec<usize>,
+    /// Inside an element-wise condition or a value block, where a reduction cannot go.
+    no_reduction_depth: usize,
+    reductions: Vec<(usize, ir::ReduceKind)>,
 }
 
 pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
@@ -138,6 +162,11 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         grad_read: false,
         scalar_written: Vec::new(),
         rejected_states: Vec::new(),
+        seen_stage: 0,
+        var_stages: HashMap::new(),
+        branch_stages: Vec::new(),
+        no_reduction_depth: 0,
+        reductions: Vec::new(),
     };
     lowerer.declare_names();
     let hypers = lowerer.hypers();
@@ -161,6 +190,8 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         body: root.elem,
         slots: lowerer.slots.len(),
         bits: lowerer.bits.len(),
+        passes: lowerer.reductions.iter().map(|(pass, _)| pass + 1).max().unwrap_or(1),
+        reductions: lowerer.reductions,
         param_written: lowerer.param_written,
         grad_read: lowerer.grad_read,
         step_text: source_text(&spec.step),
@@ -208,7 +239,7 @@ impl<'a> Lowerer<'a> {
         // Returns whether the name was declared; a rejected one gets no follow-on errors.
         let declare = |errors: &mut Errors, names: &mut HashMap<String, Name>, ident: &syn::Ident, name: Name| {
             let key = ident.to_string();
-            if matches!(key.as_str(), "param" | "grad" | "step") {
+            if matches!(key.as_str(), "param" | "grad" | "step" | "numel" | "ndim") {
                 errors.error(ident, format!("`{key}` is built in; choose another name"));
             } else if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(key.clone()) {
                 slot.insert(name);
@@ -243,6 +274,8 @@ impl<'a> Lowerer<'a> {
         self.names.insert("param".into(), Name::Param);
         self.names.insert("grad".into(), Name::Grad);
         self.names.insert("step".into(), Name::Step);
+        self.names.insert("numel".into(), Name::Numel);
+        self.names.insert("ndim".into(), Name::Ndim);
     }
 
     fn hypers(&mut self) -> Vec<ir::Hyper> {
@@ -670,8 +703,9 @@ impl<'a> Lowerer<'a> {
             (Place::Elem, ty) => {
                 let local = self.local("e");
                 let rust_ty = if ty == Ty::Bool { quote!(bool) } else { quote!(__T) };
-                self.frame().elem.push(quote!(let #local: #rust_ty = #tokens;));
-                Value { tokens: local.into_token_stream(), ..value }
+                let stage = value.stage.max(self.branch_stage());
+                self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(let #local: #rust_ty = #tokens;) });
+                Value { tokens: local.into_token_stream(), stage, ..value }
             }
         }
     }
@@ -708,17 +742,19 @@ impl<'a> Lowerer<'a> {
         match name {
             Name::Param => {
                 self.param_written = true;
+                let stage = self.assigned_stage("param", &value);
                 let tokens = self.elementwise(value);
-                self.frame().elem.push(quote!(__pv = #tokens;));
+                self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(__pv = #tokens;) });
             }
             Name::State(index) => {
                 if self.guard_check(index, ident).is_none() {
                     return;
                 }
                 self.states[index].written = true;
+                let stage = self.assigned_stage(&ident.to_string(), &value);
                 let tokens = self.elementwise(value);
                 let local = format_ident!("__st{}", index);
-                self.frame().elem.push(quote!(#local = #tokens;));
+                self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(#local = #tokens;) });
             }
             Name::ScalarState(index) => {
                 if value.place == Place::Elem {
@@ -730,6 +766,7 @@ impl<'a> Lowerer<'a> {
                 }
                 self.scalar_written[index] = true;
                 self.generation += 1;
+                self.assigned_stage(&ident.to_string(), &value);
                 let local = format_ident!("__ss{}", index);
                 let tokens = value.tokens;
                 let frame = self.frame();
@@ -739,7 +776,9 @@ impl<'a> Lowerer<'a> {
             Name::Grad => self
                 .errors
                 .error(ident, "`grad` is read-only; bind the changed gradient to a new name: `let g = grad + ...;`"),
-            Name::Step => self.errors.error(ident, "`step` is read-only; the runtime counts steps"),
+            Name::Step | Name::Numel | Name::Ndim => {
+                self.errors.error(ident, format!("`{ident}` is read-only; the runtime provides it"))
+            }
             Name::Hyper(_) => self
                 .errors
                 .error(ident, format!("hyperparameter `{ident}` is read-only in `step`; bind a new name with `let`")),
@@ -756,6 +795,9 @@ impl<'a> Lowerer<'a> {
             return;
         }
         let guards = self.guards_of(&if_stmt.cond, &condition);
+        let element_condition = usize::from(condition.place == Place::Elem);
+        self.no_reduction_depth += element_condition;
+        self.branch_stages.push(condition.stage);
         let (then, ()) = self.in_frame(&guards, |this| {
             for stmt in &if_stmt.then_branch.stmts {
                 this.statement(stmt);
@@ -774,6 +816,8 @@ impl<'a> Lowerer<'a> {
                 }
             }
         });
+        self.branch_stages.pop();
+        self.no_reduction_depth -= element_condition;
         self.join_branches(condition, &if_stmt.cond, then, otherwise, None);
     }
 
@@ -828,7 +872,7 @@ impl<'a> Lowerer<'a> {
             }
             self.frame().assigns_scalar_state |= then.assigns_scalar_state || otherwise.assigns_scalar_state;
             let test = Self::bit_test(self.bit(condition.tokens.clone()));
-            return self.emit_elem_branch(test, then.elem, otherwise.elem, tails);
+            return self.emit_elem_branch(test, condition.stage, then.elem, otherwise.elem, tails);
         }
         if then.assigns_scalar_state || otherwise.assigns_scalar_state {
             self.errors.error(
@@ -840,32 +884,86 @@ impl<'a> Lowerer<'a> {
         let frame = self.frame();
         frame.scalar.extend(then.scalar);
         frame.scalar.extend(otherwise.scalar);
-        self.emit_elem_branch(condition.tokens, then.elem, otherwise.elem, tails)
+        self.emit_elem_branch(condition.tokens, condition.stage, then.elem, otherwise.elem, tails)
     }
 
     fn emit_elem_branch(
         &mut self,
         test: TokenStream,
-        then: Vec<TokenStream>,
-        otherwise: Vec<TokenStream>,
+        test_stage: usize,
+        then: Vec<ir::ElemStmt>,
+        otherwise: Vec<ir::ElemStmt>,
         tails: Option<(TokenStream, TokenStream)>,
     ) -> Option<Value> {
+        let stage = test_stage.max(ir::max_stage(&then)).max(ir::max_stage(&otherwise));
         match tails {
             None => {
-                self.frame().elem.push(quote!(if #test { #(#then)* } else { #(#otherwise)* }));
+                self.frame().elem.push(ir::ElemStmt::Branch { stage, test, then, otherwise });
                 None
             }
-            Some((a, b)) => Some(Value {
-                ty: Ty::Float,
-                place: Place::Elem,
-                tokens: quote!((if #test { #(#then)* #a } else { #(#otherwise)* #b })),
-            }),
+            Some((a, b)) => {
+                let (then, otherwise) = (ir::render(&then, None), ir::render(&otherwise, None));
+                Some(Value::elem(Ty::Float, quote!((if #test { #then #a } else { #otherwise #b }))))
+            }
         }
+    }
+
+    /// Records that a variable now holds `value`; returns the stage of the assignment.
+    fn assigned_stage(&mut self, variable: &str, value: &Value) -> usize {
+        let stage = value.stage.max(self.branch_stage());
+        let slot = self.var_stages.entry(variable.to_owned()).or_default();
+        *slot = (*slot).max(stage);
+        stage
+    }
+
+    fn branch_stage(&self) -> usize {
+        self.branch_stages.iter().copied().max().unwrap_or(0)
+    }
+
+    fn reduction(&mut self, name: &str, value: Value, at: &impl ToTokens) -> Option<Value> {
+        if value.place == Place::Scalar {
+            self.errors.error(
+                at,
+                format!("`{name}` reduces an element-wise value over the tensor; this is already one number"),
+            );
+            return None;
+        }
+        if self.no_reduction_depth > 0 {
+            self.errors.error(
+                at,
+                format!("`{name}` cannot sit under an element-wise condition or inside a value block; bind it with `let` first"),
+            );
+            return None;
+        }
+        let pass = value.stage.max(self.branch_stage()) + 1;
+        let index = self.reductions.len();
+        let kind = if name == "amax" { ir::ReduceKind::Max } else { ir::ReduceKind::Sum };
+        let argument = value.tokens;
+        let argument = if name == "norm" { quote!((#argument * #argument)) } else { argument };
+        self.reductions.push((pass, kind));
+        self.frame().elem.push(ir::ElemStmt::Accumulate { pass, reduction: index, kind, value: argument });
+        let total = quote!(__reductions.get(#index).copied().unwrap_or_default());
+        let tokens = match name {
+            "mean" => quote!((#total / (__numel as f64))),
+            "norm" => quote!(<f64 as __rt::Element>::sqrt(#total)),
+            _ => total,
+        };
+        self.seen_stage = self.seen_stage.max(pass);
+        Some(Value { stage: pass, ..Value::scalar(Ty::Float, tokens) })
     }
 
     // ---- expressions -------------------------------------------------------------------------
 
+    /// Lowers an expression and tags it with the latest reduction stage it depends on.
     fn expr(&mut self, e: &Expr) -> Option<Value> {
+        let outer = std::mem::take(&mut self.seen_stage);
+        let value = self.expr_untagged(e);
+        let stage = self.seen_stage;
+        self.seen_stage = outer.max(stage);
+        value.map(|v| Value { stage, ..v })
+    }
+
+    fn expr_untagged(&mut self, e: &Expr) -> Option<Value> {
         match e {
             Expr::Lit(lit) => self.literal(&lit.lit),
             Expr::Path(path) => {
@@ -901,7 +999,9 @@ impl<'a> Lowerer<'a> {
             }
             Expr::If(if_expr) => self.if_expression(if_expr),
             Expr::Block(block) => {
+                self.no_reduction_depth += 1;
                 let (frame, tail) = self.in_frame(&[], |this| this.block_value(&block.block.stmts, block));
+                self.no_reduction_depth -= 1;
                 let tail = tail?;
                 if frame.elem.is_empty() && frame.scalar.is_empty() {
                     return Some(tail);
@@ -913,7 +1013,8 @@ impl<'a> Lowerer<'a> {
                 }
                 self.frame().scalar.extend(frame_scalar);
                 let t = self.elementwise(tail.clone());
-                Some(Value { ty: tail.ty, place: Place::Elem, tokens: quote!({ #(#frame_elem)* #t }) })
+                let frame_elem = ir::render(&frame_elem, None);
+                Some(Value::elem(tail.ty, quote!({ #frame_elem #t })))
             }
             Expr::Field(field) => {
                 let base = self.expr(&field.base)?;
@@ -976,18 +1077,35 @@ impl<'a> Lowerer<'a> {
             Name::State(index) => {
                 self.guard_check(index, ident)?;
                 self.states[index].read = true;
+                self.bump_var_stage(ident);
                 let local = format_ident!("__st{}", index);
-                Value { ty: Ty::Float, place: Place::Elem, tokens: local.into_token_stream() }
+                Value::elem(Ty::Float, local.into_token_stream())
             }
-            Name::ScalarState(index) => Value::scalar(Ty::Float, format_ident!("__ss{}", index).into_token_stream()),
-            Name::Param => Value { ty: Ty::Float, place: Place::Elem, tokens: quote!(__pv) },
+            Name::ScalarState(index) => {
+                self.bump_var_stage(ident);
+                Value::scalar(Ty::Float, format_ident!("__ss{}", index).into_token_stream())
+            }
+            Name::Param => {
+                self.bump_var_stage(ident);
+                Value::elem(Ty::Float, quote!(__pv))
+            }
             Name::Grad => {
                 self.grad_read = true;
-                Value { ty: Ty::Float, place: Place::Elem, tokens: quote!(__gv) }
+                Value::elem(Ty::Float, quote!(__gv))
             }
             Name::Step => Value::scalar(Ty::Float, quote!((__step as f64))),
-            Name::Local(value) => value,
+            Name::Numel => Value::scalar(Ty::Float, quote!((__numel as f64))),
+            Name::Ndim => Value::scalar(Ty::Float, quote!((__ndim as f64))),
+            Name::Local(value) => {
+                self.seen_stage = self.seen_stage.max(value.stage);
+                value
+            }
         })
+    }
+
+    fn bump_var_stage(&mut self, ident: &syn::Ident) {
+        let stage = self.var_stages.get(&ident.to_string()).copied().unwrap_or(0);
+        self.seen_stage = self.seen_stage.max(stage);
     }
 
     fn unary(&mut self, u: &syn::ExprUnary) -> Option<Value> {
@@ -1063,12 +1181,13 @@ impl<'a> Lowerer<'a> {
         ty: Ty,
         build: impl FnOnce(TokenStream, TokenStream) -> TokenStream,
     ) -> Value {
+        let stage = left.stage.max(right.stage);
         if left.place == Place::Scalar && right.place == Place::Scalar {
-            return Value::scalar(ty, build(left.tokens, right.tokens));
+            return Value { stage, ..Value::scalar(ty, build(left.tokens, right.tokens)) };
         }
         let l = self.elementwise(left);
         let r = self.elementwise(right);
-        Value { ty, place: Place::Elem, tokens: build(l, r) }
+        Value { stage, ..Value::elem(ty, build(l, r)) }
     }
 
     fn call(&mut self, ident: &syn::Ident, args: &[&Expr], at: &impl ToTokens) -> Option<Value> {
@@ -1088,6 +1207,11 @@ impl<'a> Lowerer<'a> {
         }
         let values: Vec<Option<Value>> = args.iter().map(|a| self.expr(a)).collect();
         let values: Vec<Value> = values.into_iter().collect::<Option<_>>()?;
+        if REDUCTIONS.contains(&name.as_str()) {
+            self.expect(&values[0], Ty::Float, args[0])?;
+            let value = values.into_iter().next()?;
+            return self.reduction(&name, value, at);
+        }
         if name == "select" {
             self.expect(&values[0], Ty::Bool, args[0])?;
             self.expect(&values[1], Ty::Float, args[1])?;
@@ -1109,7 +1233,7 @@ impl<'a> Lowerer<'a> {
             return Some(Value::scalar(Ty::Float, quote!(<f64 as #element>::#method(#(#args),*))));
         }
         let args: Vec<TokenStream> = values.into_iter().map(|v| self.elementwise(v)).collect();
-        Some(Value { ty: Ty::Float, place: Place::Elem, tokens: quote!(#element::#method(#(#args),*)) })
+        Some(Value::elem(Ty::Float, quote!(#element::#method(#(#args),*))))
     }
 
     fn select(&mut self, condition: Value, a: Value, b: Value) -> Value {
@@ -1120,7 +1244,7 @@ impl<'a> Lowerer<'a> {
         let c = self.elementwise(condition);
         let a = self.elementwise(a);
         let b = self.elementwise(b);
-        Value { ty: Ty::Float, place: Place::Elem, tokens: quote!((if #c { #a } else { #b })) }
+        Value::elem(Ty::Float, quote!((if #c { #a } else { #b })))
     }
 
     fn block_value(&mut self, stmts: &[Stmt], at: &impl ToTokens) -> Option<Value> {
@@ -1142,8 +1266,12 @@ impl<'a> Lowerer<'a> {
         let condition = self.expr(&if_expr.cond)?;
         self.expect(&condition, Ty::Bool, &if_expr.cond)?;
         let guards = self.guards_of(&if_expr.cond, &condition);
+        self.no_reduction_depth += 1;
+        self.branch_stages.push(condition.stage);
         let (then, a) = self.in_frame(&guards, |this| this.block_value(&if_expr.then_branch.stmts, if_expr));
         let (otherwise, b) = self.in_frame(&[], |this| this.expr(else_branch));
+        self.branch_stages.pop();
+        self.no_reduction_depth -= 1;
         let (a, b) = (a?, b?);
         if a.ty != b.ty || a.ty == Ty::Pair {
             self.errors.error(if_expr, "both arms of an `if` must be numbers, or both bools");

@@ -91,7 +91,7 @@ fn adam_is_one_loop_with_every_scalar_hoisted() {
     for scalar_work in ["powf", "__h", "__step", "f64", "from_f64"] {
         assert!(!body.contains(scalar_work), "`{scalar_work}` inside the element loop:\n{body}");
     }
-    let prepare = impl_fn(&file, "prepare");
+    let prepare = impl_fn(&file, "prepare_stage");
     assert_eq!(prepare.matches("powf").count(), 2, "b1^t and b2^t once per tensor:\n{prepare}");
     assert!(prepare.contains("__slots ["), "hoisted values are handed to the loop");
 }
@@ -124,7 +124,7 @@ fn scalar_state_is_updated_in_the_prologue_only() {
             step { count += 1; param -= lr / count * grad; }
         }
     });
-    let prepare = impl_fn(&file, "prepare");
+    let prepare = impl_fn(&file, "prepare_stage");
     assert!(prepare.contains("__ss0 = (__ss0 + 1f64)"), "{prepare}");
     let body = &loops(&file).bodies[0];
     assert!(!body.contains("__ss0"), "scalar state touched per element:\n{body}");
@@ -153,4 +153,29 @@ fn mistakes_expand_to_compile_errors_and_a_stub_type() {
     .to_string();
     assert_eq!(out.matches("compile_error").count(), 2, "{out}");
     assert!(out.contains("pub struct Broken"), "stub keeps later uses of the type quiet: {out}");
+}
+
+#[test]
+fn a_reduction_adds_one_read_only_pass_before_the_update() {
+    let file = generate(quote! {
+        pub Normalized {
+            hyper { lr = 0.1 }
+            state { m = 0 }
+            step {
+                m = 0.9 * m + grad;
+                let scale = norm(m);
+                param -= lr * m / scale;
+            }
+        }
+    });
+    let loops = loops(&file);
+    // the update loop, and the reduction loop's blocked body plus its remainder
+    assert_eq!(loops.count, 4, "{:?}", loops.bodies);
+    let reduce = item_fn(&file, "__reduce1");
+    assert!(reduce.contains("__acc0 [__l] +="), "{reduce}");
+    assert!(!reduce.contains("__s0 [__i] ="), "a reduction pass never stores:\n{reduce}");
+    assert!(!reduce.contains("__param [__i] ="), "{reduce}");
+    let update = item_fn(&file, "__loop");
+    assert!(!update.contains("__acc0"), "the update pass does not accumulate:\n{update}");
+    assert!(file.to_token_stream().to_string().contains("const PASSES : usize = 2usize"));
 }
