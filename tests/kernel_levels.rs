@@ -2,7 +2,7 @@
 //! sizes with every kind of remainder; and a step's result does not depend on the thread count.
 
 use optim::builtins::*;
-use optim::reduce::{Lamb, Lars, NovoGrad};
+use optim::zoo::{Lamb, Lars, NovoGrad};
 use optim::{Element, HyperSet, Optimizer, Param, Rule, SimdLevel};
 
 /// A small deterministic generator (xorshift), so failures reproduce.

@@ -1,17 +1,21 @@
 //! Parity with trajectories recorded from `pytorch_optimizer` 4.1.0 (`tests/data/zoo-golden.json`,
 //! or the file named by `OPTIM_ZOO_GOLDEN`): params and every recorded state value after every
-//! step, for every element-wise rule of `optim::zoo`.
+//! step, for every rule of `optim::zoo`.
 
 mod golden;
 
 use optim::zoo::{
-    AdEmaMix, AdaBelief, AdaBound, AdaMod, Adan, DiffGrad, LaProp, Lion, Madgrad, QHAdam, SignSgd, Tiger, Yogi,
+    AdEmaMix, AdaBelief, AdaBound, AdaMod, Adan, DiffGrad, LaProp, Lamb, Lars, Lion, Madgrad, NovoGrad, QHAdam,
+    SignSgd, Tiger, Yogi,
 };
 use serde_json::Value;
 
 use golden::{Worst, replay, unsupported};
 
-const SUPPORTED: [&str; 13] = [
+const SUPPORTED: [&str; 16] = [
+    "Lamb",
+    "LARS",
+    "NovoGrad",
     "Lion",
     "AdaBelief",
     "Yogi",
@@ -69,6 +73,9 @@ fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
         "DiffGrad" => run!(DiffGrad),
         "AdaMod" => run!(AdaMod),
         "MADGRAD" => run!(Madgrad),
+        "Lamb" => run!(Lamb),
+        "LARS" => run!(Lars),
+        "NovoGrad" => run!(NovoGrad),
         _ => None,
     }
 }

@@ -38,7 +38,6 @@ pub mod builtins;
 pub mod checkpoint;
 pub mod clip;
 pub mod lr_scheduler;
-pub mod reduce;
 pub mod simd;
 pub mod zoo;
 

@@ -2,7 +2,8 @@
 //! package (version 4.1.0), each one `optimizer!` spec with the package's class name, defaults,
 //! flags and state keys, so trajectories and checkpoints line up with it.
 //!
-//! Each rule follows the package's code, not the paper, where the two differ; its docs say how.
+//! LAMB, LARS and NovoGrad use per-tensor reductions (norms, a sum of squares): one read-only
+//! pass over memory, then the update. Each rule follows the package's code, not the paper, where the two differ; its docs say how.
 //! The package's per-group `step` is our per-parameter step (the same while every parameter gets
 //! a gradient at every step). Every rule refuses row-sparse gradients, as the package does.
 //!
@@ -22,8 +23,11 @@ mod ada_mod;
 mod adan;
 mod diff_grad;
 mod la_prop;
+mod lamb;
+mod lars;
 mod lion;
 mod madgrad;
+mod novograd;
 mod qh_adam;
 mod sign_sgd;
 mod tiger;
@@ -36,8 +40,11 @@ pub use ada_mod::{AdaMod, AdaModHyper};
 pub use adan::{Adan, AdanHyper};
 pub use diff_grad::{DiffGrad, DiffGradHyper};
 pub use la_prop::{LaProp, LaPropHyper};
+pub use lamb::{Lamb, LambHyper};
+pub use lars::{Lars, LarsHyper};
 pub use lion::{Lion, LionHyper};
 pub use madgrad::{Madgrad, MadgradHyper};
+pub use novograd::{NovoGrad, NovoGradHyper};
 pub use qh_adam::{QHAdam, QHAdamHyper};
 pub use sign_sgd::{SignSgd, SignSgdHyper};
 pub use tiger::{Tiger, TigerHyper};

@@ -5,7 +5,7 @@ optimizer! {
     /// `pre_norm` options are not offered. Two passes over memory: the norms, then the update.
     ///
     /// ```
-    /// use optim_core::{reduce::Lamb, Param};
+    /// use optim_core::{zoo::Lamb, Param};
     /// let w = Param::new(ndarray::arr1(&[3.0f64, 4.0]).into_dyn());
     /// let mut opt = Lamb::optimizer(vec![w.clone()], Lamb::hyper().lr(0.1)).unwrap();
     /// w.set_grad(ndarray::arr1(&[1.0, 1.0]).into_dyn());

@@ -4,7 +4,7 @@ optimizer! {
     /// normalised by it. As in that package the first step copies rather than averages.
     ///
     /// ```
-    /// use optim_core::{reduce::NovoGrad, Param};
+    /// use optim_core::{zoo::NovoGrad, Param};
     /// let w = Param::new(ndarray::arr1(&[1.0f64, 1.0]).into_dyn());
     /// let mut opt = NovoGrad::optimizer(vec![w.clone()], NovoGrad::hyper().lr(0.1)).unwrap();
     /// w.set_grad(ndarray::arr1(&[3.0, 4.0]).into_dyn());

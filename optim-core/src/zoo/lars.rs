@@ -5,7 +5,7 @@ optimizer! {
     /// with momentum, as that package does.
     ///
     /// ```
-    /// use optim_core::{reduce::Lars, Param};
+    /// use optim_core::{zoo::Lars, Param};
     /// let w = Param::new(ndarray::arr2(&[[3.0f64, 4.0]]).into_dyn());
     /// let mut opt = Lars::optimizer(vec![w.clone()], Lars::hyper().lr(1.0).momentum(0.0)).unwrap();
     /// w.set_grad(ndarray::arr2(&[[0.6, 0.8]]).into_dyn());
