@@ -5,6 +5,7 @@
 mod element;
 mod error;
 mod group;
+mod hooks;
 mod hyper;
 mod kernel;
 mod optimizer;
@@ -45,6 +46,7 @@ pub use checkpoint::{CheckpointError, StateDict};
 pub use element::Element;
 pub use error::{OptimError, Result};
 pub use group::{Group, ParamGroup};
+pub use hooks::{HookHandle, StepHook};
 pub use hyper::{HyperSet, HyperValue};
 pub use kernel::MAX_STATES;
 pub use optimizer::Optimizer;

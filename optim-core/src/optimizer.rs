@@ -1,5 +1,6 @@
 //! The generic PyTorch-style optimizer that turns any [`Rule`] into `torch.optim.*`.
 
+use crate::hooks::Hooks;
 use crate::parallel::{Work, reduce_all, run_all};
 use crate::{Element, Group, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
 
@@ -29,6 +30,7 @@ pub struct Optimizer<R: Rule, T: Element = f32> {
     work: Vec<Work<R::Prep>>,
     /// Reduction results of the current step, `R::REDUCTIONS.len()` per work item.
     reductions: Vec<f64>,
+    pub(crate) hooks: Hooks<R, T>,
 }
 
 impl<R: Rule, T: Element> Optimizer<R, T> {
@@ -62,6 +64,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             steps_taken: 0,
             work: Vec::new(),
             reductions: Vec::new(),
+            hooks: Hooks::default(),
         };
         for group in groups {
             optimizer.add_param_group(group)?;
@@ -176,6 +179,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// assert_eq!(p.value(), ndarray::arr1(&[0.5f32, 1.5]).into_dyn());
     /// ```
     pub fn step(&mut self) -> Result<(), OptimError> {
+        self.run_hooks(false);
         self.validate_step()?;
         // Everything below is infallible: state creation, step counts and the scalar prologues
         // (once per tensor, in order), then every kernel in one parallel region.
@@ -196,6 +200,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
         self.run_reduction_passes();
         run_all::<R, T>(&self.groups, &mut self.states, &self.work);
         self.steps_taken += 1;
+        self.run_hooks(true);
         Ok(())
     }
 
