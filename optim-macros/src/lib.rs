@@ -1,7 +1,7 @@
 //! The `optimizer!` DSL: an update rule in a few lines of math, compiled into a fused kernel.
 //!
-//! Phases: [`ast`] parses the spec, `lower` resolves names, types every expression and hoists
-//! scalar work out of the element loop into the [`ir`], and [`expand`] writes the code. Errors
+//! Phases: `ast` parses the spec, `lower` resolves names, types every expression and hoists
+//! scalar work out of the element loop into the `ir`, and `expand` writes the code. Errors
 //! are collected across a phase, so one compile shows every mistake.
 //!
 //! See `optim_core`'s crate docs for the language reference.
