@@ -9,6 +9,8 @@
 //! The loop is torch's: record, `optimizer.step()`, `scheduler.step()`; for ReduceLROnPlateau,
 //! `optimizer.step()`, `scheduler.step(metric)`, record.
 
+mod golden;
+
 use optim::builtins::{Adam, Sgd};
 use optim::lr_scheduler::{
     Anneal, ChainedScheduler, ConstantLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicConfig, CyclicLR,
@@ -20,11 +22,6 @@ use optim::{Group, HyperValue, Optimizer, Param, Rule};
 use serde_json::{Map, Value, json};
 
 const REL: f64 = 1e-12;
-
-fn load(path: &str) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid JSON: {e}"))
-}
 
 /// The recorded keyword arguments, each read at most once; `finish` refuses any left unread so
 /// that an argument in a recording cannot be silently ignored.
@@ -340,28 +337,27 @@ fn from_torch_golden(entry: &Value) -> Value {
 
 #[test]
 fn every_recorded_schedule_matches_torch() {
-    let golden = std::env::var("OPTIM_TORCH_GOLDEN")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/torch-golden.json").to_string());
-    let extended = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/torch-schedulers-golden.json");
+    let golden = golden::recording("OPTIM_TORCH_GOLDEN", "torch-golden.json");
+    let extended = golden::load(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/torch-schedulers-golden.json"));
     let mut cases: Vec<(String, Value)> = Vec::new();
-    for entry in load(&golden)["schedulers"].as_array().expect("schedulers") {
+    for entry in golden["schedulers"].as_array().expect("schedulers") {
         cases.push((format!("torch-golden {} {}", entry["scheduler"], entry["args"]), from_torch_golden(entry)));
     }
-    for case in load(extended)["cases"].as_array().expect("cases") {
+    for case in extended["cases"].as_array().expect("cases") {
         cases.push((format!("torch-schedulers-golden {}", case["name"]), case.clone()));
     }
-    let (mut checked, mut worst, mut failures) = (0, 0.0f64, Vec::new());
+    let mut tally = golden::Tally::default();
     for (label, case) in &cases {
         match replay_any(case) {
             Ok(error) => {
-                checked += 1;
                 println!("{label}: worst relative error {error:.2e}");
-                worst = worst.max(error);
+                tally.pass("float64", error);
             }
-            Err(mismatch) => failures.push(format!("{label}: {mismatch}")),
+            Err(mismatch) => tally.fail(label, mismatch),
         }
     }
-    println!("scheduler parity: {checked} cases checked, worst relative error {worst:.2e}");
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    println!("scheduler parity: {} cases checked, worst relative error {:.2e}", tally.checked, tally.worst64);
+    tally.assert_no_failures();
+    let checked = tally.checked;
     assert!(checked >= 30, "only {checked} scheduler cases were checked");
 }

@@ -8,14 +8,7 @@ use optim::builtins::{Adam, Asgd, SparseAdam};
 use optim::{Element, OptimError, Optimizer, Param, RowSparse};
 use serde_json::Value;
 
-use golden::{Worst, hyper_from, numbers, shape, tensor};
-
-fn recording() -> Value {
-    let path = std::env::var("OPTIM_SPARSE_GOLDEN")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sparse-golden.json").to_string());
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid JSON: {e}"))
-}
+use golden::{Tally, Worst, hyper_from, numbers, recording, shape, tensor};
 
 fn replay<T: Element>(case: &Value) -> Result<Worst, String> {
     let dtype = case["dtype"].as_str().unwrap_or_default();
@@ -45,26 +38,21 @@ fn replay<T: Element>(case: &Value) -> Result<Worst, String> {
 
 #[test]
 fn sparse_adam_matches_torch() {
-    let recording = recording();
+    let recording = recording("OPTIM_SPARSE_GOLDEN", "sparse-golden.json");
     let cases = recording["cases"].as_array().expect("cases");
-    let mut failures = Vec::new();
-    let (mut worst64, mut worst32) = (0.0f64, 0.0f64);
+    let mut tally = Tally::default();
     for (index, case) in cases.iter().enumerate() {
         let result = if case["dtype"] == "float64" { replay::<f64>(case) } else { replay::<f32>(case) };
         match result {
             Ok(worst) => {
                 println!("case {index} {} {}: worst relative error {:.2e}", case["dtype"], case["hyper"], worst.error);
-                let slot = if case["dtype"] == "float64" { &mut worst64 } else { &mut worst32 };
-                *slot = slot.max(worst.error);
+                tally.pass(case["dtype"].as_str().unwrap_or_default(), worst.error);
             }
-            Err(e) => failures.push(format!("case {index}: {e}")),
+            Err(e) => tally.fail(format_args!("case {index}"), e),
         }
     }
-    println!(
-        "sparse parity: {} cases checked, worst relative error f64 {worst64:.2e}, f32 {worst32:.2e}",
-        cases.len() - failures.len()
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    println!("sparse parity: {} cases checked, worst relative error {}", tally.checked, tally.worst());
+    tally.assert_no_failures();
     assert_eq!(cases.len(), 6);
 }
 

@@ -10,7 +10,7 @@ use optim::zoo::{
 };
 use serde_json::Value;
 
-use golden::{Worst, replay, unsupported};
+use golden::{Worst, recording, replay, replay_cases, unsupported};
 
 const SUPPORTED: [&str; 16] = [
     "Lamb",
@@ -30,12 +30,6 @@ const SUPPORTED: [&str; 16] = [
     "AdaMod",
     "MADGRAD",
 ];
-
-fn recording(env: &str, file: &str) -> Value {
-    let path = std::env::var(env).unwrap_or_else(|_| format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR")));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid JSON: {e}"))
-}
 
 /// The package gives Adan, AdEMAMix and AdaMod three betas; our rules take the pair `betas` and
 /// `beta3`, so a recorded triple is split before replaying.
@@ -84,29 +78,10 @@ fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
 /// on the first mismatch of each failing case.
 fn check(title: &str, recording: &Value) {
     let cases = recording["cases"].as_array().expect("cases");
-    let (mut checked, mut skipped) = (0, 0);
-    let (mut worst64, mut worst32) = (0.0f64, 0.0f64);
-    let mut failures = Vec::new();
-    for (index, case) in cases.iter().enumerate() {
-        let label = format!("case {index} {} {} {}", case["optimizer"], case["dtype"], case["hyper"]);
-        match replay_case(case) {
-            None => skipped += 1,
-            Some(Err(mismatch)) => failures.push(format!("{label}: {mismatch}")),
-            Some(Ok(worst)) => {
-                checked += 1;
-                println!("{label}: worst relative error {:.2e} at {}", worst.error, worst.at);
-                let slot = if case["dtype"] == "float64" { &mut worst64 } else { &mut worst32 };
-                *slot = slot.max(worst.error);
-            }
-        }
-    }
-    let missing: Vec<String> = unsupported(cases, &SUPPORTED).into_iter().collect();
-    println!(
-        "{title}: {checked} cases checked, {skipped} skipped (unsupported: {}), worst relative error f64 {worst64:.2e}, f32 {worst32:.2e}",
-        if missing.is_empty() { "none".to_string() } else { missing.join(", ") }
-    );
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
-    assert!(checked > 0, "no case was checked");
+    let tally = replay_cases(cases, replay_case);
+    println!("{}", tally.summary(title, &unsupported(cases, &SUPPORTED)));
+    tally.assert_no_failures();
+    assert!(tally.checked > 0, "no case was checked");
 }
 
 /// The recording's configurations: mostly defaults, plus rectified AdaBelief, decoupled Adan

@@ -2,10 +2,91 @@
 #![allow(dead_code)] // each test crate uses its own subset of these helpers
 
 use std::collections::BTreeSet;
+use std::fmt::Display;
 
 use ndarray::{ArrayD, IxDyn};
 use optim::{Element, Group, HyperSet, HyperValue, Optimizer, Param, Rule};
 use serde_json::Value;
+
+/// Reads a JSON recording.
+pub fn load(path: &str) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid JSON: {e}"))
+}
+
+/// The recording named by the environment variable `env_var`, else `tests/data/{default_file}`.
+pub fn recording(env_var: &str, default_file: &str) -> Value {
+    let path =
+        std::env::var(env_var).unwrap_or_else(|_| format!("{}/tests/data/{default_file}", env!("CARGO_MANIFEST_DIR")));
+    load(&path)
+}
+
+/// The outcome of a parity run: cases checked, skipped and failed, and the worst error per dtype.
+#[derive(Default)]
+pub struct Tally {
+    pub checked: usize,
+    pub skipped: usize,
+    pub worst64: f64,
+    pub worst32: f64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    /// Counts a passing case of `dtype` (`"float64"` or not) whose worst relative error is `error`.
+    pub fn pass(&mut self, dtype: &str, error: f64) {
+        self.checked += 1;
+        let slot = if dtype == "float64" { &mut self.worst64 } else { &mut self.worst32 };
+        *slot = slot.max(error);
+    }
+
+    pub fn fail(&mut self, label: impl Display, mismatch: impl Display) {
+        self.failures.push(format!("{label}: {mismatch}"));
+    }
+
+    pub fn skip(&mut self) {
+        self.skipped += 1;
+    }
+
+    /// `{title}: N cases checked, M skipped (unsupported: ...), worst relative error f64 X, f32 Y`.
+    pub fn summary(&self, title: &str, unsupported: &BTreeSet<String>) -> String {
+        let missing: Vec<&str> = unsupported.iter().map(String::as_str).collect();
+        format!(
+            "{title}: {} cases checked, {} skipped (unsupported: {}), worst relative error {}",
+            self.checked,
+            self.skipped,
+            if missing.is_empty() { "none".to_string() } else { missing.join(", ") },
+            self.worst()
+        )
+    }
+
+    /// `f64 X, f32 Y`.
+    pub fn worst(&self) -> String {
+        format!("f64 {:.2e}, f32 {:.2e}", self.worst64, self.worst32)
+    }
+
+    /// Fails the test with every mismatch seen.
+    pub fn assert_no_failures(&self) {
+        assert!(self.failures.is_empty(), "{} mismatches:\n{}", self.failures.len(), self.failures.join("\n"));
+    }
+}
+
+/// Replays every `cases[]` entry with `replay_case` (`None`: a rule we do not have), printing the
+/// worst error of each passing case.
+pub fn replay_cases(cases: &[Value], replay_case: impl Fn(&Value) -> Option<Result<Worst, String>>) -> Tally {
+    let mut tally = Tally::default();
+    for (index, case) in cases.iter().enumerate() {
+        let label = format!("case {index} {} {} {}", case["optimizer"], case["dtype"], case["hyper"]);
+        match replay_case(case) {
+            None => tally.skip(),
+            Some(Err(mismatch)) => tally.fail(label, mismatch),
+            Some(Ok(worst)) => {
+                println!("{label}: worst relative error {:.2e} at {}", worst.error, worst.at);
+                tally.pass(case["dtype"].as_str().unwrap_or_default(), worst.error);
+            }
+        }
+    }
+    tally
+}
 
 /// Relative and absolute tolerance per dtype: a value passes when `|ours - torch| <= rel * |torch| + abs`.
 pub fn tolerance(dtype: &str) -> (f64, f64) {

@@ -1,10 +1,10 @@
 //! Schedulers made of schedulers: [`SequentialLR`], [`ChainedScheduler`].
 
-use super::decay::epochs;
 use super::sealed::Composable;
 use super::state::{StateReader, StateWriter};
 use super::{
-    LrScheduler, LrTarget, SchedulerState, bisect_right, check_groups, group_floats, invalid, set_lrs, step_error,
+    LrScheduler, LrTarget, SchedulerState, bisect_right, check_groups, epochs, group_floats, invalid, set_lrs,
+    step_error,
 };
 use crate::Result;
 
@@ -50,6 +50,85 @@ fn check_member_states(r: &StateReader<'_>, schedulers: &[Box<dyn LrScheduler>])
 /// Loads checked member states.
 fn load_member_states(r: &StateReader<'_>, schedulers: &mut [Box<dyn LrScheduler>]) -> Result<()> {
     schedulers.iter_mut().zip(r.children()).try_for_each(|(scheduler, state)| scheduler.load_state_dict(state))
+}
+
+/// Implements [`Composable`] and [`LrScheduler`] for a composite with the fields `schedulers`,
+/// `base_lrs`, `last_epoch` and `last_lr`, from its `NAME`, `JUMP` (why it cannot jump), `advance`
+/// (a step), `replay` (a replayed construction), `read` and `commit` (its own progress) and
+/// `write` (its own keys besides those fields).
+macro_rules! composite_scheduler {
+    ($ty:ty) => {
+        impl Composable for $ty {
+            fn check_state_dict(&self, state: &SchedulerState) -> Result<()> {
+                let mut r = StateReader::new(state, Self::NAME)?;
+                self.read(&mut r)?;
+                check_member_states(&r, &self.schedulers)?;
+                r.finish()
+            }
+
+            fn restart(&mut self, target: &mut dyn LrTarget, initial_lrs: &[f64]) -> Result<()> {
+                self.replay(target, initial_lrs)
+            }
+
+            fn undo(&mut self) {
+                for scheduler in &mut self.schedulers {
+                    scheduler.undo();
+                }
+            }
+
+            fn initial_step(&mut self, target: &mut dyn LrTarget) -> Result<()> {
+                self.step(target)
+            }
+
+            fn jump_to(&mut self, _target: &mut dyn LrTarget, _epoch: i64) -> Result<()> {
+                Err(step_error(Self::NAME, Self::JUMP))
+            }
+        }
+
+        impl LrScheduler for $ty {
+            fn name(&self) -> &'static str {
+                Self::NAME
+            }
+
+            fn step(&mut self, target: &mut dyn LrTarget) -> Result<()> {
+                check_groups(self.base_lrs.len(), target, Self::NAME)?;
+                self.advance(target)
+            }
+
+            fn get_last_lr(&self) -> &[f64] {
+                &self.last_lr
+            }
+
+            fn base_lrs(&self) -> &[f64] {
+                &self.base_lrs
+            }
+
+            fn last_epoch(&self) -> i64 {
+                self.last_epoch
+            }
+
+            fn state_dict(&self) -> SchedulerState {
+                let mut w = StateWriter::new(Self::NAME);
+                w.int("last_epoch", self.last_epoch);
+                self.write(&mut w);
+                w.floats("base_lrs", &self.base_lrs);
+                w.floats("last_lr", &self.last_lr);
+                for scheduler in &self.schedulers {
+                    w.child(scheduler.state_dict());
+                }
+                w.finish()
+            }
+
+            fn load_state_dict(&mut self, state: &SchedulerState) -> Result<()> {
+                self.check_state_dict(state)?;
+                let mut r = StateReader::new(state, Self::NAME)?;
+                let progress = self.read(&mut r)?;
+                load_member_states(&r, &mut self.schedulers)?;
+                self.commit(progress);
+                Ok(())
+            }
+        }
+    };
 }
 
 /// A composite's own saved progress.
@@ -184,40 +263,10 @@ impl core::fmt::Debug for SequentialLR {
     }
 }
 
-impl Composable for SequentialLR {
-    fn check_state_dict(&self, state: &SchedulerState) -> Result<()> {
-        let mut r = StateReader::new(state, Self::NAME)?;
-        self.read(&mut r)?;
-        check_member_states(&r, &self.schedulers)?;
-        r.finish()
-    }
+impl SequentialLR {
+    const JUMP: &'static str = "has no closed form, so it cannot take over at a milestone of another SequentialLR";
 
-    fn restart(&mut self, target: &mut dyn LrTarget, initial_lrs: &[f64]) -> Result<()> {
-        self.construct(target, initial_lrs, true)
-    }
-
-    fn undo(&mut self) {
-        for scheduler in &mut self.schedulers {
-            scheduler.undo();
-        }
-    }
-
-    fn initial_step(&mut self, target: &mut dyn LrTarget) -> Result<()> {
-        self.step(target)
-    }
-
-    fn jump_to(&mut self, _target: &mut dyn LrTarget, _epoch: i64) -> Result<()> {
-        Err(step_error(Self::NAME, "has no closed form, so it cannot take over at a milestone of another SequentialLR"))
-    }
-}
-
-impl LrScheduler for SequentialLR {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn step(&mut self, target: &mut dyn LrTarget) -> Result<()> {
-        check_groups(self.base_lrs.len(), target, Self::NAME)?;
+    fn advance(&mut self, target: &mut dyn LrTarget) -> Result<()> {
         let epoch = self.last_epoch + 1;
         let index = bisect_right(&self.milestones, epoch);
         let scheduler = &mut self.schedulers[index];
@@ -231,39 +280,21 @@ impl LrScheduler for SequentialLR {
         Ok(())
     }
 
-    fn get_last_lr(&self) -> &[f64] {
-        &self.last_lr
+    fn replay(&mut self, target: &mut dyn LrTarget, initial_lrs: &[f64]) -> Result<()> {
+        self.construct(target, initial_lrs, true)
     }
 
-    fn base_lrs(&self) -> &[f64] {
-        &self.base_lrs
-    }
-
-    fn last_epoch(&self) -> i64 {
-        self.last_epoch
-    }
-
-    fn state_dict(&self) -> SchedulerState {
-        let mut w = StateWriter::new(Self::NAME);
-        w.int("last_epoch", self.last_epoch);
+    fn write(&self, w: &mut StateWriter) {
         w.ints("milestones", self.milestones.iter().map(|&m| m as i64));
-        w.floats("base_lrs", &self.base_lrs);
-        w.floats("last_lr", &self.last_lr);
-        for scheduler in &self.schedulers {
-            w.child(scheduler.state_dict());
-        }
-        w.finish()
     }
 
-    fn load_state_dict(&mut self, state: &SchedulerState) -> Result<()> {
-        self.check_state_dict(state)?;
-        let mut r = StateReader::new(state, Self::NAME)?;
-        let Progress { last_epoch, milestones, base_lrs, last_lr } = self.read(&mut r)?;
-        load_member_states(&r, &mut self.schedulers)?;
+    fn commit(&mut self, progress: Progress) {
+        let Progress { last_epoch, milestones, base_lrs, last_lr } = progress;
         (self.last_epoch, self.milestones, self.base_lrs, self.last_lr) = (last_epoch, milestones, base_lrs, last_lr);
-        Ok(())
     }
 }
+
+composite_scheduler!(SequentialLR);
 
 /// Steps several schedulers together, each on the learning rates the previous one set, as
 /// `torch.optim.lr_scheduler.ChainedScheduler`.
@@ -317,13 +348,13 @@ impl ChainedScheduler {
             ChainedScheduler { schedulers, base_lrs: initial.clone(), last_epoch: 0, last_lr: Vec::new() };
         if fresh(&chained.schedulers) {
             set_lrs(target, &initial)?;
-            chained.replay(target, &initial)?;
+            chained.restart_members(target, &initial)?;
         }
         chained.last_lr = group_floats(target, Self::NAME, "lr")?;
         Ok(chained)
     }
 
-    fn replay(&mut self, target: &mut dyn LrTarget, initial: &[f64]) -> Result<()> {
+    fn restart_members(&mut self, target: &mut dyn LrTarget, initial: &[f64]) -> Result<()> {
         for scheduler in &mut self.schedulers {
             scheduler.restart(target, initial)?;
         }
@@ -347,44 +378,10 @@ impl core::fmt::Debug for ChainedScheduler {
     }
 }
 
-impl Composable for ChainedScheduler {
-    fn check_state_dict(&self, state: &SchedulerState) -> Result<()> {
-        let mut r = StateReader::new(state, Self::NAME)?;
-        self.read(&mut r)?;
-        check_member_states(&r, &self.schedulers)?;
-        r.finish()
-    }
+impl ChainedScheduler {
+    const JUMP: &'static str = "has no closed form, so it cannot take over at a milestone of a SequentialLR";
 
-    fn restart(&mut self, target: &mut dyn LrTarget, initial_lrs: &[f64]) -> Result<()> {
-        self.replay(target, initial_lrs)?;
-        self.base_lrs = initial_lrs.to_vec();
-        self.last_epoch = 0;
-        self.last_lr = group_floats(target, Self::NAME, "lr")?;
-        Ok(())
-    }
-
-    fn undo(&mut self) {
-        for scheduler in &mut self.schedulers {
-            scheduler.undo();
-        }
-    }
-
-    fn initial_step(&mut self, target: &mut dyn LrTarget) -> Result<()> {
-        self.step(target)
-    }
-
-    fn jump_to(&mut self, _target: &mut dyn LrTarget, _epoch: i64) -> Result<()> {
-        Err(step_error(Self::NAME, "has no closed form, so it cannot take over at a milestone of a SequentialLR"))
-    }
-}
-
-impl LrScheduler for ChainedScheduler {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn step(&mut self, target: &mut dyn LrTarget) -> Result<()> {
-        check_groups(self.base_lrs.len(), target, Self::NAME)?;
+    fn advance(&mut self, target: &mut dyn LrTarget) -> Result<()> {
         for scheduler in &mut self.schedulers {
             scheduler.step(target)?;
         }
@@ -393,35 +390,19 @@ impl LrScheduler for ChainedScheduler {
         Ok(())
     }
 
-    fn get_last_lr(&self) -> &[f64] {
-        &self.last_lr
-    }
-
-    fn base_lrs(&self) -> &[f64] {
-        &self.base_lrs
-    }
-
-    fn last_epoch(&self) -> i64 {
-        self.last_epoch
-    }
-
-    fn state_dict(&self) -> SchedulerState {
-        let mut w = StateWriter::new(Self::NAME);
-        w.int("last_epoch", self.last_epoch);
-        w.floats("base_lrs", &self.base_lrs);
-        w.floats("last_lr", &self.last_lr);
-        for scheduler in &self.schedulers {
-            w.child(scheduler.state_dict());
-        }
-        w.finish()
-    }
-
-    fn load_state_dict(&mut self, state: &SchedulerState) -> Result<()> {
-        self.check_state_dict(state)?;
-        let mut r = StateReader::new(state, Self::NAME)?;
-        let (last_epoch, base_lrs, last_lr) = self.read(&mut r)?;
-        load_member_states(&r, &mut self.schedulers)?;
-        (self.last_epoch, self.base_lrs, self.last_lr) = (last_epoch, base_lrs, last_lr);
+    fn replay(&mut self, target: &mut dyn LrTarget, initial_lrs: &[f64]) -> Result<()> {
+        self.restart_members(target, initial_lrs)?;
+        self.base_lrs = initial_lrs.to_vec();
+        self.last_epoch = 0;
+        self.last_lr = group_floats(target, Self::NAME, "lr")?;
         Ok(())
     }
+
+    fn write(&self, _w: &mut StateWriter) {}
+
+    fn commit(&mut self, (last_epoch, base_lrs, last_lr): (i64, Vec<f64>, Vec<f64>)) {
+        (self.last_epoch, self.base_lrs, self.last_lr) = (last_epoch, base_lrs, last_lr);
+    }
 }
+
+composite_scheduler!(ChainedScheduler);

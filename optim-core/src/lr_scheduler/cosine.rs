@@ -2,10 +2,14 @@
 
 use core::f64::consts::PI;
 
-use super::decay::epochs;
 use super::state::{StateReader, StateWriter};
-use super::{Core, LrTarget, Plan, Policy, drive, group_floats, invalid, leaf_scheduler, start};
+use super::{Core, LrTarget, Plan, Policy, drive, epochs, group_floats, invalid, leaf_scheduler, start_with};
 use crate::Result;
+
+/// The point `(1 + cos) / 2` of the way from `eta_min` up to `base`.
+fn annealed(base: f64, eta_min: f64, cos: f64) -> f64 {
+    eta_min + (base - eta_min) * (1.0 + cos) / 2.0
+}
 
 /// Anneals every group's learning rate from its base rate to `eta_min` along a half cosine over
 /// `t_max` epochs (and back up over the next `t_max`, and so on), as
@@ -45,20 +49,12 @@ impl CosineAnnealingLR {
     /// ```
     pub fn new(target: &mut dyn LrTarget, t_max: u64, eta_min: f64) -> Result<Self> {
         let t_max = epochs(Self::NAME, "T_max", t_max, 1)?;
-        start(CosineAnnealingLR { core: Core::from_target(target, Self::NAME)?, t_max, eta_min }, target)
+        start_with(target, |core| CosineAnnealingLR { core, t_max, eta_min })
     }
 }
 
 impl Policy for CosineAnnealingLR {
     const NAME: &'static str = "CosineAnnealingLR";
-
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
 
     fn get_lr(&self, target: &dyn LrTarget, initial: bool) -> Result<Plan> {
         let lrs = group_floats(target, Self::NAME, "lr")?;
@@ -68,7 +64,7 @@ impl Policy for CosineAnnealingLR {
             lrs
         } else if self.core.step_count == 1 && epoch > 0 {
             let cos = (epoch as f64 * PI / t_max).cos();
-            bases.iter().map(|base| eta_min + (base - eta_min) * (1.0 + cos) / 2.0).collect()
+            bases.iter().map(|&base| annealed(base, eta_min, cos)).collect()
         } else if (epoch - 1 - self.t_max).rem_euclid(2 * self.t_max) == 0 {
             let rise = (1.0 - (PI / t_max).cos()) / 2.0;
             lrs.iter().zip(bases).map(|(lr, base)| lr + (base - eta_min) * rise).collect()
@@ -81,8 +77,7 @@ impl Policy for CosineAnnealingLR {
 
     fn closed_form(&self) -> Option<Result<Vec<f64>>> {
         let cos = (PI * self.core.last_epoch as f64 / self.t_max as f64).cos();
-        let eta_min = self.eta_min;
-        Some(Ok(self.core.base_lrs.iter().map(|base| eta_min + (base - eta_min) * (1.0 + cos) / 2.0).collect()))
+        Some(Ok(self.core.base_lrs.iter().map(|&base| annealed(base, self.eta_min, cos)).collect()))
     }
 
     fn save(&self, w: &mut StateWriter) {
@@ -91,8 +86,7 @@ impl Policy for CosineAnnealingLR {
     }
 
     fn load(&mut self, r: &mut StateReader<'_>) -> Result<()> {
-        let t_max = r.count("T_max")?;
-        self.t_max = r.check(epochs(Self::NAME, "T_max", t_max, 1))?;
+        self.t_max = r.epochs("T_max", 1)?;
         self.eta_min = r.float("eta_min")?;
         Ok(())
     }
@@ -141,8 +135,7 @@ impl CosineAnnealingWarmRestarts {
     /// ```
     pub fn new(target: &mut dyn LrTarget, t_0: u64, t_mult: u64, eta_min: f64) -> Result<Self> {
         let (t_0, t_mult) = Self::checked(t_0, t_mult)?;
-        let core = Core::from_target(target, Self::NAME)?;
-        start(CosineAnnealingWarmRestarts { core, t_0, t_mult, eta_min, t_i: t_0, t_cur: -1.0 }, target)
+        start_with(target, |core| CosineAnnealingWarmRestarts { core, t_0, t_mult, eta_min, t_i: t_0, t_cur: -1.0 })
     }
 
     fn checked(t_0: u64, t_mult: u64) -> Result<(i64, i64)> {
@@ -202,24 +195,9 @@ impl CosineAnnealingWarmRestarts {
 impl Policy for CosineAnnealingWarmRestarts {
     const NAME: &'static str = "CosineAnnealingWarmRestarts";
 
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     fn get_lr(&self, _target: &dyn LrTarget, _initial: bool) -> Result<Plan> {
         let cos = (PI * self.t_cur / self.t_i as f64).cos();
-        let eta_min = self.eta_min;
-        Ok(self
-            .core
-            .base_lrs
-            .iter()
-            .map(|base| eta_min + (base - eta_min) * (1.0 + cos) / 2.0)
-            .collect::<Vec<_>>()
-            .into())
+        Ok(self.core.base_lrs.iter().map(|&base| annealed(base, self.eta_min, cos)).collect::<Vec<_>>().into())
     }
 
     fn advance(&mut self, target: &dyn LrTarget, _initial: bool) -> Result<Plan> {
@@ -255,8 +233,7 @@ impl Policy for CosineAnnealingWarmRestarts {
         let t_mult = r.count("T_mult")?;
         (self.t_0, self.t_mult) = r.check(Self::checked(t_0, t_mult))?;
         self.eta_min = r.float("eta_min")?;
-        let t_i = r.count("T_i")?;
-        self.t_i = r.check(epochs(Self::NAME, "T_i", t_i, 1))?;
+        self.t_i = r.epochs("T_i", 1)?;
         self.t_cur = r.float("T_cur")?;
         Ok(())
     }

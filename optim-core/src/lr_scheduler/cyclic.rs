@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use super::decay::epochs;
 use super::state::{StateReader, StateWriter};
-use super::{Core, LrTarget, MomentumKey, PerGroup, Plan, Policy, leaf_scheduler, start};
+use super::{Core, LrTarget, MomentumKey, PerGroup, Plan, Policy, epochs, leaf_scheduler, start};
 use crate::Result;
 
 /// How [`CyclicLR`] scales the amplitude of each cycle.
@@ -250,14 +249,6 @@ impl Policy for CyclicLR {
     const NAME: &'static str = "CyclicLR";
     const REBASES: bool = false;
 
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     fn get_lr(&self, target: &dyn LrTarget, _initial: bool) -> Result<Plan> {
         let epoch = self.core.last_epoch as f64;
         let total_size = self.total_size();
@@ -295,10 +286,8 @@ impl Policy for CyclicLR {
     fn load(&mut self, r: &mut StateReader<'_>) -> Result<()> {
         let groups = self.core.groups();
         self.max_lrs = r.floats("max_lrs", groups)?;
-        let up = r.count("step_size_up")?;
-        self.step_size_up = r.check(epochs(Self::NAME, "step_size_up", up, 1))?;
-        let down = r.count("step_size_down")?;
-        self.step_size_down = r.check(epochs(Self::NAME, "step_size_down", down, 0))?;
+        self.step_size_up = r.epochs("step_size_up", 1)?;
+        self.step_size_down = r.epochs("step_size_down", 0)?;
         let mode = r.text("mode")?;
         if mode != self.mode.name() {
             return Err(r.error(format!("it was saved in mode {mode}, this scheduler runs {}", self.mode.name())));

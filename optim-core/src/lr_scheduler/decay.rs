@@ -1,20 +1,8 @@
 //! Step decays: [`StepLR`], [`MultiStepLR`], [`ExponentialLR`].
 
 use super::state::{StateReader, StateWriter};
-use super::{Core, LrTarget, Plan, Policy, bisect_right, group_floats, invalid, leaf_scheduler, start};
+use super::{Core, LrTarget, Plan, Policy, bisect_right, epochs, group_floats, leaf_scheduler, scaled, start_with};
 use crate::Result;
-
-/// An epoch count given as `u64`, checked to fit the `i64` epochs are counted in.
-pub(crate) fn epochs(what: &'static str, name: &str, value: u64, min: u64) -> Result<i64> {
-    match i64::try_from(value) {
-        Ok(v) if value >= min => Ok(v),
-        _ => Err(invalid(what, format!("{name} must be at least {min} and fit an i64, got {value}"))),
-    }
-}
-
-fn scaled(lrs: Vec<f64>, factor: f64) -> Vec<f64> {
-    lrs.into_iter().map(|lr| lr * factor).collect()
-}
 
 /// Multiplies every group's learning rate by `gamma` every `step_size` epochs, as
 /// `torch.optim.lr_scheduler.StepLR`.
@@ -53,20 +41,12 @@ impl StepLR {
     /// ```
     pub fn new(target: &mut dyn LrTarget, step_size: u64, gamma: f64) -> Result<Self> {
         let step_size = epochs(Self::NAME, "step_size", step_size, 1)?;
-        start(StepLR { core: Core::from_target(target, Self::NAME)?, step_size, gamma }, target)
+        start_with(target, |core| StepLR { core, step_size, gamma })
     }
 }
 
 impl Policy for StepLR {
     const NAME: &'static str = "StepLR";
-
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
 
     fn get_lr(&self, target: &dyn LrTarget, _initial: bool) -> Result<Plan> {
         let lrs = group_floats(target, Self::NAME, "lr")?;
@@ -79,7 +59,7 @@ impl Policy for StepLR {
 
     fn closed_form(&self) -> Option<Result<Vec<f64>>> {
         let decays = self.core.last_epoch.div_euclid(self.step_size) as f64;
-        Some(Ok(self.core.base_lrs.iter().map(|base| base * self.gamma.powf(decays)).collect()))
+        Some(Ok(self.core.scaled_base(self.gamma.powf(decays))))
     }
 
     fn save(&self, w: &mut StateWriter) {
@@ -88,8 +68,7 @@ impl Policy for StepLR {
     }
 
     fn load(&mut self, r: &mut StateReader<'_>) -> Result<()> {
-        let step_size = r.count("step_size")?;
-        self.step_size = r.check(epochs(Self::NAME, "step_size", step_size, 1))?;
+        self.step_size = r.epochs("step_size", 1)?;
         self.gamma = r.float("gamma")?;
         Ok(())
     }
@@ -136,7 +115,7 @@ impl MultiStepLR {
     /// ```
     pub fn new(target: &mut dyn LrTarget, milestones: impl IntoIterator<Item = u64>, gamma: f64) -> Result<Self> {
         let milestones = Self::checked(milestones.into_iter().collect())?;
-        start(MultiStepLR { core: Core::from_target(target, Self::NAME)?, milestones, gamma }, target)
+        start_with(target, |core| MultiStepLR { core, milestones, gamma })
     }
 
     fn checked(mut milestones: Vec<u64>) -> Result<Vec<u64>> {
@@ -151,14 +130,6 @@ impl MultiStepLR {
 impl Policy for MultiStepLR {
     const NAME: &'static str = "MultiStepLR";
 
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     fn get_lr(&self, target: &dyn LrTarget, _initial: bool) -> Result<Plan> {
         let lrs = group_floats(target, Self::NAME, "lr")?;
         let epoch = self.core.last_epoch;
@@ -171,7 +142,7 @@ impl Policy for MultiStepLR {
 
     fn closed_form(&self) -> Option<Result<Vec<f64>>> {
         let decays = bisect_right(&self.milestones, self.core.last_epoch) as f64;
-        Some(Ok(self.core.base_lrs.iter().map(|base| base * self.gamma.powf(decays)).collect()))
+        Some(Ok(self.core.scaled_base(self.gamma.powf(decays))))
     }
 
     fn save(&self, w: &mut StateWriter) {
@@ -222,20 +193,12 @@ impl ExponentialLR {
     /// assert_eq!(ExponentialLR::new(&mut opt, 0.9).unwrap().get_last_lr(), [0.1]);
     /// ```
     pub fn new(target: &mut dyn LrTarget, gamma: f64) -> Result<Self> {
-        start(ExponentialLR { core: Core::from_target(target, Self::NAME)?, gamma }, target)
+        start_with(target, |core| ExponentialLR { core, gamma })
     }
 }
 
 impl Policy for ExponentialLR {
     const NAME: &'static str = "ExponentialLR";
-
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
 
     fn get_lr(&self, target: &dyn LrTarget, initial: bool) -> Result<Plan> {
         let lrs = group_floats(target, Self::NAME, "lr")?;
@@ -243,8 +206,7 @@ impl Policy for ExponentialLR {
     }
 
     fn closed_form(&self) -> Option<Result<Vec<f64>>> {
-        let epoch = self.core.last_epoch as f64;
-        Some(Ok(self.core.base_lrs.iter().map(|base| base * self.gamma.powf(epoch)).collect()))
+        Some(Ok(self.core.scaled_base(self.gamma.powf(self.core.last_epoch as f64))))
     }
 
     fn save(&self, w: &mut StateWriter) {

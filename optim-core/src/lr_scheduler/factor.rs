@@ -1,9 +1,10 @@
 //! Warm-ups and polynomial decay by a factor of the base rate: [`ConstantLR`], [`LinearLR`],
 //! [`PolynomialLR`].
 
-use super::decay::epochs;
 use super::state::{StateReader, StateWriter};
-use super::{Core, LrTarget, Plan, Policy, group_floats, invalid, leaf_scheduler, start, step_error};
+use super::{
+    Core, LrTarget, Plan, Policy, epochs, group_floats, invalid, leaf_scheduler, scaled, start_with, step_error,
+};
 use crate::Result;
 
 /// Multiplies every group's learning rate by `factor` until epoch `total_iters`, as
@@ -43,7 +44,7 @@ impl ConstantLR {
     /// ```
     pub fn new(target: &mut dyn LrTarget, factor: f64, total_iters: u64) -> Result<Self> {
         let (factor, total_iters) = Self::checked(factor, total_iters)?;
-        start(ConstantLR { core: Core::from_target(target, Self::NAME)?, factor, total_iters }, target)
+        start_with(target, |core| ConstantLR { core, factor, total_iters })
     }
 
     fn checked(factor: f64, total_iters: u64) -> Result<(f64, i64)> {
@@ -57,14 +58,6 @@ impl ConstantLR {
 impl Policy for ConstantLR {
     const NAME: &'static str = "ConstantLR";
 
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     fn get_lr(&self, target: &dyn LrTarget, _initial: bool) -> Result<Plan> {
         let lrs = group_floats(target, Self::NAME, "lr")?;
         let epoch = self.core.last_epoch;
@@ -77,12 +70,12 @@ impl Policy for ConstantLR {
         } else {
             1.0 / self.factor
         };
-        Ok(lrs.into_iter().map(|lr| lr * scale).collect::<Vec<_>>().into())
+        Ok(scaled(lrs, scale).into())
     }
 
     fn closed_form(&self) -> Option<Result<Vec<f64>>> {
         let rest = if self.core.last_epoch >= self.total_iters { 1.0 - self.factor } else { 0.0 };
-        Some(Ok(self.core.base_lrs.iter().map(|base| base * (self.factor + rest)).collect()))
+        Some(Ok(self.core.scaled_base(self.factor + rest)))
     }
 
     fn save(&self, w: &mut StateWriter) {
@@ -139,8 +132,7 @@ impl LinearLR {
     /// ```
     pub fn new(target: &mut dyn LrTarget, start_factor: f64, end_factor: f64, total_iters: u64) -> Result<Self> {
         let (start_factor, end_factor, total_iters) = Self::checked(start_factor, end_factor, total_iters)?;
-        let core = Core::from_target(target, Self::NAME)?;
-        start(LinearLR { core, start_factor, end_factor, total_iters }, target)
+        start_with(target, |core| LinearLR { core, start_factor, end_factor, total_iters })
     }
 
     fn checked(start_factor: f64, end_factor: f64, total_iters: u64) -> Result<(f64, f64, i64)> {
@@ -157,14 +149,6 @@ impl LinearLR {
 impl Policy for LinearLR {
     const NAME: &'static str = "LinearLR";
 
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     fn get_lr(&self, target: &dyn LrTarget, initial: bool) -> Result<Plan> {
         let lrs = group_floats(target, Self::NAME, "lr")?;
         let epoch = self.core.last_epoch;
@@ -176,7 +160,7 @@ impl Policy for LinearLR {
         } else {
             1.0 + (end - start) / (self.total_iters as f64 * start + (epoch - 1) as f64 * (end - start))
         };
-        Ok(lrs.into_iter().map(|lr| lr * scale).collect::<Vec<_>>().into())
+        Ok(scaled(lrs, scale).into())
     }
 
     fn closed_form(&self) -> Option<Result<Vec<f64>>> {
@@ -186,7 +170,7 @@ impl Policy for LinearLR {
         let (start, end) = (self.start_factor, self.end_factor);
         let done = self.total_iters.min(self.core.last_epoch) as f64;
         let factor = start + (end - start) * done / self.total_iters as f64;
-        Some(Ok(self.core.base_lrs.iter().map(|base| base * factor).collect()))
+        Some(Ok(self.core.scaled_base(factor)))
     }
 
     fn save(&self, w: &mut StateWriter) {
@@ -243,7 +227,7 @@ impl PolynomialLR {
     /// ```
     pub fn new(target: &mut dyn LrTarget, total_iters: u64, power: f64) -> Result<Self> {
         let total_iters = epochs(Self::NAME, "total_iters", total_iters, 0)?;
-        start(PolynomialLR { core: Core::from_target(target, Self::NAME)?, total_iters, power }, target)
+        start_with(target, |core| PolynomialLR { core, total_iters, power })
     }
 
     /// `base ^ power`, refusing what Python refuses (zero to a negative power).
@@ -258,14 +242,6 @@ impl PolynomialLR {
 impl Policy for PolynomialLR {
     const NAME: &'static str = "PolynomialLR";
 
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-
     fn get_lr(&self, target: &dyn LrTarget, initial: bool) -> Result<Plan> {
         let lrs = group_floats(target, Self::NAME, "lr")?;
         let epoch = self.core.last_epoch;
@@ -277,7 +253,7 @@ impl Policy for PolynomialLR {
         }
         let total = self.total_iters as f64;
         let decay = self.pow((1.0 - epoch as f64 / total) / (1.0 - (epoch - 1) as f64 / total))?;
-        Ok(lrs.into_iter().map(|lr| lr * decay).collect::<Vec<_>>().into())
+        Ok(scaled(lrs, decay).into())
     }
 
     fn closed_form(&self) -> Option<Result<Vec<f64>>> {
@@ -285,7 +261,7 @@ impl Policy for PolynomialLR {
             return Some(Err(step_error(Self::NAME, "the closed form is undefined for total_iters = 0")));
         }
         let done = self.total_iters.min(self.core.last_epoch) as f64;
-        Some(self.pow(1.0 - done / self.total_iters as f64).map(|f| self.core.base_lrs.iter().map(|b| b * f).collect()))
+        Some(self.pow(1.0 - done / self.total_iters as f64).map(|factor| self.core.scaled_base(factor)))
     }
 
     fn save(&self, w: &mut StateWriter) {
@@ -294,8 +270,7 @@ impl Policy for PolynomialLR {
     }
 
     fn load(&mut self, r: &mut StateReader<'_>) -> Result<()> {
-        let total_iters = r.count("total_iters")?;
-        self.total_iters = r.check(epochs(Self::NAME, "total_iters", total_iters, 0))?;
+        self.total_iters = r.epochs("total_iters", 0)?;
         self.power = r.float("power")?;
         Ok(())
     }

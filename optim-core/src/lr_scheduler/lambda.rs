@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::state::{StateReader, StateWriter};
-use super::{Core, LrTarget, Plan, Policy, group_floats, invalid, leaf_scheduler, start};
+use super::{Core, LrTarget, Plan, Policy, group_floats, invalid, leaf_scheduler, start_with};
 use crate::Result;
 
 /// A schedule's factor as a function of the epoch, shared by the schedulers that call it.
@@ -29,6 +29,17 @@ fn lambdas(
         ));
     }
     Ok(per_group.into_iter().map(LrLambda::from).collect())
+}
+
+/// One closure, shared by every group.
+fn every_group(target: &dyn LrTarget, lr_lambda: impl Fn(u64) -> f64 + Send + Sync + 'static) -> Vec<LrLambda> {
+    let lr_lambda: LrLambda = Arc::new(lr_lambda);
+    vec![lr_lambda; target.group_count()]
+}
+
+/// The closures cannot be shown; the progress can.
+fn debug_lambdas(name: &str, core: &Core, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    f.debug_struct(name).field("core", core).finish_non_exhaustive()
 }
 
 fn epoch_arg(epoch: i64) -> u64 {
@@ -69,9 +80,8 @@ impl LambdaLR {
     /// assert_eq!(sched.get_last_lr(), [0.1]);
     /// ```
     pub fn new(target: &mut dyn LrTarget, lr_lambda: impl Fn(u64) -> f64 + Send + Sync + 'static) -> Result<Self> {
-        let lr_lambda: LrLambda = Arc::new(lr_lambda);
-        let lambdas = vec![lr_lambda; target.group_count()];
-        start(LambdaLR { core: Core::from_target(target, Self::NAME)?, lambdas }, target)
+        let lambdas = every_group(target, lr_lambda);
+        start_with(target, |core| LambdaLR { core, lambdas })
     }
 
     /// One closure per group, in group order.
@@ -101,26 +111,18 @@ impl LambdaLR {
         lr_lambdas: Vec<Box<dyn Fn(u64) -> f64 + Send + Sync>>,
     ) -> Result<Self> {
         let lambdas = lambdas(Self::NAME, target, lr_lambdas)?;
-        start(LambdaLR { core: Core::from_target(target, Self::NAME)?, lambdas }, target)
+        start_with(target, |core| LambdaLR { core, lambdas })
     }
 }
 
 impl core::fmt::Debug for LambdaLR {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("LambdaLR").field("core", &self.core).finish_non_exhaustive()
+        debug_lambdas("LambdaLR", &self.core, f)
     }
 }
 
 impl Policy for LambdaLR {
     const NAME: &'static str = "LambdaLR";
-
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
 
     fn get_lr(&self, _target: &dyn LrTarget, _initial: bool) -> Result<Plan> {
         let epoch = epoch_arg(self.core.last_epoch);
@@ -172,9 +174,8 @@ impl MultiplicativeLR {
     /// assert_eq!(sched.get_last_lr(), [1.0]); // the first factor applies at the first step
     /// ```
     pub fn new(target: &mut dyn LrTarget, lr_lambda: impl Fn(u64) -> f64 + Send + Sync + 'static) -> Result<Self> {
-        let lr_lambda: LrLambda = Arc::new(lr_lambda);
-        let lambdas = vec![lr_lambda; target.group_count()];
-        start(MultiplicativeLR { core: Core::from_target(target, Self::NAME)?, lambdas }, target)
+        let lambdas = every_group(target, lr_lambda);
+        start_with(target, |core| MultiplicativeLR { core, lambdas })
     }
 
     /// One closure per group, in group order.
@@ -194,26 +195,18 @@ impl MultiplicativeLR {
         lr_lambdas: Vec<Box<dyn Fn(u64) -> f64 + Send + Sync>>,
     ) -> Result<Self> {
         let lambdas = lambdas(Self::NAME, target, lr_lambdas)?;
-        start(MultiplicativeLR { core: Core::from_target(target, Self::NAME)?, lambdas }, target)
+        start_with(target, |core| MultiplicativeLR { core, lambdas })
     }
 }
 
 impl core::fmt::Debug for MultiplicativeLR {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("MultiplicativeLR").field("core", &self.core).finish_non_exhaustive()
+        debug_lambdas("MultiplicativeLR", &self.core, f)
     }
 }
 
 impl Policy for MultiplicativeLR {
     const NAME: &'static str = "MultiplicativeLR";
-
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
 
     fn get_lr(&self, target: &dyn LrTarget, initial: bool) -> Result<Plan> {
         let lrs = group_floats(target, Self::NAME, "lr")?;

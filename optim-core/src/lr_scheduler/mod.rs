@@ -63,7 +63,9 @@ pub use plateau::{PlateauConfig, PlateauMode, ReduceLROnPlateau, ThresholdMode};
 pub use state::{SchedulerState, StateValue};
 pub use target::{LrTarget, PerGroup};
 
-pub(crate) use policy::{Core, Policy, bisect_right, check_groups, drive, leaf_scheduler, start};
+pub(crate) use policy::{
+    Core, Policy, bisect_right, check_groups, drive, epochs, leaf_scheduler, scaled, start, start_with,
+};
 pub(crate) use target::{MomentumKey, Plan, apply, group_floats, invalid, set_lrs, step_error};
 
 use crate::Result;

@@ -2,9 +2,8 @@
 
 use core::f64::consts::PI;
 
-use super::decay::epochs;
 use super::state::{StateReader, StateWriter};
-use super::{Core, LrTarget, MomentumKey, PerGroup, Plan, Policy, invalid, leaf_scheduler, start, step_error};
+use super::{Core, LrTarget, MomentumKey, PerGroup, Plan, Policy, epochs, invalid, leaf_scheduler, start, step_error};
 use crate::Result;
 
 /// How [`OneCycleLR`] moves between two values within a phase.
@@ -253,14 +252,6 @@ impl OneCycleLR {
 impl Policy for OneCycleLR {
     const NAME: &'static str = "OneCycleLR";
     const REBASES: bool = false;
-
-    fn core(&self) -> &Core {
-        &self.core
-    }
-
-    fn core_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
 
     fn get_lr(&self, target: &dyn LrTarget, _initial: bool) -> Result<Plan> {
         let step = self.core.last_epoch;

@@ -3,7 +3,7 @@
 //! turn a policy into an [`LrScheduler`](super::LrScheduler).
 
 use super::state::{StateReader, StateWriter};
-use super::{LrTarget, Plan, SchedulerState, apply, group_floats, step_error};
+use super::{LrTarget, Plan, SchedulerState, apply, group_floats, invalid, step_error};
 use crate::Result;
 
 /// The bookkeeping every leaf policy shares (PyTorch's `LRScheduler` attributes).
@@ -24,6 +24,11 @@ impl Core {
 
     pub(crate) fn with_base(base_lrs: Vec<f64>) -> Self {
         Core { last_lr: base_lrs.clone(), base_lrs, last_epoch: -1, step_count: 0 }
+    }
+
+    /// The base learning rates times `factor`.
+    pub(crate) fn scaled_base(&self, factor: f64) -> Vec<f64> {
+        scaled(self.base_lrs.iter().copied(), factor)
     }
 
     pub(crate) fn groups(&self) -> usize {
@@ -51,6 +56,19 @@ impl Core {
     }
 }
 
+/// Every learning rate times `factor`.
+pub(crate) fn scaled(lrs: impl IntoIterator<Item = f64>, factor: f64) -> Vec<f64> {
+    lrs.into_iter().map(|lr| lr * factor).collect()
+}
+
+/// An epoch count given as `u64`, checked to fit the `i64` epochs are counted in.
+pub(crate) fn epochs(what: &'static str, name: &str, value: u64, min: u64) -> Result<i64> {
+    match i64::try_from(value) {
+        Ok(v) if value >= min => Ok(v),
+        _ => Err(invalid(what, format!("{name} must be at least {min} and fit an i64, got {value}"))),
+    }
+}
+
 pub(crate) fn check_groups(groups: usize, target: &dyn LrTarget, scheduler: &'static str) -> Result<()> {
     let now = target.group_count();
     if now == groups {
@@ -63,15 +81,18 @@ pub(crate) fn check_groups(groups: usize, target: &dyn LrTarget, scheduler: &'st
     }
 }
 
+/// A leaf policy's [`Core`], its field `core`; [`leaf_scheduler!`] implements it.
+pub(crate) trait HasCore {
+    fn core(&self) -> &Core;
+    fn core_mut(&mut self) -> &mut Core;
+}
+
 /// A leaf policy: PyTorch's `get_lr` and `_get_closed_form_lr` over [`Core`]. The driver below
 /// turns it into an [`LrScheduler`] with PyTorch's step, initial step and undo.
-pub(crate) trait Policy: Clone + Send {
+pub(crate) trait Policy: HasCore + Clone + Send {
     const NAME: &'static str;
     /// Whether the base learning rates come from the groups' `initial_lr` (not from an argument).
     const REBASES: bool = true;
-
-    fn core(&self) -> &Core;
-    fn core_mut(&mut self) -> &mut Core;
 
     /// PyTorch's chainable `get_lr` at `core().last_epoch`, which the caller already advanced.
     fn get_lr(&self, target: &dyn LrTarget, initial: bool) -> Result<Plan>;
@@ -160,9 +181,18 @@ pub(crate) fn policy_loaded<P: Policy>(policy: &P, state: &SchedulerState) -> Re
     Ok(copy)
 }
 
-/// Implements [`LrScheduler`] for a [`Policy`].
+/// Implements [`HasCore`] and [`LrScheduler`] for a [`Policy`] whose [`Core`] is its field `core`.
 macro_rules! leaf_scheduler {
     ($ty:ty) => {
+        impl $crate::lr_scheduler::policy::HasCore for $ty {
+            fn core(&self) -> &$crate::lr_scheduler::Core {
+                &self.core
+            }
+            fn core_mut(&mut self) -> &mut $crate::lr_scheduler::Core {
+                &mut self.core
+            }
+        }
+
         impl $crate::lr_scheduler::sealed::Composable for $ty {
             fn check_state_dict(&self, state: &$crate::lr_scheduler::SchedulerState) -> $crate::Result<()> {
                 $crate::lr_scheduler::policy::policy_loaded(self, state).map(|_| ())
@@ -175,7 +205,7 @@ macro_rules! leaf_scheduler {
                 use $crate::lr_scheduler::Policy;
                 let before = self.clone();
                 if <$ty as Policy>::REBASES {
-                    self.core_mut().base_lrs = initial_lrs.to_vec();
+                    self.core.base_lrs = initial_lrs.to_vec();
                 }
                 self.reset();
                 let result = $crate::lr_scheduler::policy::policy_initial_step(self, target);
@@ -185,7 +215,7 @@ macro_rules! leaf_scheduler {
                 result
             }
             fn undo(&mut self) {
-                $crate::lr_scheduler::Policy::core_mut(self).last_epoch -= 1;
+                self.core.last_epoch -= 1;
             }
             fn initial_step(&mut self, target: &mut dyn $crate::lr_scheduler::LrTarget) -> $crate::Result<()> {
                 $crate::lr_scheduler::policy::policy_initial_step(self, target)
@@ -203,13 +233,13 @@ macro_rules! leaf_scheduler {
                 $crate::lr_scheduler::policy::policy_step(self, target)
             }
             fn get_last_lr(&self) -> &[f64] {
-                &$crate::lr_scheduler::Policy::core(self).last_lr
+                &self.core.last_lr
             }
             fn base_lrs(&self) -> &[f64] {
-                &$crate::lr_scheduler::Policy::core(self).base_lrs
+                &self.core.base_lrs
             }
             fn last_epoch(&self) -> i64 {
-                $crate::lr_scheduler::Policy::core(self).last_epoch
+                self.core.last_epoch
             }
             fn state_dict(&self) -> $crate::lr_scheduler::SchedulerState {
                 $crate::lr_scheduler::policy::policy_state(self)
@@ -227,6 +257,12 @@ pub(crate) use leaf_scheduler;
 pub(crate) fn start<P: Policy>(mut policy: P, target: &mut dyn LrTarget) -> Result<P> {
     policy_initial_step(&mut policy, target)?;
     Ok(policy)
+}
+
+/// Builds a leaf policy on a [`Core`] from the groups' current `lr`, then [`start`]s it.
+pub(crate) fn start_with<P: Policy>(target: &mut dyn LrTarget, build: impl FnOnce(Core) -> P) -> Result<P> {
+    let core = Core::from_target(target, P::NAME)?;
+    start(build(core), target)
 }
 
 /// Python's `bisect.bisect_right`: how many of the sorted `values` are `<= x`.

@@ -189,6 +189,12 @@ impl<'a> StateReader<'a> {
         u64::try_from(value).map_err(|_| self.error(format!("`{key}` = {value} should not be negative")))
     }
 
+    /// An epoch count of at least `min`, checked as the constructors check it.
+    pub(crate) fn epochs(&mut self, key: &str, min: u64) -> Result<i64> {
+        let value = self.count(key)?;
+        self.check(super::epochs(self.scheduler, key, value, min))
+    }
+
     pub(crate) fn float(&mut self, key: &str) -> Result<f64> {
         match self.take(key)? {
             StateValue::Float(v) => Ok(*v),
