@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""PyTorch's CPU optimizers beside ours, on the same sizes and thread counts.
+
+For every built-in, times one optimizer step over one tensor of 16M f32 elements and over 1000
+tensors of 4096 elements, with PyTorch's three implementations (the for-loop path,
+``foreach=True`` and, for Adam, AdamW, SGD and Adagrad, ``fused=True``) at each thread count
+(``torch.set_num_threads``), and prints one markdown table beside our ``Optimizer::step()``,
+which it measures by running ``cargo run --release --example bench_table -- --json``.
+
+Usage::
+
+    python3 scripts/compare_torch.py                  # 1 and 2 threads
+    python3 scripts/compare_torch.py --threads 1,2,4 --reps 9
+    python3 scripts/compare_torch.py --ours results.json   # reuse a saved bench_table --json
+
+Where torch cannot be imported, it says so and exits with status 0.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Our rule label -> (torch class name, constructor arguments, has a fused CPU kernel). The
+# arguments match benches/kernels/cases.rs: PyTorch's defaults, SGD with momentum 0.9.
+RULES = {
+    "SGD": ("SGD", {"lr": 1e-3, "momentum": 0.9}, True),
+    "Adam": ("Adam", {}, True),
+    "AdamW": ("AdamW", {}, True),
+    "RMSprop": ("RMSprop", {}, False),
+    "Adagrad": ("Adagrad", {}, True),
+    "Adadelta": ("Adadelta", {}, False),
+    "Adamax": ("Adamax", {}, False),
+    "NAdam": ("NAdam", {}, False),
+    "RAdam": ("RAdam", {}, False),
+    "Rprop": ("Rprop", {}, False),
+    "ASGD": ("ASGD", {}, False),
+    # torch.optim.SparseAdam takes only sparse gradients; ours is benchmarked with dense ones
+    "SparseAdam": None,
+}
+
+IMPLEMENTATIONS = ("for-loop", "foreach", "fused")
+
+
+def import_torch():
+    try:
+        import torch  # noqa: PLC0415 - optional dependency
+
+        return torch
+    except Exception as error:  # ImportError, or a broken install (missing CUDA libraries)
+        print(f"compare_torch: torch is not importable ({type(error).__name__}: {error}); skipping the comparison.")
+        print("Install it with `pip install torch` to compare.")
+        sys.exit(0)
+
+
+def our_figures(args):
+    if args.ours:
+        return json.loads(Path(args.ours).read_text())
+    command = ["cargo", "run", "--release", "--quiet", "--example", "bench_table", "--"]
+    command += ["--threads", args.threads, "--reps", str(args.reps), "--json"]
+    if args.quick:
+        command.append("--quick")
+    print("running:", " ".join(command), file=sys.stderr)
+    try:
+        output = subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        sys.exit(f"compare_torch: could not measure ours ({error})")
+    return json.loads(output)
+
+
+def time_steps(torch, optimizer, reps):
+    """Median seconds per optimizer.step(), after two untimed steps."""
+    with torch.no_grad():
+        for _ in range(2):
+            optimizer.step()
+        times = []
+        for _ in range(reps):
+            started = time.perf_counter()
+            optimizer.step()
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def time_torch(torch, rule, implementation, count, length, reps):
+    """Seconds per step of `rule` with `implementation` over `count` tensors, or None."""
+    name, kwargs, has_fused = RULES[rule]
+    if implementation == "fused" and not has_fused:
+        return None
+    generator = torch.Generator().manual_seed(0)
+    params = []
+    for _ in range(count):
+        param = torch.nn.Parameter(torch.rand(length, generator=generator) + 0.5)
+        param.grad = (torch.rand(length, generator=generator) - 0.5) * 1e-2
+        params.append(param)
+    options = dict(kwargs)
+    if implementation == "fused":
+        options["fused"] = True
+    else:
+        options["foreach"] = implementation == "foreach"
+    try:
+        optimizer = getattr(torch.optim, name)(params, **options)
+        return time_steps(torch, optimizer, reps)
+    except (RuntimeError, TypeError, ValueError) as error:
+        print(f"torch {name} {implementation}: {error}", file=sys.stderr)
+        return None
+
+
+def milliseconds(seconds):
+    return "—" if seconds is None else f"{seconds * 1e3:.2f}"
+
+
+def ratio(torch_s, ours_s):
+    return "—" if torch_s is None else f"{torch_s / ours_s:.1f}×"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    parser.add_argument("--reps", type=int, default=7, help="timed steps per figure; the median is reported")
+    parser.add_argument("--quick", action="store_true", help="1M and 100x4096 instead of 16M and 1000x4096")
+    parser.add_argument("--ours", help="a saved `bench_table --json` output instead of running cargo")
+    args = parser.parse_args()
+
+    torch = import_torch()
+    ours = our_figures(args)
+    large, many = ours["large"], ours["many"]
+    shapes = [
+        ("large", f"{large['len'] >> 20}M" if large["len"] % (1 << 20) == 0 else str(large["len"])),
+        ("many", f"{many['count']}x{many['len']}"),
+    ]
+
+    print(f"### PyTorch {torch.__version__} beside optim ({ours['cpu']}, {ours['simd']} clones)\n")
+    print("Milliseconds per step (median); `÷` columns are PyTorch's time over ours (above 1: ours is faster).\n")
+    header = "| rule | threads | tensors | torch for-loop | torch foreach | torch fused | optim step | "
+    header += "÷ for-loop | ÷ foreach | ÷ fused |"
+    print(header)
+    print("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|")
+    for run in ours["runs"]:
+        threads = run["threads"]
+        torch.set_num_threads(threads)
+        for row in run["rules"]:
+            rule = row["rule"]
+            for key, label in shapes:
+                ours_s = row["step_s"] if key == "large" else row["many_step_s"]
+                shape = large if key == "large" else many
+                if RULES.get(rule) is None:
+                    cells = ["n/a"] * 3 + [milliseconds(ours_s)] + ["—"] * 3
+                else:
+                    times = [
+                        time_torch(torch, rule, implementation, shape["count"], shape["len"], args.reps)
+                        for implementation in IMPLEMENTATIONS
+                    ]
+                    cells = [milliseconds(t) for t in times] + [milliseconds(ours_s)]
+                    cells += [ratio(t, ours_s) for t in times]
+                print(f"| {rule} | {threads} | {label} | " + " | ".join(cells) + " |", flush=True)
+    print()
+    print(f"torch threads: torch.set_num_threads(n); ours: a rayon pool of n threads. OMP_NUM_THREADS="
+          f"{os.environ.get('OMP_NUM_THREADS', 'unset')}.")
+
+
+if __name__ == "__main__":
+    main()
