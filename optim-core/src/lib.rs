@@ -2,6 +2,7 @@
 //! PyTorch-style [`Optimizer`], and the built-in optimizers, each written in the DSL.
 #![doc = include_str!("../DSL.md")]
 
+mod buffer;
 mod element;
 mod error;
 mod group;

@@ -105,7 +105,7 @@ fn run_one<R: Rule, T: Element>(param: &Param<T>, state: &mut ParamState<T>, wor
     let count = R::STATES.len().min(MAX_STATES);
     let mut slices: [&mut [T]; MAX_STATES] = Default::default();
     for (slot, tensor) in slices.iter_mut().zip(state.tensors.iter_mut()) {
-        *slot = tensor.as_mut_slice();
+        *slot = &mut tensor[..];
     }
     let slices = &mut slices[..count];
     match (grad, sparse_grad) {
@@ -237,7 +237,7 @@ pub(crate) fn reduce_all<R: Rule, T: Element>(
         let count = R::STATES.len().min(MAX_STATES);
         let mut slices: [&mut [T]; MAX_STATES] = Default::default();
         for (slot, tensor) in slices.iter_mut().zip(state.tensors.iter_mut()) {
-            *slot = tensor.as_mut_slice();
+            *slot = &mut tensor[..];
         }
         let (Some(grad), Some(param)) = (data.grad.as_ref(), data.value.as_slice()) else {
             // a non-row-major tensor: reduce over row-major copies

@@ -2,6 +2,7 @@
 
 use ndarray::{ArrayViewD, IxDyn};
 
+use crate::buffer::StateBuffer;
 use crate::{Element, Rule};
 
 /// The state of one parameter: its step count, its per-element tensors (by PyTorch's names) and
@@ -25,7 +26,7 @@ pub struct ParamState<T> {
     pub(crate) names: &'static [crate::StateDecl],
     pub(crate) scalar_names: &'static [&'static str],
     /// One buffer per declared state, row-major; empty while the state is absent.
-    pub(crate) tensors: Vec<Vec<T>>,
+    pub(crate) tensors: Vec<StateBuffer<T>>,
     pub(crate) scalars: Vec<f64>,
 }
 
@@ -37,7 +38,7 @@ impl<T: Element> ParamState<T> {
             shape: shape.to_vec(),
             names: R::STATES,
             scalar_names: R::SCALAR_STATES,
-            tensors: vec![Vec::new(); R::STATES.len()],
+            tensors: vec![StateBuffer::default(); R::STATES.len()],
             scalars,
         };
         state.allocate_present::<R>(hyper);
@@ -50,7 +51,7 @@ impl<T: Element> ParamState<T> {
         let len = self.shape.iter().product();
         for (index, tensor) in self.tensors.iter_mut().enumerate() {
             if tensor.is_empty() && len > 0 && R::state_present(hyper, index) {
-                *tensor = vec![T::from_f64(R::state_init(hyper, index)); len];
+                *tensor = StateBuffer::filled(T::from_f64(R::state_init(hyper, index)), len, index);
             }
         }
     }

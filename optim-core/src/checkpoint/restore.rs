@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::{CheckpointError, GroupDict, ParamStateDict, StateDict};
+use crate::buffer::StateBuffer;
 use crate::{Element, HyperSet, OptimError, Optimizer, Param, ParamState, Rule};
 
 /// Where a global parameter index points: its group and its position in the group.
@@ -166,7 +167,10 @@ fn restore<R: Rule, T: Element>(
     state.step = entry.step;
     state.tensors = R::STATES
         .iter()
-        .map(|decl| entry.tensors.get(decl.name).map(|t| t.iter().copied().collect()).unwrap_or_default())
+        .enumerate()
+        .map(|(i, decl)| {
+            entry.tensors.get(decl.name).map(|t| StateBuffer::from_values(t.iter().copied(), i)).unwrap_or_default()
+        })
         .collect();
     state.scalars = R::SCALAR_STATES.iter().map(|name| entry.scalars.get(*name).copied().unwrap_or_default()).collect();
     Ok(state)
