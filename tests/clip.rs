@@ -142,3 +142,20 @@ fn clip_grad_value_clamps_elementwise() {
     clip_grad_value_(std::slice::from_ref(&c), -1.0);
     assert_eq!(grad(&c), [-1.0, -1.0, -1.0]);
 }
+
+#[test]
+fn row_sparse_gradients_are_clipped_by_their_values() {
+    use optim::RowSparse;
+    let table = Param::new(ndarray::ArrayD::<f64>::zeros(vec![10, 2]));
+    let dense = Param::new(ndarray::ArrayD::<f64>::zeros(vec![1]));
+    table.set_sparse_grad(RowSparse::new(vec![7], ndarray::arr2(&[[3.0, 4.0]]).into_dyn()).unwrap()).unwrap();
+    dense.set_grad(ndarray::arr1(&[12.0]).into_dyn());
+    // ‖(3, 4, 12)‖ = 13
+    let total = clip_grad_norm_(&[table.clone(), dense.clone()], 1.0, 2.0, false).unwrap();
+    assert_eq!(total, 13.0);
+    let coef = 1.0 / (13.0 + 1e-6);
+    let values = table.lock().sparse_grad.as_ref().unwrap().values().clone();
+    assert!((values[[0, 0]] - 3.0 * coef).abs() < 1e-15 && (values[[0, 1]] - 4.0 * coef).abs() < 1e-15);
+    clip_grad_value_(&[table.clone()], 0.1);
+    assert!(table.lock().sparse_grad.as_ref().unwrap().values().iter().all(|v| v.abs() <= 0.1));
+}

@@ -2,8 +2,8 @@
 //! ([`clip_grad_norm_`], or its two halves [`get_total_norm`] and [`clip_grads_with_norm_`]) and
 //! element by element ([`clip_grad_value_`]).
 //!
-//! Only dense gradients (`grad`) are considered; parameters without one are skipped, as in
-//! PyTorch. Norms are accumulated in `f64`; the scaling itself runs in the element type with the
+//! A parameter's gradient is its dense `grad` or the values of its row-sparse gradient (rows it
+//! does not cover count as zero); parameters without one are skipped, as in PyTorch. Norms are accumulated in `f64`; the scaling itself runs in the element type with the
 //! coefficient PyTorch computes for that dtype.
 //!
 //! ```
@@ -22,7 +22,7 @@
 
 use ndarray::ArrayD;
 
-use crate::{Element, OptimError, Param, Result};
+use crate::{Element, OptimError, Param, ParamData, Result};
 
 /// `torch.linalg.vector_norm(values, p)`, accumulated in `f64`: any `p`, with `inf` the largest
 /// magnitude, `-inf` the smallest, and `0` the number of non-zero values.
@@ -73,8 +73,10 @@ pub fn get_total_norm<T: Element>(params: &[Param<T>], norm_type: f64, error_if_
     if norm_type.is_nan() {
         return Err(OptimError::InvalidArgument { what: "clip_grad_norm_", message: "norm_type is NaN".into() });
     }
-    let norms: Vec<f64> =
-        params.iter().filter_map(|param| param.lock().grad.as_ref().map(|grad| tensor_norm(grad, norm_type))).collect();
+    let norms: Vec<f64> = params
+        .iter()
+        .filter_map(|param| gradient(&mut param.lock()).map(|grad| tensor_norm(grad, norm_type)))
+        .collect();
     let total = if norms.is_empty() { 0.0 } else { vector_norm(norms.into_iter(), norm_type) };
     if error_if_nonfinite && !total.is_finite() {
         return Err(OptimError::NonFiniteNorm { norm_type, total_norm: total });
@@ -102,7 +104,7 @@ pub fn clip_grads_with_norm_<T: Element>(params: &[Param<T>], max_norm: f64, tot
     // torch.clamp(max=1.0): a NaN coefficient stays NaN.
     let coef = if coef > one { one } else { coef };
     for param in params {
-        if let Some(grad) = param.lock().grad.as_mut() {
+        if let Some(grad) = gradient(&mut param.lock()) {
             grad.mapv_inplace(|g| g * coef);
         }
     }
@@ -158,8 +160,17 @@ pub fn clip_grad_norm_<T: Element>(
 pub fn clip_grad_value_<T: Element>(params: &[Param<T>], clip_value: f64) {
     let (low, high) = (T::from_f64(-clip_value), T::from_f64(clip_value));
     for param in params {
-        if let Some(grad) = param.lock().grad.as_mut() {
+        if let Some(grad) = gradient(&mut param.lock()) {
             grad.mapv_inplace(|g| g.clamp(low, high));
         }
+    }
+}
+
+/// The gradient values of a parameter: its dense gradient, or its row-sparse gradient's values.
+fn gradient<T: Element>(data: &mut ParamData<T>) -> Option<&mut ArrayD<T>> {
+    match (&mut data.grad, &mut data.sparse_grad) {
+        (Some(grad), _) => Some(grad),
+        (None, Some(sparse)) => Some(sparse.values_mut()),
+        (None, None) => None,
     }
 }

@@ -79,6 +79,11 @@ impl<T: Element> RowSparse<T> {
         &self.values
     }
 
+    /// The values, for in-place changes that keep their shape (gradient clipping).
+    pub(crate) fn values_mut(&mut self) -> &mut ArrayD<T> {
+        &mut self.values
+    }
+
     /// Checks that this gradient fits a parameter of shape `shape`.
     pub(crate) fn check_fits(&self, shape: &[usize]) -> Result<(), OptimError> {
         let fits = !shape.is_empty() && self.values.shape()[1..] == shape[1..];
