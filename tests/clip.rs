@@ -156,6 +156,6 @@ fn row_sparse_gradients_are_clipped_by_their_values() {
     let coef = 1.0 / (13.0 + 1e-6);
     let values = table.lock().sparse_grad.as_ref().unwrap().values().clone();
     assert!((values[[0, 0]] - 3.0 * coef).abs() < 1e-15 && (values[[0, 1]] - 4.0 * coef).abs() < 1e-15);
-    clip_grad_value_(&[table.clone()], 0.1);
+    clip_grad_value_(std::slice::from_ref(&table), 0.1);
     assert!(table.lock().sparse_grad.as_ref().unwrap().values().iter().all(|v| v.abs() <= 0.1));
 }
