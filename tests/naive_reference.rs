@@ -121,11 +121,11 @@ fn adam_and_adamw_match_the_naive_versions() {
         naive::Adam { lr: 0.01, amsgrad: true, weight_decay: 0.1, ..Default::default() },
     );
     check::<Adam>("maximize", Adam::hyper().maximize(true), naive::Adam { maximize: true, ..Default::default() });
-    check::<AdamW>("defaults", AdamW::hyper(), naive::AdamW::default());
+    check::<AdamW>("defaults", AdamW::hyper(), naive::Adam::adamw());
     check::<AdamW>(
         "amsgrad, lr 0.01",
         AdamW::hyper().lr(0.01).amsgrad(true),
-        naive::AdamW { lr: 0.01, amsgrad: true, ..Default::default() },
+        naive::Adam { lr: 0.01, amsgrad: true, ..naive::Adam::adamw() },
     );
 }
 

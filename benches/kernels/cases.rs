@@ -22,7 +22,7 @@ pub fn builtins(visitor: &mut impl Visit) {
         Box::new(naive::Sgd { momentum: 0.9, ..Default::default() })
     });
     visitor.visit::<Adam>("Adam", Adam::hyper(), || Box::new(naive::Adam::default()));
-    visitor.visit::<AdamW>("AdamW", AdamW::hyper(), || Box::new(naive::AdamW::default()));
+    visitor.visit::<AdamW>("AdamW", AdamW::hyper(), || Box::new(naive::Adam::adamw()));
     visitor.visit::<RmsProp>("RMSprop", RmsProp::hyper(), || Box::new(naive::RmsProp::default()));
     visitor.visit::<Adagrad>("Adagrad", Adagrad::hyper(), || Box::new(naive::Adagrad::default()));
     visitor.visit::<Adadelta>("Adadelta", Adadelta::hyper(), || Box::new(naive::Adadelta::default()));

@@ -161,13 +161,15 @@ impl Moments {
     }
 }
 
-/// `torch.optim.Adam`.
+/// `torch.optim.Adam`, or `torch.optim.AdamW` with `decoupled` (see [`Adam::adamw`]).
 #[derive(Debug, Clone)]
 pub struct Adam {
     pub lr: f64,
     pub betas: (f64, f64),
     pub eps: f64,
     pub weight_decay: f64,
+    /// AdamW: decay the parameter by `1 - lr * weight_decay` instead of adding L2 to the gradient.
+    pub decoupled: bool,
     pub amsgrad: bool,
     pub maximize: bool,
     pub m: Moments,
@@ -180,56 +182,29 @@ impl Default for Adam {
             betas: (0.9, 0.999),
             eps: 1e-8,
             weight_decay: 0.0,
+            decoupled: false,
             amsgrad: false,
             maximize: false,
             m: Moments::default(),
         }
+    }
+}
+
+impl Adam {
+    /// `torch.optim.AdamW` with its defaults.
+    pub fn adamw() -> Self {
+        Adam { weight_decay: 1e-2, decoupled: true, ..Adam::default() }
     }
 }
 
 impl Naive for Adam {
     fn step(&mut self, param: &mut Array1<f32>, grad: &Array1<f32>) {
         self.m.start(param.len(), self.amsgrad);
-        let g = direction(param, grad, self.maximize, self.weight_decay);
-        self.m.adam_update(param, &g, self.lr, self.betas, self.eps);
-    }
-
-    fn states(&self) -> Vec<(&'static str, &Array1<f32>)> {
-        self.m.states()
-    }
-}
-
-/// `torch.optim.AdamW`.
-#[derive(Debug, Clone)]
-pub struct AdamW {
-    pub lr: f64,
-    pub betas: (f64, f64),
-    pub eps: f64,
-    pub weight_decay: f64,
-    pub amsgrad: bool,
-    pub maximize: bool,
-    pub m: Moments,
-}
-
-impl Default for AdamW {
-    fn default() -> Self {
-        AdamW {
-            lr: 1e-3,
-            betas: (0.9, 0.999),
-            eps: 1e-8,
-            weight_decay: 1e-2,
-            amsgrad: false,
-            maximize: false,
-            m: Moments::default(),
+        let l2 = if self.decoupled { 0.0 } else { self.weight_decay };
+        let g = direction(param, grad, self.maximize, l2);
+        if self.decoupled {
+            *param *= s(1.0 - self.lr * self.weight_decay);
         }
-    }
-}
-
-impl Naive for AdamW {
-    fn step(&mut self, param: &mut Array1<f32>, grad: &Array1<f32>) {
-        self.m.start(param.len(), self.amsgrad);
-        let g = direction(param, grad, self.maximize, 0.0);
-        *param *= s(1.0 - self.lr * self.weight_decay);
         self.m.adam_update(param, &g, self.lr, self.betas, self.eps);
     }
 
