@@ -25,9 +25,16 @@ const SIZES: [usize; 16] = [1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 127, 
 fn run<R: Rule, T: Element>(hyper: &R::Hyper, level: SimdLevel, n: usize, seed: u64) -> Vec<u64> {
     let mut noise = Noise(seed);
     let mut param: Vec<T> = noise.vec(n);
-    let mut states: Vec<Vec<T>> = (0..R::STATES.len())
-        .map(|i| if R::state_present(hyper, i) { vec![T::from_f64(R::state_init(hyper, i)); n] } else { Vec::new() })
-        .collect();
+    let mut states: Vec<Vec<T>> =
+        (0..R::STATES.len())
+            .map(|i| {
+                if R::state_present(hyper, &[n], i) {
+                    vec![T::from_f64(R::state_init(hyper, i)); n]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
     let mut scalars: Vec<f64> = (0..R::SCALAR_STATES.len()).map(|i| R::scalar_state_init(hyper, i)).collect();
     for step in 1..=5 {
         let grad: Vec<T> = noise.vec(n);

@@ -5,14 +5,15 @@
 mod golden;
 
 use optim::zoo::{
-    AdEmaMix, AdaBelief, AdaBound, AdaMod, Adan, DiffGrad, LaProp, Lamb, Lars, Lion, Madgrad, NovoGrad, QHAdam,
-    SignSgd, Tiger, Yogi,
+    AdEmaMix, AdaBelief, AdaBound, AdaFactor, AdaMod, Adan, DiffGrad, LaProp, Lamb, Lars, Lion, Madgrad, NovoGrad,
+    QHAdam, SignSgd, Tiger, Yogi,
 };
 use serde_json::Value;
 
 use golden::{Worst, recording, replay, replay_cases, unsupported};
 
-const SUPPORTED: [&str; 16] = [
+const SUPPORTED: [&str; 17] = [
+    "AdaFactor",
     "Lamb",
     "LARS",
     "NovoGrad",
@@ -54,6 +55,7 @@ fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
         };
     }
     match case["optimizer"].as_str()? {
+        "AdaFactor" => run!(AdaFactor),
         "Lion" => run!(Lion),
         "AdaBelief" => run!(AdaBelief),
         "Yogi" => run!(Yogi),
@@ -98,4 +100,14 @@ fn every_recorded_elementwise_case_matches_pytorch_optimizer() {
 #[test]
 fn every_recorded_flag_combination_matches_pytorch_optimizer() {
     check("zoo flags parity", &recording("OPTIM_ZOO_FLAGS_GOLDEN", "zoo-flags-golden.json"));
+}
+
+/// AdaFactor's branches and shapes beyond the defaults: `ams_bound`, coupled/decoupled/fixed
+/// weight decay, `maximize`, a fixed `lr` without parameter scaling, warm-up, another
+/// `decay_rate`, `clip_threshold`, `eps2`, and parameters of 3 and 4 axes (stacked matrices)
+/// and of one row or one column (`tests/data/gen_zoo_adafactor.py`; or the file named by
+/// `OPTIM_ZOO_ADAFACTOR_GOLDEN`).
+#[test]
+fn every_recorded_adafactor_configuration_matches_pytorch_optimizer() {
+    check("zoo adafactor parity", &recording("OPTIM_ZOO_ADAFACTOR_GOLDEN", "zoo-adafactor-golden.json"));
 }

@@ -73,7 +73,7 @@ pub fn grad_value(i: usize) -> f32 {
 /// Bytes a step of `R` must move per element: 4 × (param read and written, gradient read, each
 /// present state read and written).
 pub fn bytes_per_element<R: Rule>(hyper: &R::Hyper) -> usize {
-    let present = (0..R::STATES.len()).filter(|&i| R::state_present(hyper, i)).count();
+    let present = (0..R::STATES.len()).filter(|&i| R::state_present(hyper, &[1 << 20], i)).count();
     4 * (2 + 1 + 2 * present)
 }
 
@@ -101,7 +101,7 @@ impl<R: Rule> Kernel<R> {
                 let index = |k: usize| t * arrays + k;
                 let states = (0..R::STATES.len())
                     .map(|i| {
-                        let len = if R::state_present(&hyper, i) { shape.len } else { 0 };
+                        let len = if R::state_present(&hyper, &[shape.len], i) { shape.len } else { 0 };
                         let init = R::state_init(&hyper, i) as f32;
                         staggered(index(2 + i), len, |_| init)
                     })

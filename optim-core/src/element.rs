@@ -61,6 +61,25 @@ pub trait Element:
     fn round_f32(self) -> Self {
         Self::from_f64(self.to_f64() as f32 as f64)
     }
+    /// Rounds to bfloat16 as PyTorch's `.to(torch.bfloat16)` does: to single precision first,
+    /// then to the nearest bfloat16, ties to even (NaN stays NaN). For state a rule keeps in
+    /// bfloat16, such as AdaFactor's momentum.
+    ///
+    /// ```
+    /// use optim_core::Element;
+    /// assert_eq!(1.0f64.round_bf16(), 1.0);
+    /// assert_eq!((1.0f64 + 1.0 / 256.0).round_bf16(), 1.0); // a tie: to even
+    /// assert_eq!((1.0f32 + 3.0 / 256.0).round_bf16(), 1.0 + 1.0 / 64.0);
+    /// ```
+    fn round_bf16(self) -> Self {
+        let single = self.to_f64() as f32;
+        if single.is_nan() {
+            return self;
+        }
+        let bits = single.to_bits();
+        let rounded = bits.wrapping_add(0x7fff + ((bits >> 16) & 1)) & 0xffff_0000;
+        Self::from_f64(f64::from(f32::from_bits(rounded)))
+    }
     /// Linear interpolation from `self` to `end` by `weight`, rounded as `torch.lerp` rounds.
     fn lerp(self, end: Self, weight: Self) -> Self;
 }

@@ -2,7 +2,7 @@
 
 use ndarray::ArrayD;
 
-use crate::{Element, RowSparse, Rule};
+use crate::{Element, Factors, RowSparse, Rule};
 
 /// The most per-element state tensors a rule may declare (the macro enforces it).
 pub const MAX_STATES: usize = 8;
@@ -25,13 +25,15 @@ fn with_row_major<T: Element>(value: &mut ArrayD<T>, body: impl FnOnce(&mut [T])
 /// One dense step of `R` on one parameter.
 pub(crate) fn run_dense<R: Rule, T: Element>(
     prep: &R::Prep,
+    factors: &Factors<'_, T>,
     value: &mut ArrayD<T>,
     grad: &ArrayD<T>,
     state: &mut [&mut [T]],
 ) {
     let grad_rows = grad.as_standard_layout();
     let Some(grad_slice) = grad_rows.as_slice() else { return };
-    with_row_major(value, |param| R::apply(prep, param, grad_slice, state));
+    let level = crate::SimdLevel::detected();
+    with_row_major(value, |param| R::apply_factored(level, prep, factors, param, grad_slice, state));
 }
 
 /// One lazy step of `R` on the rows a sparse gradient covers: a kernel call per run of

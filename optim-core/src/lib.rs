@@ -5,6 +5,7 @@
 mod buffer;
 mod element;
 mod error;
+mod factored;
 mod group;
 mod hooks;
 mod hyper;
@@ -46,6 +47,7 @@ pub mod zoo;
 pub use checkpoint::{CheckpointError, StateDict};
 pub use element::Element;
 pub use error::{OptimError, Result};
+pub use factored::{FactorBuffers, Factors, FactorsMut, StateShape, matrix_dims};
 pub use group::{Group, ParamGroup};
 pub use hooks::{HookHandle, StepHook};
 pub use hyper::{HyperSet, HyperValue};
@@ -61,10 +63,11 @@ pub use state::ParamState;
 /// Paths the generated code uses; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::factored::at;
     pub use crate::simd::{Kernel, ReduceKernel, dispatch, dispatch_reduce};
     pub use crate::{
-        Element, HyperSet, HyperValue, OptimError, Optimizer, Param, Prepared, ReduceKind, Reduction, Rule, SimdLevel,
-        StateDecl,
+        Element, FactorBuffers, Factors, FactorsMut, HyperSet, HyperValue, OptimError, Optimizer, Param, Prepared,
+        ReduceKind, Reduction, Rule, SimdLevel, StateDecl, StateShape,
     };
     pub use optim_macros::__optimizer;
 }

@@ -194,6 +194,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 state.allocate_present::<R>(&group.hyper);
                 state.step += 1;
                 let prep = R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, &[], 0);
+                state.factored_stage::<R>(&prep, 0);
                 self.work.push(Work { group: group_index, index, prep, len: data.value.len() });
             }
         }
@@ -220,6 +221,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 if let Some(Some(state)) = self.states[item.group].get_mut(item.index) {
                     item.prep =
                         R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, results, pass);
+                    state.factored_stage::<R>(&item.prep, pass);
                 }
             }
         }

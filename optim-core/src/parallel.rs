@@ -3,6 +3,7 @@
 //! allocation). Element-wise kernels make chunking exact, so results do not depend on the thread
 //! count.
 
+use crate::factored::{Factors, take_factored, views};
 use crate::kernel::{MAX_STATES, run_dense, run_sparse};
 use crate::{Element, Param, ParamData, ParamGroup, ParamState, Rule};
 
@@ -103,17 +104,21 @@ fn run_one<R: Rule, T: Element>(param: &Param<T>, state: &mut ParamState<T>, wor
     let mut data = param.lock();
     let ParamData { value, grad, sparse_grad } = &mut *data;
     let count = R::STATES.len().min(MAX_STATES);
+    let ParamState { tensors, temps, shape, .. } = state;
     let mut slices: [&mut [T]; MAX_STATES] = Default::default();
-    for (slot, tensor) in slices.iter_mut().zip(state.tensors.iter_mut()) {
+    for (slot, tensor) in slices.iter_mut().zip(tensors.iter_mut()) {
         *slot = &mut tensor[..];
     }
     let slices = &mut slices[..count];
+    // row and column states are read, never written, by the element loop: shared by every chunk
+    let taken = take_factored(R::STATES, slices);
+    let factors = Factors { temps, states: views(&taken), ..Factors::whole(shape) };
     match (grad, sparse_grad) {
         (Some(grad), _) => {
             let chunkable = parallel && work.len > GRAIN && grad.is_standard_layout();
             match (value.as_slice_mut(), grad.as_slice()) {
-                (Some(param), Some(grad)) if chunkable => chunked::<R, T>(&work.prep, param, grad, slices),
-                _ => run_dense::<R, T>(&work.prep, value, grad, slices),
+                (Some(param), Some(grad)) if chunkable => chunked::<R, T>(&work.prep, factors, param, grad, slices),
+                _ => run_dense::<R, T>(&work.prep, &factors, value, grad, slices),
             }
         }
         (None, Some(sparse)) => run_sparse::<R, T>(&work.prep, value, sparse, slices),
@@ -121,10 +126,15 @@ fn run_one<R: Rule, T: Element>(param: &Param<T>, state: &mut ParamState<T>, wor
     }
 }
 
-/// Halves a large tensor recursively; each half keeps its own slice of every state.
-fn chunked<R: Rule, T: Element>(prep: &R::Prep, param: &mut [T], grad: &[T], state: &mut [&mut [T]]) {
+fn chunked<R: Rule, T: Element>(
+    prep: &R::Prep,
+    factors: Factors<'_, T>,
+    param: &mut [T],
+    grad: &[T],
+    state: &mut [&mut [T]],
+) {
     if param.len() <= GRAIN {
-        R::apply(prep, param, grad, state);
+        R::apply_factored(crate::SimdLevel::detected(), prep, &factors, param, grad, state);
         return;
     }
     // halves on 64-element boundaries keep every chunk's vector loop aligned with the others
@@ -141,13 +151,13 @@ fn chunked<R: Rule, T: Element>(prep: &R::Prep, param: &mut [T], grad: &[T], sta
         }
     }
     let count = state.len();
+    let right_factors = factors.advanced(middle);
     rayon::join(
-        || chunked::<R, T>(prep, param_left, grad_left, &mut left[..count]),
-        || chunked::<R, T>(prep, param_right, grad_right, &mut right[..count]),
+        || chunked::<R, T>(prep, factors, param_left, grad_left, &mut left[..count]),
+        || chunked::<R, T>(prep, right_factors, param_right, grad_right, &mut right[..count]),
     );
 }
 
-/// The most reductions a rule may have (the buffers for partial results live on the stack).
 pub const MAX_REDUCTIONS: usize = 8;
 
 /// Reduction pass `pass` over one whole tensor, into `out` (one entry per `R::REDUCTIONS`;
@@ -159,6 +169,8 @@ pub(crate) fn reduce_tensor<R: Rule, T: Element>(
     level: crate::SimdLevel,
     pass: usize,
     prep: &R::Prep,
+    factors: Factors<'_, T>,
+    accumulators: &mut [f64],
     param: &[T],
     grad: &[T],
     state: &[&mut [T]],
@@ -171,7 +183,15 @@ pub(crate) fn reduce_tensor<R: Rule, T: Element>(
     }
     let count = state.len().min(MAX_STATES);
     let mut partial = [0.0f64; MAX_REDUCTIONS];
-    reduce_range::<R, T>(level, pass, prep, param, grad, &views[..count], &mut partial, parallel);
+    let factors = Factors { states: views, ..factors };
+    if accumulators.is_empty() {
+        reduce_range::<R, T>(level, pass, prep, factors, param, grad, &views[..count], &mut partial, parallel);
+    } else {
+        // row and column sums are added in row-major order, on one thread: the same result
+        // whatever the thread count
+        let out = &mut partial[..R::REDUCTIONS.len().min(MAX_REDUCTIONS)];
+        R::reduce_factored(level, pass, prep, &factors, accumulators, param, grad, &views[..count], out);
+    }
     for ((slot, value), reduction) in out.iter_mut().zip(partial).zip(R::REDUCTIONS) {
         if reduction.pass == pass {
             *slot = value;
@@ -184,6 +204,7 @@ fn reduce_range<R: Rule, T: Element>(
     level: crate::SimdLevel,
     pass: usize,
     prep: &R::Prep,
+    factors: Factors<'_, T>,
     param: &[T],
     grad: &[T],
     state: &[&[T]],
@@ -191,7 +212,8 @@ fn reduce_range<R: Rule, T: Element>(
     parallel: bool,
 ) {
     if param.len() <= GRAIN {
-        R::reduce_at(level, pass, prep, param, grad, state, &mut out[..R::REDUCTIONS.len().min(MAX_REDUCTIONS)]);
+        let out = &mut out[..R::REDUCTIONS.len().min(MAX_REDUCTIONS)];
+        R::reduce_factored(level, pass, prep, &factors, &mut [], param, grad, state, out);
         return;
     }
     let middle = (param.len() / 2) & !63;
@@ -207,10 +229,26 @@ fn reduce_range<R: Rule, T: Element>(
     }
     let count = state.len();
     let (mut out_left, mut out_right) = ([0.0f64; MAX_REDUCTIONS], [0.0f64; MAX_REDUCTIONS]);
+    let right_factors = factors.advanced(middle);
     both(
         parallel,
-        || reduce_range::<R, T>(level, pass, prep, param_left, grad_left, &left[..count], &mut out_left, parallel),
-        || reduce_range::<R, T>(level, pass, prep, param_right, grad_right, &right[..count], &mut out_right, parallel),
+        || {
+            reduce_range::<R, T>(
+                level,
+                pass,
+                prep,
+                factors,
+                param_left,
+                grad_left,
+                &left[..count],
+                &mut out_left,
+                parallel,
+            )
+        },
+        || {
+            let (state, out) = (&right[..count], &mut out_right);
+            reduce_range::<R, T>(level, pass, prep, right_factors, param_right, grad_right, state, out, parallel)
+        },
     );
     for (r, reduction) in R::REDUCTIONS.iter().enumerate().take(MAX_REDUCTIONS) {
         if reduction.pass == pass {
@@ -235,21 +273,28 @@ pub(crate) fn reduce_all<R: Rule, T: Element>(
         let Some(param) = groups.get(item.group).and_then(|g| g.params.get(item.index)) else { continue };
         let data = param.lock();
         let count = R::STATES.len().min(MAX_STATES);
+        let ParamState { tensors, temps, accumulators, shape, .. } = state;
         let mut slices: [&mut [T]; MAX_STATES] = Default::default();
-        for (slot, tensor) in slices.iter_mut().zip(state.tensors.iter_mut()) {
+        for (slot, tensor) in slices.iter_mut().zip(tensors.iter_mut()) {
             *slot = &mut tensor[..];
         }
+        accumulators.fill(0.0);
+        let factors = Factors { temps, ..Factors::whole(shape) };
+        let level = crate::SimdLevel::detected();
         let (Some(grad), Some(param)) = (data.grad.as_ref(), data.value.as_slice()) else {
             // a non-row-major tensor: reduce over row-major copies
             let values: Vec<T> = data.value.iter().copied().collect();
             let grads: Vec<T> = data.grad.iter().flat_map(|g| g.iter().copied()).collect();
+            let state = &slices[..count];
             reduce_tensor::<R, T>(
-                crate::SimdLevel::detected(),
+                level,
                 pass,
                 &item.prep,
+                factors,
+                accumulators,
                 &values,
                 &grads,
-                &slices[..count],
+                state,
                 out,
                 parallel,
             );
@@ -257,15 +302,7 @@ pub(crate) fn reduce_all<R: Rule, T: Element>(
         };
         let grad_rows = grad.as_standard_layout();
         let grad = grad_rows.as_slice().unwrap_or_default();
-        reduce_tensor::<R, T>(
-            crate::SimdLevel::detected(),
-            pass,
-            &item.prep,
-            param,
-            grad,
-            &slices[..count],
-            out,
-            parallel,
-        );
+        let state = &slices[..count];
+        reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, param, grad, state, out, parallel);
     }
 }

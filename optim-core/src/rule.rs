@@ -1,6 +1,7 @@
 //! The contract between a compiled DSL spec and the optimizer runtime.
 
-use crate::{Element, HyperSet, SimdLevel};
+use crate::factored::{Factors, FactorsMut, take_factored, views};
+use crate::{Element, FactorBuffers, HyperSet, SimdLevel, StateShape};
 
 /// The scalars a rule's prologue computed for one tensor and one step.
 ///
@@ -33,6 +34,8 @@ pub struct StateDecl {
     pub name: &'static str,
     /// The presence condition as written in the spec (`"amsgrad"`), or `None` when always present.
     pub condition: Option<&'static str>,
+    /// Shaped like the parameter, or one value per row or per column (`row` / `col` in the spec).
+    pub shape: StateShape,
 }
 
 /// How a reduction's partial results combine.
@@ -120,8 +123,9 @@ pub trait Rule: Sized + Send + Sync + 'static {
     /// `#[dense_only]` in the spec sets it to `false`.
     const SPARSE: bool;
 
-    /// Whether state `index` of [`Rule::STATES`] exists under these hyperparameters.
-    fn state_present(hyper: &Self::Hyper, index: usize) -> bool;
+    /// Whether state `index` of [`Rule::STATES`] exists under these hyperparameters for a
+    /// parameter of `shape` (a condition may read `ndim` and `numel`).
+    fn state_present(hyper: &Self::Hyper, shape: &[usize], index: usize) -> bool;
     /// The value state `index` starts at (PyTorch's `zeros_like`, `full_like`).
     fn state_init(hyper: &Self::Hyper, index: usize) -> f64;
     /// The value scalar state `index` starts at.
@@ -130,6 +134,14 @@ pub trait Rule: Sized + Send + Sync + 'static {
     const PASSES: usize;
     /// The rule's per-tensor reductions, in order of appearance in the spec.
     const REDUCTIONS: &'static [Reduction];
+    /// Whether the rule has row or column state or values (`row_mean`, `col_mean`): its passes
+    /// then go through [`Rule::apply_factored`], [`Rule::reduce_factored`] and
+    /// [`Rule::factored_stage`].
+    const FACTORED: bool = false;
+    /// Row and column values the rule computes between passes and its element loop reads.
+    const TEMPORARIES: FactorBuffers = FactorBuffers { rows: 0, cols: 0 };
+    /// Row and column sums (`row_mean`, `col_mean` of element-wise values) its passes accumulate.
+    const ACCUMULATORS: FactorBuffers = FactorBuffers { rows: 0, cols: 0 };
 
     /// Computes the once-per-tensor scalars for step number `step` (1 on a parameter's first
     /// step) and advances the parameter's scalar states: [`Rule::prepare_stage`] for an
@@ -177,6 +189,45 @@ pub trait Rule: Sized + Send + Sync + 'static {
         let _ = (level, pass, prep, param, grad, state, out);
     }
 
+    /// [`Rule::apply_at`] for a chunk of a tensor that `factors` places (its offset and matrix
+    /// view) and whose row and column data it carries. Rules without factored state ignore it.
+    fn apply_factored<T: Element>(
+        level: SimdLevel,
+        prep: &Self::Prep,
+        factors: &Factors<'_, T>,
+        param: &mut [T],
+        grad: &[T],
+        state: &mut [&mut [T]],
+    ) {
+        let _ = factors;
+        Self::apply_at(level, prep, param, grad, state)
+    }
+
+    /// [`Rule::reduce_at`] for a chunk that `factors` places; row and column sums of the pass
+    /// are added into `accumulators` (laid out as [`Rule::ACCUMULATORS`] says).
+    #[allow(clippy::too_many_arguments)]
+    fn reduce_factored<T: Element>(
+        level: SimdLevel,
+        pass: usize,
+        prep: &Self::Prep,
+        factors: &Factors<'_, T>,
+        accumulators: &mut [f64],
+        param: &[T],
+        grad: &[T],
+        state: &[&[T]],
+        out: &mut [f64],
+    ) {
+        let _ = (factors, accumulators);
+        Self::reduce_at(level, pass, prep, param, grad, state, out)
+    }
+
+    /// The row and column computations of stage `stage` (0 before any pass, `p` after
+    /// reduction pass `p`): updates row/column states in `state` and the temporaries in
+    /// `factors`. Runs once per stage, between passes, on the calling thread.
+    fn factored_stage<T: Element>(prep: &Self::Prep, stage: usize, state: &mut [&mut [T]], factors: FactorsMut<'_>) {
+        let _ = (prep, stage, state, factors);
+    }
+
     /// One whole step of the rule on slices the caller owns, every pass included, on the calling
     /// thread: the kernel layer's entry point for rules with reductions. `shape` is the
     /// parameter's shape (its product is the slices' length).
@@ -206,11 +257,36 @@ pub trait Rule: Sized + Send + Sync + 'static {
     ) {
         let mut reductions = [0.0f64; crate::MAX_REDUCTIONS];
         let reductions = &mut reductions[..Self::REDUCTIONS.len().min(crate::MAX_REDUCTIONS)];
+        let (slices, rows, cols) = crate::matrix_dims(shape);
+        let mut temps = vec![0.0f64; Self::TEMPORARIES.len(shape)];
+        let mut accumulators = vec![0.0f64; Self::ACCUMULATORS.len(shape)];
+        let stage = |prep: &Self::Prep, stage: usize, state: &mut [&mut [T]], temps: &mut [f64], acc: &[f64]| {
+            let factors = FactorsMut { slices, rows, cols, temps, accumulators: acc };
+            Self::factored_stage(prep, stage, state, factors);
+        };
         let mut prep = Self::prepare_stage(hyper, step, scalar_state, shape, reductions, 0);
+        stage(&prep, 0, state, &mut temps, &accumulators);
         for pass in 1..Self::PASSES {
-            crate::parallel::reduce_tensor::<Self, T>(level, pass, &prep, param, grad, state, reductions, false);
+            accumulators.fill(0.0);
+            let whole = Factors { temps: &temps, ..Factors::whole(shape) };
+            crate::parallel::reduce_tensor::<Self, T>(
+                level,
+                pass,
+                &prep,
+                whole,
+                &mut accumulators,
+                param,
+                grad,
+                state,
+                reductions,
+                false,
+            );
             prep = Self::prepare_stage(hyper, step, scalar_state, shape, reductions, pass);
+            stage(&prep, pass, state, &mut temps, &accumulators);
         }
-        Self::apply_at(level, &prep, param, grad, state)
+        let taken = take_factored(Self::STATES, state);
+        let factors = Factors { temps: &temps, states: views(&taken), ..Factors::whole(shape) };
+        Self::apply_factored(level, &prep, &factors, param, grad, state);
+        crate::factored::put_back(state, taken);
     }
 }

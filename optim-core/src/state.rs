@@ -3,7 +3,7 @@
 use ndarray::{ArrayViewD, IxDyn};
 
 use crate::buffer::StateBuffer;
-use crate::{Element, Rule};
+use crate::{Element, FactorsMut, Rule};
 
 /// The state of one parameter: its step count, its per-element tensors (by PyTorch's names) and
 /// its scalar states.
@@ -28,6 +28,11 @@ pub struct ParamState<T> {
     /// One buffer per declared state, row-major; empty while the state is absent.
     pub(crate) tensors: Vec<StateBuffer<T>>,
     pub(crate) scalars: Vec<f64>,
+    /// Row and column values a factored rule computes between passes (not part of the state
+    /// dict: every step recomputes them).
+    pub(crate) temps: Vec<f64>,
+    /// Row and column sums a factored rule's passes accumulate.
+    pub(crate) accumulators: Vec<f64>,
 }
 
 impl<T: Element> ParamState<T> {
@@ -40,6 +45,8 @@ impl<T: Element> ParamState<T> {
             scalar_names: R::SCALAR_STATES,
             tensors: vec![StateBuffer::default(); R::STATES.len()],
             scalars,
+            temps: vec![0.0; R::TEMPORARIES.len(shape)],
+            accumulators: vec![0.0; R::ACCUMULATORS.len(shape)],
         };
         state.allocate_present::<R>(hyper);
         state
@@ -48,12 +55,28 @@ impl<T: Element> ParamState<T> {
     /// Allocates every state the current hyperparameters need and that does not exist yet, so
     /// turning a flag on between steps works as it does in PyTorch (fresh state from then on).
     pub(crate) fn allocate_present<R: Rule>(&mut self, hyper: &R::Hyper) {
-        let len = self.shape.iter().product();
-        for (index, tensor) in self.tensors.iter_mut().enumerate() {
-            if tensor.is_empty() && len > 0 && R::state_present(hyper, index) {
+        let elements: usize = self.shape.iter().product();
+        for (index, (tensor, decl)) in self.tensors.iter_mut().zip(R::STATES).enumerate() {
+            if tensor.is_empty() && elements > 0 && R::state_present(hyper, &self.shape, index) {
+                let len = decl.shape.len(&self.shape);
                 *tensor = StateBuffer::filled(T::from_f64(R::state_init(hyper, index)), len, index);
             }
         }
+    }
+
+    /// Runs `R`'s row and column computations of `stage` on this parameter's factored state.
+    pub(crate) fn factored_stage<R: Rule>(&mut self, prep: &R::Prep, stage: usize) {
+        if !R::FACTORED {
+            return;
+        }
+        let (slices, rows, cols) = crate::matrix_dims(&self.shape);
+        let count = self.tensors.len().min(crate::MAX_STATES);
+        let mut views: [&mut [T]; crate::MAX_STATES] = Default::default();
+        for (view, tensor) in views.iter_mut().zip(self.tensors.iter_mut()) {
+            *view = &mut tensor[..];
+        }
+        let factors = FactorsMut { slices, rows, cols, temps: &mut self.temps, accumulators: &self.accumulators };
+        R::factored_stage(prep, stage, &mut views[..count], factors);
     }
 
     /// How many steps this parameter has taken (PyTorch's `state["step"]`).
@@ -68,7 +91,7 @@ impl<T: Element> ParamState<T> {
         if data.is_empty() && self.shape.iter().product::<usize>() != 0 {
             return None;
         }
-        ArrayViewD::from_shape(IxDyn(&self.shape), data).ok()
+        ArrayViewD::from_shape(IxDyn(&self.names[index].shape.dims(&self.shape)), data).ok()
     }
 
     /// The scalar state called `name` (such as NAdam's `mu_product`), if the rule has it.

@@ -35,9 +35,19 @@ pub struct State {
     pub docs: Vec<Attribute>,
     /// `scalar name = ...` declares one value per parameter instead of one per element.
     pub scalar: bool,
+    /// `row name = ...` / `col name = ...`: one value per row / per column of the parameter.
+    pub axis: Axis,
     pub name: Ident,
     pub init: Expr,
     pub condition: Option<Expr>,
+}
+
+/// The shape of an element-like state: the parameter's, or one of its rows' or columns'.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Axis {
+    Full,
+    Rows,
+    Cols,
 }
 
 const SECTIONS: [&str; 4] = ["hyper", "require", "state", "step"];
@@ -164,7 +174,14 @@ fn parse_require(input: ParseStream) -> syn::Result<Require> {
 fn parse_state(input: ParseStream) -> syn::Result<State> {
     let docs = input.call(Attribute::parse_outer)?;
     let first: Ident = input.parse()?;
-    let (scalar, name) = if first == "scalar" && input.peek(Ident) { (true, input.parse()?) } else { (false, first) };
+    let keyword = input.peek(Ident).then(|| first.to_string());
+    let (scalar, axis) = match keyword.as_deref() {
+        Some("scalar") => (true, Axis::Full),
+        Some("row") => (false, Axis::Rows),
+        Some("col") => (false, Axis::Cols),
+        _ => (false, Axis::Full),
+    };
+    let name = if scalar || axis != Axis::Full { input.parse()? } else { first };
     input.parse::<Token![=]>()?;
     let init = parse_operand(input)?;
     let condition = if input.peek(Token![if]) {
@@ -173,7 +190,7 @@ fn parse_state(input: ParseStream) -> syn::Result<State> {
     } else {
         None
     };
-    Ok(State { docs, scalar, name, init, condition })
+    Ok(State { docs, scalar, axis, name, init, condition })
 }
 
 /// An expression that stops before `in` and `if`, which follow a default or an initial value.

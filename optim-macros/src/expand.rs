@@ -3,6 +3,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::ast::Axis;
 use crate::ast::Spec;
 use crate::errors::{Errors, fallback};
 use crate::ir::{self, HyperTy};
@@ -200,7 +201,12 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
             Some((_, _, text)) => quote!(::core::option::Option::Some(#text)),
             None => quote!(::core::option::Option::None),
         };
-        quote!(#rt::StateDecl { name: #key, condition: #condition },)
+        let shape = match s.axis {
+            Axis::Full => quote!(#rt::StateShape::Full),
+            Axis::Rows => quote!(#rt::StateShape::Rows),
+            Axis::Cols => quote!(#rt::StateShape::Cols),
+        };
+        quote!(#rt::StateDecl { name: #key, condition: #condition, shape: #shape },)
     });
     let scalar_names = rule.scalar_states.iter().map(|s| s.name.to_string());
     let presence_arms = rule.states.iter().enumerate().map(|(i, s)| {
@@ -232,7 +238,8 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
     });
     let slots = rule.slots;
     // a lazy row update cannot see the whole tensor a reduction needs
-    let sparse = !spec.dense_only && rule.passes == 1;
+    let sparse = !spec.dense_only && rule.passes == 1 && !rule.factored();
+    let factored = factored_items(rule);
 
     quote! {
         #(#attrs)*
@@ -325,7 +332,9 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
             const PASSES: usize = #passes;
             const REDUCTIONS: &'static [#rt::Reduction] = &[#(#reductions)*];
 
-            fn state_present(__h: &Self::Hyper, index: usize) -> bool {
+            fn state_present(__h: &Self::Hyper, __shape: &[usize], index: usize) -> bool {
+                let __numel: usize = __shape.iter().product();
+                let __ndim: usize = __shape.len();
                 match index {
                     #(#presence_arms)*
                     _ => false,
@@ -346,6 +355,7 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
                 }
             }
 
+            #factored
             #prepare
             #apply
             #reduce
@@ -426,6 +436,12 @@ fn presence_test(state: &ir::ElemState) -> TokenStream {
     }
 }
 
+/// The states the element loop walks alongside the parameter (row and column states are
+/// read through the factors instead).
+fn full_states(rule: &ir::Rule) -> impl Iterator<Item = (usize, &ir::ElemState)> {
+    rule.states.iter().enumerate().filter(|(_, s)| s.axis == Axis::Full)
+}
+
 fn loop_parts(rule: &ir::Rule) -> LoopParts {
     let rt = quote!(__rt);
     let state_slices: Vec<_> = (0..rule.states.len()).map(|i| format_ident!("__s{}", i)).collect();
@@ -433,12 +449,12 @@ fn loop_parts(rule: &ir::Rule) -> LoopParts {
         let local = format_ident!("__c{}", i);
         quote!(let #local: __T = <__T as #rt::Element>::from_f64(__slots[#i]);)
     });
-    let lengths = rule.states.iter().zip(&state_slices).map(|(state, slice)| {
-        let present = presence_test(state);
+    let lengths = full_states(rule).map(|(i, state)| {
+        let (present, slice) = (presence_test(state), &state_slices[i]);
         quote!(if #present { __n = __n.min(#slice.len()); })
     });
     let grad_load = rule.grad_read.then(|| quote!(let __gv: __T = __grad[__i];));
-    let state_loads = rule.states.iter().enumerate().filter(|(_, s)| s.read || s.written).map(|(i, state)| {
+    let state_loads = full_states(rule).filter(|(_, s)| s.read || s.written).map(|(i, state)| {
         let (local, slice) = (format_ident!("__st{}", i), &state_slices[i]);
         match &state.presence {
             Some(_) => {
@@ -453,30 +469,128 @@ fn loop_parts(rule: &ir::Rule) -> LoopParts {
     LoopParts { state_slices, convert, lengths, loads }
 }
 
+/// `for __i in 0..__n { body }`, or for a factored rule the same walk split at row ends, with
+/// the row index, the column index and the per-row loads in scope.
+fn element_walk(rule: &ir::Rule, body: TokenStream) -> TokenStream {
+    if !rule.factored() {
+        return quote!(for __i in 0..__n { #body });
+    }
+    let row_loads = rule.row_loads.iter().map(|(ident, read)| quote!(let #ident: __T = #read;));
+    quote! {
+        let mut __start = 0usize;
+        while __start < __n {
+            let __flat = __f.offset + __start;
+            let __row = __flat / __C;
+            let __col0 = __flat - __row * __C;
+            let __end = (__start + (__C - __col0)).min(__n);
+            let __cbase = ((__row / __R) * __C + __col0).wrapping_sub(__start);
+            #(#row_loads)*
+            for __i in __start..__end {
+                let __cj = __cbase.wrapping_add(__i);
+                #body
+            }
+            __start = __end;
+        }
+    }
+}
+
+/// Locals a factored rule's code reads: the matrix view, buffer layout and factored states.
+fn factor_locals(rule: &ir::Rule, in_loop: bool) -> TokenStream {
+    if !rule.factored() {
+        return TokenStream::new();
+    }
+    let (temp_rows, acc_rows) = (rule.temps.0, rule.accumulators.0);
+    let states = rule.states.iter().enumerate().filter(|(_, s)| s.axis != Axis::Full).map(|(i, _)| {
+        let local = format_ident!("__fst{}", i);
+        quote!(let #local: &[__T] = __f.states[#i];)
+    });
+    let loop_locals = in_loop.then(|| quote!(let __ftemps: &[f64] = __f.temps; #(#states)*));
+    quote! {
+        let (__S, __R, __C) = (__f.slices.max(1), __f.rows.max(1), __f.cols.max(1));
+        let (__BR, __BC) = (__S * __R, __S * __C);
+        let __TR: usize = #temp_rows;
+        let __RA: usize = #acc_rows;
+        #loop_locals
+    }
+}
+
 fn apply_fn(rule: &ir::Rule) -> TokenStream {
     let rt = quote!(__rt);
     let slots = rule.slots;
+    let factored = rule.factored();
     let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
-    let reslices = rule.states.iter().zip(&state_slices).map(|(state, slice)| match &state.presence {
-        Some(_) => {
-            let present = presence_test(state);
-            quote!(let #slice: &mut [__T] = if #present { &mut #slice[..__n] } else { &mut [] };)
+    let reslices = full_states(rule).map(|(i, state)| {
+        let slice = &state_slices[i];
+        match &state.presence {
+            Some(_) => {
+                let present = presence_test(state);
+                quote!(let #slice: &mut [__T] = if #present { &mut #slice[..__n] } else { &mut [] };)
+            }
+            None => quote!(let #slice: &mut [__T] = &mut #slice[..__n];),
         }
-        None => quote!(let #slice: &mut [__T] = &mut #slice[..__n];),
     });
-    let stores = rule.states.iter().enumerate().filter(|(_, s)| s.written).map(|(i, state)| {
+    let stores = full_states(rule).filter(|(_, s)| s.written).map(|(i, state)| {
         let (local, slice) = (format_ident!("__st{}", i), &state_slices[i]);
         let present = presence_test(state);
         quote!(if #present { #slice[__i] = #local; })
     });
     let param_store = rule.param_written.then(|| quote!(__param[__i] = __pv;));
     let body = ir::render(&rule.body, None);
+    let walk = element_walk(rule, quote!(#loads #body #param_store #(#stores)*));
+    let locals = factor_locals(rule, true);
     let dispatch = mask_dispatch(
         rule,
-        |mask, dynamic, runtime| quote!(__loop::<__T, #mask, #dynamic>(#runtime, &__prep.scalars, __param, __grad, __state)),
+        |mask, dynamic, runtime| quote!(__loop::<__T, #mask, #dynamic>(#runtime, &__prep.scalars, __f, __param, __grad, __state)),
     );
-
+    let element_loop = quote! {
+        #[inline(always)]
+        #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
+        fn __loop<__T: #rt::Element, const __M: u32, const __DYN: bool>(
+            __m: u32,
+            __slots: &[f64; #slots],
+            __f: &#rt::Factors<'_, __T>,
+            __param: &mut [__T],
+            __grad: &[__T],
+            __state: &mut [&mut [__T]],
+        ) {
+            let __mask: u32 = if __DYN { __m } else { __M };
+            let [#(#state_slices),*] = __state else { return };
+            #convert
+            #locals
+            let mut __n = __param.len().min(__grad.len());
+            #lengths
+            let __param = &mut __param[..__n];
+            let __grad = &__grad[..__n];
+            #(#reslices)*
+            #walk
+        }
+        struct __Kernel<'__p, '__f, __U>(&'__p #rt::Prepared<#slots>, &'__p #rt::Factors<'__f, __U>);
+        impl<__T: #rt::Element> #rt::Kernel<__T> for __Kernel<'_, '_, __T> {
+            #[inline(always)]
+            fn run(&self, __param: &mut [__T], __grad: &[__T], __state: &mut [&mut [__T]]) {
+                let (__prep, __f) = (self.0, self.1);
+                #dispatch
+            }
+        }
+    };
+    if !factored {
+        return quote! {
+            #[inline]
+            fn apply_at<__T: #rt::Element>(
+                __level: #rt::SimdLevel,
+                __prep: &Self::Prep,
+                __param: &mut [__T],
+                __grad: &[__T],
+                __state: &mut [&mut [__T]],
+            ) {
+                #element_loop
+                let __f = #rt::Factors::whole(&[__param.len()]);
+                #rt::dispatch(__level, &__Kernel(__prep, &__f), __param, __grad, __state)
+            }
+        };
+    }
     quote! {
+        /// Without factors the tensor counts as one row; call [`Rule::apply_factored`] instead.
         #[inline]
         fn apply_at<__T: #rt::Element>(
             __level: #rt::SimdLevel,
@@ -485,39 +599,21 @@ fn apply_fn(rule: &ir::Rule) -> TokenStream {
             __grad: &[__T],
             __state: &mut [&mut [__T]],
         ) {
-            #[inline(always)]
-            #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
-            fn __loop<__T: #rt::Element, const __M: u32, const __DYN: bool>(
-                __m: u32,
-                __slots: &[f64; #slots],
-                __param: &mut [__T],
-                __grad: &[__T],
-                __state: &mut [&mut [__T]],
-            ) {
-                let __mask: u32 = if __DYN { __m } else { __M };
-                let [#(#state_slices),*] = __state else { return };
-                #convert
-                let mut __n = __param.len().min(__grad.len());
-                #lengths
-                let __param = &mut __param[..__n];
-                let __grad = &__grad[..__n];
-                #(#reslices)*
-                for __i in 0..__n {
-                    #loads
-                    #body
-                    #param_store
-                    #(#stores)*
-                }
-            }
-            struct __Kernel<'__p>(&'__p #rt::Prepared<#slots>);
-            impl<__T: #rt::Element> #rt::Kernel<__T> for __Kernel<'_> {
-                #[inline(always)]
-                fn run(&self, __param: &mut [__T], __grad: &[__T], __state: &mut [&mut [__T]]) {
-                    let __prep = self.0;
-                    #dispatch
-                }
-            }
-            #rt::dispatch(__level, &__Kernel(__prep), __param, __grad, __state)
+            let __f = #rt::Factors::whole(&[__param.len()]);
+            <Self as #rt::Rule>::apply_factored(__level, __prep, &__f, __param, __grad, __state)
+        }
+
+        #[inline]
+        fn apply_factored<__T: #rt::Element>(
+            __level: #rt::SimdLevel,
+            __prep: &Self::Prep,
+            __f: &#rt::Factors<'_, __T>,
+            __param: &mut [__T],
+            __grad: &[__T],
+            __state: &mut [&mut [__T]],
+        ) {
+            #element_loop
+            #rt::dispatch(__level, &__Kernel(__prep, __f), __param, __grad, __state)
         }
     }
 }
@@ -532,15 +628,20 @@ fn reduce_fn(rule: &ir::Rule) -> TokenStream {
     }
     let rt = quote!(__rt);
     let slots = rule.slots;
+    let factored = rule.factored();
     let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
-    let reslices = rule.states.iter().zip(&state_slices).map(|(state, slice)| match &state.presence {
-        Some(_) => {
-            let present = presence_test(state);
-            quote!(let #slice: &[__T] = if #present { &#slice[..__n] } else { &[] };)
+    let reslices = full_states(rule).map(|(i, state)| {
+        let slice = &state_slices[i];
+        match &state.presence {
+            Some(_) => {
+                let present = presence_test(state);
+                quote!(let #slice: &[__T] = if #present { &#slice[..__n] } else { &[] };)
+            }
+            None => quote!(let #slice: &[__T] = &#slice[..__n];),
         }
-        None => quote!(let #slice: &[__T] = &#slice[..__n];),
     });
     let reslices = quote!(#(#reslices)*);
+    let locals = factor_locals(rule, true);
     let passes = 1..rule.passes;
     let loops = passes.clone().map(|pass| {
         let name = format_ident!("__reduce{}", pass);
@@ -568,26 +669,10 @@ fn reduce_fn(rule: &ir::Rule) -> TokenStream {
             };
             quote!(if let ::core::option::Option::Some(__o) = __out.get_mut(#r) { *__o = #fold; })
         });
-        quote! {
-            #[inline(always)]
-            #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
-            fn #name<__T: #rt::Element, const __M: u32, const __DYN: bool>(
-                __m: u32,
-                __slots: &[f64; #slots],
-                __param: &[__T],
-                __grad: &[__T],
-                __state: &[&[__T]],
-                __out: &mut [f64],
-            ) {
-                let __mask: u32 = if __DYN { __m } else { __M };
-                let [#(#state_slices),*] = __state else { return };
-                #convert
-                let mut __n = __param.len().min(__grad.len());
-                #lengths
-                let __param = &__param[..__n];
-                let __grad = &__grad[..__n];
-                #reslices
-                #(#inits)*
+        let walk = if factored {
+            element_walk(rule, quote!(let __l = __i % #LANES; #loads #body))
+        } else {
+            quote! {
                 let __blocks = __n / #LANES;
                 for __b in 0..__blocks {
                     for __l in 0..#LANES {
@@ -601,6 +686,32 @@ fn reduce_fn(rule: &ir::Rule) -> TokenStream {
                     #loads
                     #body
                 }
+            }
+        };
+        quote! {
+            #[inline(always)]
+            #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
+            fn #name<__T: #rt::Element, const __M: u32, const __DYN: bool>(
+                __m: u32,
+                __slots: &[f64; #slots],
+                __f: &#rt::Factors<'_, __T>,
+                __facc: &mut [f64],
+                __param: &[__T],
+                __grad: &[__T],
+                __state: &[&[__T]],
+                __out: &mut [f64],
+            ) {
+                let __mask: u32 = if __DYN { __m } else { __M };
+                let [#(#state_slices),*] = __state else { return };
+                #convert
+                #locals
+                let mut __n = __param.len().min(__grad.len());
+                #lengths
+                let __param = &__param[..__n];
+                let __grad = &__grad[..__n];
+                #reslices
+                #(#inits)*
+                #walk
                 #(#folds)*
             }
         }
@@ -608,10 +719,64 @@ fn reduce_fn(rule: &ir::Rule) -> TokenStream {
     let arms = passes.map(|pass| {
         let name = format_ident!("__reduce{}", pass);
         let dispatch = mask_dispatch(rule, |mask, dynamic, runtime| {
-            quote!(#name::<__T, #mask, #dynamic>(#runtime, &__prep.scalars, __param, __grad, __state, __out))
+            quote!(#name::<__T, #mask, #dynamic>(#runtime, &__prep.scalars, __f, __facc, __param, __grad, __state, __out))
         });
         quote!(#pass => #dispatch,)
     });
+    let reducer = quote! {
+        #(#loops)*
+        struct __Reducer<'__p, '__f, __U>(
+            &'__p #rt::Prepared<#slots>,
+            usize,
+            &'__p #rt::Factors<'__f, __U>,
+            ::core::cell::RefCell<&'__p mut [f64]>,
+        );
+        impl<__T: #rt::Element> #rt::ReduceKernel<__T> for __Reducer<'_, '_, __T> {
+            #[inline(always)]
+            fn run(&self, __param: &[__T], __grad: &[__T], __state: &[&[__T]], __out: &mut [f64]) {
+                let (__prep, __f) = (self.0, self.2);
+                let mut __accumulators = self.3.borrow_mut();
+                let __facc: &mut [f64] = &mut __accumulators;
+                match self.1 {
+                    #(#arms)*
+                    _ => {}
+                }
+            }
+        }
+    };
+    let factored_entry = factored.then(|| {
+        quote! {
+            #[inline]
+            fn reduce_factored<__T: #rt::Element>(
+                __level: #rt::SimdLevel,
+                __pass: usize,
+                __prep: &Self::Prep,
+                __f: &#rt::Factors<'_, __T>,
+                __facc: &mut [f64],
+                __param: &[__T],
+                __grad: &[__T],
+                __state: &[&[__T]],
+                __out: &mut [f64],
+            ) {
+                #reducer
+                let __reducer = __Reducer(__prep, __pass, __f, ::core::cell::RefCell::new(__facc));
+                #rt::dispatch_reduce(__level, &__reducer, __param, __grad, __state, __out)
+            }
+        }
+    });
+    let plain_body = if factored {
+        quote! {
+            let __f = #rt::Factors::whole(&[__param.len()]);
+            <Self as #rt::Rule>::reduce_factored(__level, __pass, __prep, &__f, &mut [], __param, __grad, __state, __out)
+        }
+    } else {
+        quote! {
+            #reducer
+            let __f = #rt::Factors::whole(&[__param.len()]);
+            let __reducer = __Reducer(__prep, __pass, &__f, ::core::cell::RefCell::new(&mut []));
+            #rt::dispatch_reduce(__level, &__reducer, __param, __grad, __state, __out)
+        }
+    };
     quote! {
         #[inline]
         fn reduce_at<__T: #rt::Element>(
@@ -623,19 +788,45 @@ fn reduce_fn(rule: &ir::Rule) -> TokenStream {
             __state: &[&[__T]],
             __out: &mut [f64],
         ) {
-            #(#loops)*
-            struct __Reducer<'__p>(&'__p #rt::Prepared<#slots>, usize);
-            impl<__T: #rt::Element> #rt::ReduceKernel<__T> for __Reducer<'_> {
-                #[inline(always)]
-                fn run(&self, __param: &[__T], __grad: &[__T], __state: &[&[__T]], __out: &mut [f64]) {
-                    let __prep = self.0;
-                    match self.1 {
-                        #(#arms)*
-                        _ => {}
-                    }
-                }
-            }
-            #rt::dispatch_reduce(__level, &__Reducer(__prep, __pass), __param, __grad, __state, __out)
+            #plain_body
+        }
+        #factored_entry
+    }
+}
+
+/// For a factored rule: its buffer sizes and the row/column code run between passes.
+fn factored_items(rule: &ir::Rule) -> TokenStream {
+    if !rule.factored() {
+        return TokenStream::new();
+    }
+    let rt = quote!(__rt);
+    let (tr, tc) = rule.temps;
+    let (ar, ac) = rule.accumulators;
+    let state_slices: Vec<_> = (0..rule.states.len()).map(|i| format_ident!("__s{}", i)).collect();
+    let slots = (0..rule.slots).map(|i| {
+        let local = format_ident!("__c{}", i);
+        quote!(let #local: f64 = __prep.scalars[#i];)
+    });
+    let locals = factor_locals(rule, false);
+    let code = rule.factored_code.iter().map(|(stage, code)| quote!(if __stage == #stage { #code }));
+    quote! {
+        const FACTORED: bool = true;
+        const TEMPORARIES: #rt::FactorBuffers = #rt::FactorBuffers { rows: #tr, cols: #tc };
+        const ACCUMULATORS: #rt::FactorBuffers = #rt::FactorBuffers { rows: #ar, cols: #ac };
+
+        fn factored_stage<__T: #rt::Element>(
+            __prep: &Self::Prep,
+            __stage: usize,
+            __state: &mut [&mut [__T]],
+            __factors: #rt::FactorsMut<'_>,
+        ) {
+            let __mask: u32 = __prep.mask;
+            #(#slots)*
+            let #rt::FactorsMut { slices, rows, cols, temps: __temps, accumulators: __facc } = __factors;
+            let __f = #rt::Factors::<__T> { slices, rows, cols, ..#rt::Factors::whole(&[]) };
+            let [#(#state_slices),*] = __state else { return };
+            #locals
+            #(#code)*
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct ElemState {
     pub presence: Option<(usize, TokenStream, String)>,
     pub read: bool,
     pub written: bool,
+    /// Shaped like the parameter, or one value per row / column.
+    pub axis: crate::ast::Axis,
 }
 
 pub struct ScalarState {
@@ -46,8 +48,16 @@ pub struct ScalarState {
 /// reduction pass can run exactly the statements its reductions need.
 pub enum ElemStmt {
     Code { stage: usize, tokens: TokenStream },
-    Accumulate { pass: usize, reduction: usize, kind: ReduceKind, value: TokenStream },
+    Accumulate { pass: usize, target: Target, kind: ReduceKind, value: TokenStream },
     Branch { stage: usize, test: TokenStream, then: Vec<ElemStmt>, otherwise: Vec<ElemStmt> },
+}
+
+/// Where an accumulation goes: a per-tensor reduction, or row / column sum buffer `m`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Target {
+    Tensor(usize),
+    Rows(usize),
+    Cols(usize),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -80,12 +90,23 @@ pub fn render(stmts: &[ElemStmt], pass: Option<usize>) -> TokenStream {
                     out.extend(tokens.clone());
                 }
             }
-            ElemStmt::Accumulate { pass: own, reduction, kind, value } => {
+            ElemStmt::Accumulate { pass: own, target, kind, value } => {
                 if pass == Some(*own) {
-                    let acc = quote::format_ident!("__acc{}", reduction);
-                    out.extend(match kind {
-                        ReduceKind::Sum => quote::quote!(#acc[__l] += __rt::Element::to_f64(#value);),
-                        ReduceKind::Max => quote::quote!(#acc[__l] = #acc[__l].max(__rt::Element::to_f64(#value));),
+                    out.extend(match (target, kind) {
+                        (Target::Tensor(reduction), ReduceKind::Sum) => {
+                            let acc = quote::format_ident!("__acc{}", reduction);
+                            quote::quote!(#acc[__l] += __rt::Element::to_f64(#value);)
+                        }
+                        (Target::Tensor(reduction), ReduceKind::Max) => {
+                            let acc = quote::format_ident!("__acc{}", reduction);
+                            quote::quote!(#acc[__l] = #acc[__l].max(__rt::Element::to_f64(#value));)
+                        }
+                        (Target::Rows(m), _) => {
+                            quote::quote!(__facc[#m * __BR + __row] += __rt::Element::to_f64(#value);)
+                        }
+                        (Target::Cols(m), _) => {
+                            quote::quote!(__facc[__RA * __BR + #m * __BC + __cj] += __rt::Element::to_f64(#value);)
+                        }
                     });
                 }
             }
@@ -127,4 +148,20 @@ pub struct Rule {
     pub param_written: bool,
     pub grad_read: bool,
     pub step_text: String,
+    /// Row and column code, run between passes: per statement, the stage it runs at.
+    pub factored_code: Vec<(usize, TokenStream)>,
+    /// Values loaded once per row in the element loop: the local and how to read it.
+    pub row_loads: Vec<(syn::Ident, TokenStream)>,
+    /// Row and column temporaries, and row and column sum buffers.
+    pub temps: (usize, usize),
+    pub accumulators: (usize, usize),
+}
+
+impl Rule {
+    /// Whether any state, value or sum is shaped by rows or columns.
+    pub fn factored(&self) -> bool {
+        self.states.iter().any(|s| s.axis != crate::ast::Axis::Full)
+            || self.temps != (0, 0)
+            || self.accumulators != (0, 0)
+    }
 }

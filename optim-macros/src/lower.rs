@@ -12,7 +12,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::{BinOp, Expr, ExprIf, Lit, Pat, Stmt, UnOp};
 
-use crate::ast::Spec;
+use crate::ast::{Axis, Spec};
 use crate::errors::{Errors, did_you_mean};
 use crate::ir;
 
@@ -23,10 +23,36 @@ enum Ty {
     Pair,
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Place {
     Scalar,
+    /// One value per row (of the stacked matrices), computed between passes.
+    Row,
+    /// One value per column, computed between passes.
+    Col,
     Elem,
+}
+
+impl Place {
+    /// Where a combination of values of places `self` and `other` lives.
+    fn join(self, other: Place) -> Place {
+        match (self, other) {
+            (Place::Scalar, p) | (p, Place::Scalar) => p,
+            (a, b) if a == b => a,
+            _ => Place::Elem,
+        }
+    }
+
+    fn factored(self) -> bool {
+        matches!(self, Place::Row | Place::Col)
+    }
+}
+
+/// A row or column value already held in memory: a factored state or a temporary.
+#[derive(Clone, Copy)]
+enum Held {
+    State(usize),
+    Temp(usize),
 }
 
 #[derive(Clone)]
@@ -67,6 +93,8 @@ enum Name {
 enum Mode {
     Step,
     HyperOnly,
+    /// A state's presence condition: hyperparameters, `ndim` and `numel`.
+    Presence,
 }
 
 #[derive(Default)]
@@ -74,6 +102,8 @@ struct Frame {
     path: Vec<usize>,
     scalar: Vec<TokenStream>,
     elem: Vec<ir::ElemStmt>,
+    /// Row and column statements, with their stages.
+    factored: Vec<(usize, TokenStream)>,
     assigns_scalar_state: bool,
 }
 
@@ -87,7 +117,7 @@ struct Hoisted {
 /// Reductions: one element-wise argument, one number per tensor.
 pub const REDUCTIONS: [&str; 4] = ["sum", "mean", "norm", "amax"];
 
-pub const FUNCTIONS: [(&str, usize); 16] = [
+pub const FUNCTIONS: [(&str, usize); 19] = [
     ("sum", 1),
     ("mean", 1),
     ("norm", 1),
@@ -104,6 +134,9 @@ pub const FUNCTIONS: [(&str, usize); 16] = [
     ("lerp", 3),
     ("select", 3),
     ("round_f32", 1),
+    ("round_bf16", 1),
+    ("row_mean", 1),
+    ("col_mean", 1),
 ];
 
 const MAX_STATES: usize = 8;
@@ -138,7 +171,20 @@ pub struct Lowerer<'a> {
     branch_stages: Vec<usize>,
     /// Inside an element-wise condition or a value block, where a reduction cannot go.
     no_reduction_depth: usize,
+    /// Inside a branch on an element-wise condition.
+    elem_condition_depth: usize,
     reductions: Vec<(usize, ir::ReduceKind)>,
+    /// The last memory pass any reduction or row/column sum needs.
+    last_pass: usize,
+    /// Row/column values held in memory, by the tokens that read them in row/column code.
+    held: HashMap<String, (Place, Held)>,
+    /// Materialised row and column temporaries (keyed like slots).
+    row_temps: Vec<Hoisted>,
+    col_temps: Vec<Hoisted>,
+    accumulators: (usize, usize),
+    row_loads: Vec<(syn::Ident, TokenStream)>,
+    /// Per factored state: read by element-wise code before any update of it.
+    elem_read_early: Vec<bool>,
 }
 
 pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
@@ -166,7 +212,15 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         var_stages: HashMap::new(),
         branch_stages: Vec::new(),
         no_reduction_depth: 0,
+        elem_condition_depth: 0,
         reductions: Vec::new(),
+        last_pass: 0,
+        held: HashMap::new(),
+        row_temps: Vec::new(),
+        col_temps: Vec::new(),
+        accumulators: (0, 0),
+        row_loads: Vec::new(),
+        elem_read_early: Vec::new(),
     };
     lowerer.declare_names();
     let hypers = lowerer.hypers();
@@ -190,8 +244,12 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         body: root.elem,
         slots: lowerer.slots.len(),
         bits: lowerer.bits.len(),
-        passes: lowerer.reductions.iter().map(|(pass, _)| pass + 1).max().unwrap_or(1),
+        passes: lowerer.last_pass + 1,
         reductions: lowerer.reductions,
+        factored_code: root.factored,
+        row_loads: lowerer.row_loads,
+        temps: (lowerer.row_temps.len(), lowerer.col_temps.len()),
+        accumulators: lowerer.accumulators,
         param_written: lowerer.param_written,
         grad_read: lowerer.grad_read,
         step_text: source_text(&spec.step),
@@ -423,12 +481,15 @@ impl<'a> Lowerer<'a> {
                 self.scalar_written.push(false);
                 continue;
             }
+            self.mode = Mode::Presence;
             let presence = state.condition.as_ref().and_then(|condition| {
                 let value = self.expr(condition)?;
                 self.expect(&value, Ty::Bool, condition)?;
                 let bit = self.bit(value.tokens.clone());
                 Some((bit, value.tokens, condition.to_token_stream().to_string()))
             });
+            self.mode = Mode::HyperOnly;
+            self.elem_read_early.push(false);
             self.states.push(ir::ElemState {
                 name: state.name.clone(),
                 docs: state.docs.clone(),
@@ -437,6 +498,7 @@ impl<'a> Lowerer<'a> {
                 presence,
                 read: false,
                 written: false,
+                axis: state.axis,
             });
         }
     }
@@ -540,6 +602,103 @@ impl<'a> Lowerer<'a> {
             (Place::Elem, _) => value.tokens,
             (Place::Scalar, Ty::Bool) => Self::bit_test(self.bit(value.tokens)),
             (Place::Scalar, _) => self.slot(value.tokens),
+            (Place::Row | Place::Col, _) => self.factored_in_loop(value),
+        }
+    }
+
+    /// A scalar operand of row/column code: slots and mask bits are in scope there too.
+    fn factored_operand(&mut self, value: Value) -> TokenStream {
+        match (value.place, value.ty) {
+            (Place::Scalar, Ty::Bool) => Self::bit_test(self.bit(value.tokens)),
+            (Place::Scalar, _) => self.slot(value.tokens),
+            _ => value.tokens,
+        }
+    }
+
+    /// The element loop's view of a row or column value: a load per row, or a read per element,
+    /// of the memory that holds it (materialised first when it is an expression).
+    fn factored_in_loop(&mut self, value: Value) -> TokenStream {
+        let held = match self.held.get(&value.tokens.to_string()) {
+            Some((_, held)) => *held,
+            None => match self.materialise(value.clone()) {
+                Some(index) => Held::Temp(index),
+                None => return quote!(<__T as __rt::Element>::ZERO),
+            },
+        };
+        let (row, index) = match value.place {
+            Place::Row => (true, quote!(__row)),
+            _ => (false, quote!(__cj)),
+        };
+        let read = match held {
+            Held::State(k) => {
+                let buffer = format_ident!("__fst{}", k);
+                quote!(__rt::at(#buffer, #index))
+            }
+            Held::Temp(m) if row => quote!(<__T as __rt::Element>::from_f64(__rt::at(__ftemps, #m * __BR + #index))),
+            Held::Temp(m) => {
+                quote!(<__T as __rt::Element>::from_f64(__rt::at(__ftemps, __TR * __BR + #m * __BC + #index)))
+            }
+        };
+        if let Held::State(k) = held
+            && !self.states[k].written
+        {
+            self.elem_read_early[k] = true;
+        }
+        if !row {
+            return read;
+        }
+        let key = read.to_string();
+        if let Some((ident, _)) = self.row_loads.iter().find(|(_, tokens)| tokens.to_string() == key) {
+            return ident.to_token_stream();
+        }
+        let ident = format_ident!("__rv{}", self.row_loads.len());
+        self.row_loads.push((ident.clone(), read));
+        ident.into_token_stream()
+    }
+
+    /// Computes a row or column value into a temporary between passes; returns its index.
+    fn materialise(&mut self, value: Value) -> Option<usize> {
+        if value.ty != Ty::Float {
+            self.errors.error_at(
+                proc_macro2::Span::call_site(),
+                "a row or column condition cannot reach element-wise code; use `select` in the row computation",
+            );
+            return None;
+        }
+        let key = value.tokens.to_string();
+        let row = value.place == Place::Row;
+        let table = if row { &self.row_temps } else { &self.col_temps };
+        if let Some(index) = self.reusable(table, &key) {
+            return Some(index);
+        }
+        let index = table.len();
+        let (path, generation) = (self.frame().path.clone(), self.generation);
+        let hoisted = Hoisted { key, path, generation, index };
+        let tokens = value.tokens;
+        let (code, read) = if row {
+            self.row_temps.push(hoisted);
+            (
+                quote!(for __j in 0..__BR { __temps[#index * __BR + __j] = #tokens; }),
+                quote!(__temps[#index * __BR + __j]),
+            )
+        } else {
+            self.col_temps.push(hoisted);
+            (
+                quote!(for __j in 0..__BC { __temps[__TR * __BR + #index * __BC + __j] = #tokens; }),
+                quote!(__temps[__TR * __BR + #index * __BC + __j]),
+            )
+        };
+        let stage = value.stage.max(self.branch_stage());
+        self.frame().factored.push((stage, code));
+        self.held.insert(read.to_string(), (value.place, Held::Temp(index)));
+        Some(index)
+    }
+
+    /// A materialised row/column value, as row/column code reads it.
+    fn temp_read(&self, place: Place, index: usize) -> TokenStream {
+        match place {
+            Place::Row => quote!(__temps[#index * __BR + __j]),
+            _ => quote!(__temps[__TR * __BR + #index * __BC + __j]),
         }
     }
 
@@ -635,6 +794,7 @@ impl<'a> Lowerer<'a> {
         let parent = self.frame();
         parent.scalar.extend(frame.scalar);
         parent.elem.extend(frame.elem);
+        parent.factored.extend(frame.factored);
         parent.assigns_scalar_state |= frame.assigns_scalar_state;
     }
 
@@ -700,6 +860,13 @@ impl<'a> Lowerer<'a> {
                 self.frame().scalar.push(quote!(let #local: #rust_ty = #tokens;));
                 Value { tokens: local.into_token_stream(), ..value }
             }
+            (Place::Row | Place::Col, _) => {
+                let place = value.place;
+                match self.materialise(value.clone()) {
+                    Some(index) => Value { tokens: self.temp_read(place, index), ..value },
+                    None => value,
+                }
+            }
             (Place::Elem, ty) => {
                 let local = self.local("e");
                 let rust_ty = if ty == Ty::Bool { quote!(bool) } else { quote!(__T) };
@@ -746,6 +913,12 @@ impl<'a> Lowerer<'a> {
                 let tokens = self.elementwise(value);
                 self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(__pv = #tokens;) });
             }
+            Name::State(index) if self.states[index].axis != Axis::Full => {
+                if self.guard_check(index, ident).is_none() {
+                    return;
+                }
+                self.assign_factored(index, ident, value, rhs);
+            }
             Name::State(index) => {
                 if self.guard_check(index, ident).is_none() {
                     return;
@@ -757,7 +930,7 @@ impl<'a> Lowerer<'a> {
                 self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(#local = #tokens;) });
             }
             Name::ScalarState(index) => {
-                if value.place == Place::Elem {
+                if value.place != Place::Scalar {
                     self.errors.error(
                         rhs,
                         format!("scalar state `{ident}` cannot take an element-wise value; it holds one number per parameter"),
@@ -789,21 +962,68 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// `row_state = value;`: a loop over the rows (or columns) between passes.
+    fn assign_factored(&mut self, index: usize, ident: &syn::Ident, value: Value, rhs: &Expr) {
+        let place = if self.states[index].axis == Axis::Rows { Place::Row } else { Place::Col };
+        let what = if place == Place::Row { "row" } else { "column" };
+        if value.place.join(place) != place {
+            let hint = if place == Place::Row { "`row_mean(...)`" } else { "`col_mean(...)`" };
+            self.errors.error(
+                rhs,
+                format!("{what} state `{ident}` takes one value per {what}, e.g. {hint}; this value is not"),
+            );
+            return;
+        }
+        if self.elem_condition_depth > 0 {
+            self.errors
+                .error(ident, format!("{what} state `{ident}` cannot be assigned under an element-wise condition"));
+            return;
+        }
+        if self.elem_read_early[index] {
+            self.errors.error(
+                ident,
+                format!("`{ident}` is read by element-wise code before this update; bind the old value first (`let old = {ident};`) or read it after"),
+            );
+            return;
+        }
+        self.states[index].written = true;
+        let stage = self.assigned_stage(&ident.to_string(), &value);
+        let tokens = self.factored_operand(value);
+        let buffer = format_ident!("__s{}", index);
+        let len = if place == Place::Row { quote!(__BR) } else { quote!(__BC) };
+        let code = quote! {
+            for __j in 0..#buffer.len().min(#len) {
+                #buffer[__j] = <__T as __rt::Element>::from_f64(#tokens);
+            }
+        };
+        // later reads must not reuse temporaries computed from the old value
+        self.generation += 1;
+        self.frame().factored.push((stage, code));
+    }
+
     fn if_statement(&mut self, if_stmt: &ExprIf) {
         let Some(condition) = self.expr(&if_stmt.cond) else { return };
         if self.expect(&condition, Ty::Bool, &if_stmt.cond).is_none() {
             return;
         }
+        if condition.place.factored() {
+            self.errors.error(&if_stmt.cond, "a branch cannot depend on a row or column value; use `select`");
+            // still check the arms, so their own mistakes are reported too
+            let _ = self.in_frame(&[], |this| if_stmt.then_branch.stmts.iter().for_each(|s| this.statement(s)));
+            return;
+        }
         let guards = self.guards_of(&if_stmt.cond, &condition);
+        let else_guards = self.complement_guards(&if_stmt.cond, &condition);
         let element_condition = usize::from(condition.place == Place::Elem);
         self.no_reduction_depth += element_condition;
+        self.elem_condition_depth += element_condition;
         self.branch_stages.push(condition.stage);
         let (then, ()) = self.in_frame(&guards, |this| {
             for stmt in &if_stmt.then_branch.stmts {
                 this.statement(stmt);
             }
         });
-        let (otherwise, ()) = self.in_frame(&[], |this| {
+        let (otherwise, ()) = self.in_frame(&else_guards, |this| {
             if let Some((_, e)) = &if_stmt.else_branch {
                 match &**e {
                     Expr::If(nested) => this.if_statement(nested),
@@ -818,7 +1038,34 @@ impl<'a> Lowerer<'a> {
         });
         self.branch_stages.pop();
         self.no_reduction_depth -= element_condition;
+        self.elem_condition_depth -= element_condition;
         self.join_branches(condition, &if_stmt.cond, then, otherwise, None);
+    }
+
+    /// Guards of an `else` arm: the complement of a comparison (`ndim >= 2` → `ndim < 2`) or of
+    /// `!flag` / `flag`, so a state present under the opposite condition can be used there.
+    fn complement_guards(&self, source: &Expr, condition: &Value) -> Vec<String> {
+        if condition.place != Place::Scalar {
+            return Vec::new();
+        }
+        let complement: Option<Expr> = match source {
+            Expr::Binary(b) => {
+                let op: Option<BinOp> = match b.op {
+                    BinOp::Lt(t) => Some(BinOp::Ge(syn::Token![>=](t.spans[0]))),
+                    BinOp::Ge(t) => Some(BinOp::Lt(syn::Token![<](t.spans[0]))),
+                    BinOp::Gt(t) => Some(BinOp::Le(syn::Token![<=](t.spans[0]))),
+                    BinOp::Le(t) => Some(BinOp::Gt(syn::Token![>](t.spans[0]))),
+                    BinOp::Eq(t) => Some(BinOp::Ne(syn::Token![!=](t.spans[0]))),
+                    BinOp::Ne(t) => Some(BinOp::Eq(syn::Token![==](t.spans[0]))),
+                    _ => None,
+                };
+                op.map(|op| Expr::Binary(syn::ExprBinary { op, ..b.clone() }))
+            }
+            Expr::Unary(u) if matches!(u.op, UnOp::Not(_)) => Some((*u.expr).clone()),
+            Expr::Path(_) => Some(syn::parse_quote!(!#source)),
+            _ => None,
+        };
+        complement.map(|e| vec![e.to_token_stream().to_string()]).unwrap_or_default()
     }
 
     fn guards_of(&self, source: &Expr, condition: &Value) -> Vec<String> {
@@ -839,7 +1086,7 @@ impl<'a> Lowerer<'a> {
         mut otherwise: Frame,
         tails: Option<(Value, Value)>,
     ) -> Option<Value> {
-        let elem_tails = tails.as_ref().is_some_and(|(a, b)| a.place == Place::Elem || b.place == Place::Elem);
+        let elem_tails = tails.as_ref().is_some_and(|(a, b)| a.place != Place::Scalar || b.place != Place::Scalar);
         let is_elem = !then.elem.is_empty() || !otherwise.elem.is_empty() || elem_tails;
         let tails = tails.map(|(a, b)| {
             if is_elem {
@@ -852,6 +1099,20 @@ impl<'a> Lowerer<'a> {
         });
         let (then_scalar, else_scalar) = (&then.scalar, &otherwise.scalar);
         let c = &condition.tokens;
+        if condition.place == Place::Scalar && !(then.factored.is_empty() && otherwise.factored.is_empty()) {
+            // row/column statements run between passes, each under the branch's mask bit
+            let test = Self::bit_test(self.bit(condition.tokens.clone()));
+            let then_code =
+                std::mem::take(&mut then.factored).into_iter().map(|(stage, code)| (stage, quote!(if #test { #code })));
+            let else_code = std::mem::take(&mut otherwise.factored)
+                .into_iter()
+                .map(|(stage, code)| (stage, quote!(if !#test { #code })));
+            let code: Vec<_> = then_code.chain(else_code).collect();
+            self.frame().factored.extend(code);
+        } else if !(then.factored.is_empty() && otherwise.factored.is_empty()) {
+            self.errors.error(source, "row and column values cannot be computed under an element-wise condition");
+            return None;
+        }
         if condition.place == Place::Scalar {
             if !is_elem {
                 // a purely scalar branch stays in the prologue, as statements or as a value
@@ -921,6 +1182,13 @@ impl<'a> Lowerer<'a> {
     }
 
     fn reduction(&mut self, name: &str, value: Value, at: &impl ToTokens) -> Option<Value> {
+        if value.place.factored() {
+            self.errors.error(
+                at,
+                format!("`{name}` reduces an element-wise value over the tensor; a row or column value reduces with `row_mean`"),
+            );
+            return None;
+        }
         if value.place == Place::Scalar {
             self.errors.error(
                 at,
@@ -941,7 +1209,9 @@ impl<'a> Lowerer<'a> {
         let argument = value.tokens;
         let argument = if name == "norm" { quote!((#argument * #argument)) } else { argument };
         self.reductions.push((pass, kind));
-        self.frame().elem.push(ir::ElemStmt::Accumulate { pass, reduction: index, kind, value: argument });
+        self.last_pass = self.last_pass.max(pass);
+        let target = ir::Target::Tensor(index);
+        self.frame().elem.push(ir::ElemStmt::Accumulate { pass, target, kind, value: argument });
         let total = quote!(__reductions.get(#index).copied().unwrap_or_default());
         let tokens = match name {
             "mean" => quote!((#total / (__numel as f64))),
@@ -950,6 +1220,76 @@ impl<'a> Lowerer<'a> {
         };
         self.seen_stage = self.seen_stage.max(pass);
         Some(Value { stage: pass, ..Value::scalar(Ty::Float, tokens) })
+    }
+
+    /// `row_mean(x)` / `col_mean(x)`: PyTorch's `x.mean(dim=-1 / -2, keepdim=True)`. Of an
+    /// element-wise value, a sum accumulated in a memory pass; of a row value, the mean over
+    /// each matrix's rows, computed between passes.
+    fn axis_mean(&mut self, row: bool, value: Value, at: &impl ToTokens) -> Option<Value> {
+        let name = if row { "row_mean" } else { "col_mean" };
+        match (value.place, row) {
+            (Place::Elem, _) => {
+                if self.no_reduction_depth > 0 {
+                    self.errors.error(
+                        at,
+                        format!("`{name}` cannot sit under an element-wise condition or inside a value block; bind it with `let` first"),
+                    );
+                    return None;
+                }
+                let pass = value.stage.max(self.branch_stage()) + 1;
+                self.last_pass = self.last_pass.max(pass);
+                let (target, tokens) = if row {
+                    let m = self.accumulators.0;
+                    self.accumulators.0 += 1;
+                    (ir::Target::Rows(m), quote!((__facc[#m * __BR + __j] / (__C as f64))))
+                } else {
+                    let m = self.accumulators.1;
+                    self.accumulators.1 += 1;
+                    (ir::Target::Cols(m), quote!((__facc[__RA * __BR + #m * __BC + __j] / (__R as f64))))
+                };
+                let kind = ir::ReduceKind::Sum;
+                self.frame().elem.push(ir::ElemStmt::Accumulate { pass, target, kind, value: value.tokens });
+                self.seen_stage = self.seen_stage.max(pass);
+                Some(Value { ty: Ty::Float, place: if row { Place::Row } else { Place::Col }, tokens, stage: pass })
+            }
+            (Place::Row, true) => {
+                let index = self.row_temps.len();
+                let key = format!("row_mean {}", value.tokens);
+                let (path, generation) = (self.frame().path.clone(), self.generation);
+                self.row_temps.push(Hoisted { key, path, generation, index });
+                let tokens = value.tokens;
+                let code = quote! {
+                    for __b in 0..__S {
+                        let mut __sum = 0.0f64;
+                        for __r in 0..__R {
+                            let __j = __b * __R + __r;
+                            __sum += #tokens;
+                        }
+                        for __r in 0..__R {
+                            __temps[#index * __BR + __b * __R + __r] = __sum / (__R as f64);
+                        }
+                    }
+                };
+                let stage = value.stage.max(self.branch_stage());
+                self.frame().factored.push((stage, code));
+                let read = self.temp_read(Place::Row, index);
+                self.held.insert(read.to_string(), (Place::Row, Held::Temp(index)));
+                Some(Value { ty: Ty::Float, place: Place::Row, tokens: read, stage })
+            }
+            (Place::Scalar, _) => {
+                self.errors.error(at, format!("`{name}` averages over an axis; this is already one number"));
+                None
+            }
+            _ => {
+                let hint = if row {
+                    "`row_mean` takes an element-wise or a row value"
+                } else {
+                    "`col_mean` takes an element-wise value"
+                };
+                self.errors.error(at, format!("`{name}` cannot reduce this value: {hint}"));
+                None
+            }
+        }
     }
 
     // ---- expressions -------------------------------------------------------------------------
@@ -1000,8 +1340,10 @@ impl<'a> Lowerer<'a> {
             Expr::If(if_expr) => self.if_expression(if_expr),
             Expr::Block(block) => {
                 self.no_reduction_depth += 1;
-                let (frame, tail) = self.in_frame(&[], |this| this.block_value(&block.block.stmts, block));
+                let (mut frame, tail) = self.in_frame(&[], |this| this.block_value(&block.block.stmts, block));
                 self.no_reduction_depth -= 1;
+                let factored = std::mem::take(&mut frame.factored);
+                self.frame().factored.extend(factored);
                 let tail = tail?;
                 if frame.elem.is_empty() && frame.scalar.is_empty() {
                     return Some(tail);
@@ -1057,7 +1399,19 @@ impl<'a> Lowerer<'a> {
             self.unknown(ident);
             return None;
         };
-        if self.mode == Mode::HyperOnly && !matches!(name, Name::Hyper(_) | Name::Local(_)) {
+        let allowed = match self.mode {
+            Mode::Step => true,
+            Mode::HyperOnly => matches!(name, Name::Hyper(_) | Name::Local(_)),
+            Mode::Presence => matches!(name, Name::Hyper(_) | Name::Local(_) | Name::Ndim | Name::Numel),
+        };
+        if !allowed && self.mode == Mode::Presence {
+            self.errors.error(
+                ident,
+                format!("`{ident}` is not known here; a presence condition uses hyperparameters, `ndim` and `numel`"),
+            );
+            return None;
+        }
+        if !allowed {
             self.errors.error(
                 ident,
                 format!("`{ident}` is not known here; initial values, ranges and `require` use hyperparameters only"),
@@ -1073,6 +1427,16 @@ impl<'a> Lowerer<'a> {
                     ir::HyperTy::Bool => Value::scalar(Ty::Bool, quote!(__h.#field)),
                     ir::HyperTy::Pair => Value::scalar(Ty::Pair, quote!(__h.#field)),
                 }
+            }
+            Name::State(index) if self.states[index].axis != Axis::Full => {
+                self.guard_check(index, ident)?;
+                self.states[index].read = true;
+                self.bump_var_stage(ident);
+                let place = if self.states[index].axis == Axis::Rows { Place::Row } else { Place::Col };
+                let buffer = format_ident!("__s{}", index);
+                let tokens = quote!(<__T as __rt::Element>::to_f64(__rt::at(#buffer, __j)));
+                self.held.insert(tokens.to_string(), (place, Held::State(index)));
+                Value { ty: Ty::Float, place, tokens, stage: 0 }
             }
             Name::State(index) => {
                 self.guard_check(index, ident)?;
@@ -1185,6 +1549,12 @@ impl<'a> Lowerer<'a> {
         if left.place == Place::Scalar && right.place == Place::Scalar {
             return Value { stage, ..Value::scalar(ty, build(left.tokens, right.tokens)) };
         }
+        let place = left.place.join(right.place);
+        if place.factored() {
+            let l = self.factored_operand(left);
+            let r = self.factored_operand(right);
+            return Value { ty, place, tokens: build(l, r), stage };
+        }
         let l = self.elementwise(left);
         let r = self.elementwise(right);
         Value { stage, ..Value::elem(ty, build(l, r)) }
@@ -1212,6 +1582,11 @@ impl<'a> Lowerer<'a> {
             let value = values.into_iter().next()?;
             return self.reduction(&name, value, at);
         }
+        if name == "row_mean" || name == "col_mean" {
+            self.expect(&values[0], Ty::Float, args[0])?;
+            let value = values.into_iter().next()?;
+            return self.axis_mean(name == "row_mean", value, at);
+        }
         if name == "select" {
             self.expect(&values[0], Ty::Bool, args[0])?;
             self.expect(&values[1], Ty::Float, args[1])?;
@@ -1228,9 +1603,15 @@ impl<'a> Lowerer<'a> {
             _ => ident.clone(),
         };
         let element = quote!(__rt::Element);
+        let stage = values.iter().map(|v| v.stage).max().unwrap_or(0);
         if values.iter().all(|v| v.place == Place::Scalar) {
             let args = values.iter().map(|v| &v.tokens);
             return Some(Value::scalar(Ty::Float, quote!(<f64 as #element>::#method(#(#args),*))));
+        }
+        let place = values.iter().fold(Place::Scalar, |p, v| p.join(v.place));
+        if place.factored() {
+            let args: Vec<TokenStream> = values.into_iter().map(|v| self.factored_operand(v)).collect();
+            return Some(Value { ty: Ty::Float, place, tokens: quote!(<f64 as #element>::#method(#(#args),*)), stage });
         }
         let args: Vec<TokenStream> = values.into_iter().map(|v| self.elementwise(v)).collect();
         Some(Value::elem(Ty::Float, quote!(#element::#method(#(#args),*))))
@@ -1240,6 +1621,14 @@ impl<'a> Lowerer<'a> {
         if condition.place == Place::Scalar && a.place == Place::Scalar && b.place == Place::Scalar {
             let (c, a, b) = (condition.tokens, a.tokens, b.tokens);
             return Value::scalar(Ty::Float, quote!((if #c { #a } else { #b })));
+        }
+        let place = condition.place.join(a.place).join(b.place);
+        let stage = condition.stage.max(a.stage).max(b.stage);
+        if place.factored() {
+            let c = self.factored_operand(condition);
+            let a = self.factored_operand(a);
+            let b = self.factored_operand(b);
+            return Value { ty: Ty::Float, place, tokens: quote!((if #c { #a } else { #b })), stage };
         }
         let c = self.elementwise(condition);
         let a = self.elementwise(a);
@@ -1265,11 +1654,16 @@ impl<'a> Lowerer<'a> {
         };
         let condition = self.expr(&if_expr.cond)?;
         self.expect(&condition, Ty::Bool, &if_expr.cond)?;
+        if condition.place.factored() {
+            self.errors.error(&if_expr.cond, "a branch cannot depend on a row or column value; use `select`");
+            return None;
+        }
         let guards = self.guards_of(&if_expr.cond, &condition);
+        let else_guards = self.complement_guards(&if_expr.cond, &condition);
         self.no_reduction_depth += 1;
         self.branch_stages.push(condition.stage);
         let (then, a) = self.in_frame(&guards, |this| this.block_value(&if_expr.then_branch.stmts, if_expr));
-        let (otherwise, b) = self.in_frame(&[], |this| this.expr(else_branch));
+        let (otherwise, b) = self.in_frame(&else_guards, |this| this.expr(else_branch));
         self.branch_stages.pop();
         self.no_reduction_depth -= 1;
         let (a, b) = (a?, b?);

@@ -74,7 +74,7 @@ pub fn time_kernel<R: Rule>(hyper: &R::Hyper, elements: usize, repeats: usize) -
     let mut param = Buffer::new(0, elements, |_| 1.0);
     let grad = Buffer::new(1, elements, |i| (i % 7) as f32 * 1e-3 - 3e-3);
     let mut states: Vec<Buffer> = (0..R::STATES.len())
-        .map(|i| match R::state_present(hyper, i) {
+        .map(|i| match R::state_present(hyper, &[elements], i) {
             true => {
                 let init = R::state_init(hyper, i) as f32;
                 Buffer::new(2 + i, elements, |_| init)

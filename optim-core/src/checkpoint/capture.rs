@@ -62,8 +62,8 @@ fn capture<R: Rule, T: Element>(state: &ParamState<T>, hyper: &R::Hyper) -> Para
     let mut entry = ParamStateDict::new(state.step);
     let elements = state.shape.iter().product::<usize>();
     for (index, (decl, data)) in R::STATES.iter().zip(&state.tensors).enumerate() {
-        if !data.is_empty() || (elements == 0 && R::state_present(hyper, index)) {
-            entry.tensors.insert(decl.name.to_owned(), shaped(&state.shape, data));
+        if !data.is_empty() || (elements == 0 && R::state_present(hyper, &state.shape, index)) {
+            entry.tensors.insert(decl.name.to_owned(), shaped(&decl.shape.dims(&state.shape), data));
         }
     }
     entry.scalars = R::SCALAR_STATES.iter().map(|name| name.to_string()).zip(state.scalars.iter().copied()).collect();

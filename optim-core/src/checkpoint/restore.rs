@@ -141,14 +141,15 @@ fn restore<R: Rule, T: Element>(
     check_step(Some(index), entry.step)?;
     let shape = param.lock().value.shape().to_vec();
     for (name, tensor) in &entry.tensors {
-        if !R::STATES.iter().any(|decl| decl.name == name) {
+        let Some(decl) = R::STATES.iter().find(|decl| decl.name == name) else {
             return Err(CheckpointError::UnknownState { param: index, optimizer: R::NAME, name: name.clone() });
-        }
-        if tensor.shape() != shape.as_slice() {
+        };
+        let expected = decl.shape.dims(&shape);
+        if tensor.shape() != expected.as_slice() {
             return Err(CheckpointError::StateShape {
                 param: index,
                 name: name.clone(),
-                expected: shape,
+                expected,
                 found: tensor.shape().to_vec(),
             });
         }

@@ -19,6 +19,7 @@
 mod ad_ema_mix;
 mod ada_belief;
 mod ada_bound;
+mod ada_factor;
 mod ada_mod;
 mod adan;
 mod diff_grad;
@@ -36,6 +37,7 @@ mod yogi;
 pub use ad_ema_mix::{AdEmaMix, AdEmaMixHyper};
 pub use ada_belief::{AdaBelief, AdaBeliefHyper};
 pub use ada_bound::{AdaBound, AdaBoundHyper};
+pub use ada_factor::{AdaFactor, AdaFactorHyper};
 pub use ada_mod::{AdaMod, AdaModHyper};
 pub use adan::{Adan, AdanHyper};
 pub use diff_grad::{DiffGrad, DiffGradHyper};
