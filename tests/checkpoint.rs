@@ -187,6 +187,27 @@ resume_identity! {
     resume_rprop: Rprop = Rprop::hyper().lr(0.01);
     resume_asgd: Asgd = Asgd::hyper().lr(0.05).t0(2.0);
     resume_sparse_adam: SparseAdam = SparseAdam::hyper().lr(0.01);
+    resume_adafactor_factored_state: optim::zoo::AdaFactor = optim::zoo::AdaFactor::hyper().ams_bound(true);
+    resume_lamb_reductions: optim::zoo::Lamb = optim::zoo::Lamb::hyper().weight_decay(0.01);
+}
+
+/// Row and column states are saved with their own shapes, and a file whose row state has the
+/// parameter's shape is refused with the shape it should have.
+#[test]
+fn factored_state_keeps_its_shape_and_a_wrong_one_is_refused() {
+    use optim::zoo::AdaFactor;
+    let p = Param::new(ArrayD::<f64>::ones(vec![2, 4, 3]));
+    let mut opt = Optimizer::<AdaFactor, f64>::new(vec![p.clone()], AdaFactor::hyper()).unwrap();
+    p.set_grad(ArrayD::from_elem(vec![2, 4, 3], 0.5));
+    opt.step().unwrap();
+    let mut sd = opt.state_dict();
+    assert_eq!(sd.state[&0].tensors["exp_avg_sq_row"].shape(), &[2, 4]);
+    assert_eq!(sd.state[&0].tensors["exp_avg_sq_col"].shape(), &[2, 3]);
+    let before = opt.state_dict();
+    sd.state.get_mut(&0).unwrap().tensors.insert("exp_avg_sq_row".into(), ArrayD::zeros(vec![2, 4, 3]));
+    let error = opt.load_state_dict(&sd).unwrap_err();
+    assert!(error.to_string().contains("[2, 4]"), "{error}");
+    assert_eq!(fingerprint(&opt.state_dict()), fingerprint(&before), "a refused load changed the optimizer");
 }
 
 #[test]

@@ -54,7 +54,14 @@ impl StateShape {
     /// assert_eq!(StateShape::Cols.len(&[4, 3]), 3);
     /// ```
     pub fn len(self, param: &[usize]) -> usize {
-        self.dims(param).iter().product()
+        // without building the shape: this runs for every state at every step
+        let n = param.len();
+        match self {
+            StateShape::Full => param.iter().product(),
+            StateShape::Rows => param[..n.saturating_sub(1)].iter().product(),
+            StateShape::Cols if n < 2 => param.iter().product(),
+            StateShape::Cols => param[..n - 2].iter().product::<usize>() * param[n - 1],
+        }
     }
 }
 

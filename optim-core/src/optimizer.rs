@@ -213,7 +213,8 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
         }
         let width = R::REDUCTIONS.len();
         self.reductions.clear();
-        self.reductions.resize(self.work.len() * width, 0.0);
+        // a rule with only row/column sums has no per-tensor results but still runs its passes
+        self.reductions.resize(self.work.len() * width.max(1), 0.0);
         for pass in 1..R::PASSES {
             reduce_all::<R, T>(&self.groups, &mut self.states, &self.work, pass, &mut self.reductions);
             for (item, results) in self.work.iter_mut().zip(self.reductions.chunks(width.max(1))) {

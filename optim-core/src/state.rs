@@ -55,10 +55,10 @@ impl<T: Element> ParamState<T> {
     /// Allocates every state the current hyperparameters need and that does not exist yet, so
     /// turning a flag on between steps works as it does in PyTorch (fresh state from then on).
     pub(crate) fn allocate_present<R: Rule>(&mut self, hyper: &R::Hyper) {
-        let elements: usize = self.shape.iter().product();
         for (index, (tensor, decl)) in self.tensors.iter_mut().zip(R::STATES).enumerate() {
-            if tensor.is_empty() && elements > 0 && R::state_present(hyper, &self.shape, index) {
-                let len = decl.shape.len(&self.shape);
+            // a column state of a 0 x C parameter still holds C values, as in PyTorch
+            let len = decl.shape.len(&self.shape);
+            if tensor.is_empty() && len > 0 && R::state_present(hyper, &self.shape, index) {
                 *tensor = StateBuffer::filled(T::from_f64(R::state_init(hyper, index)), len, index);
             }
         }

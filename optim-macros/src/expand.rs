@@ -506,7 +506,7 @@ fn factor_locals(rule: &ir::Rule, in_loop: bool) -> TokenStream {
     });
     let loop_locals = in_loop.then(|| quote!(let __ftemps: &[f64] = __f.temps; #(#states)*));
     quote! {
-        let (__S, __R, __C) = (__f.slices.max(1), __f.rows.max(1), __f.cols.max(1));
+        let (__S, __R, __C) = (__f.slices, __f.rows, __f.cols);
         let (__BR, __BC) = (__S * __R, __S * __C);
         let __TR: usize = #temp_rows;
         let __RA: usize = #acc_rows;

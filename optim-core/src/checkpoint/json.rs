@@ -12,11 +12,15 @@ use serde::ser::{Serialize, Serializer};
 use crate::HyperValue;
 
 const NAN: &str = "NaN";
+/// The NaN x86 arithmetic produces (0/0) has its sign bit set; kept so that a resumed run
+/// carries the same bits.
+const NEG_NAN: &str = "-NaN";
 const INFINITY: &str = "Infinity";
 const NEG_INFINITY: &str = "-Infinity";
 
 /// A float as JSON: a number when finite (shortest round-trip form, so reading it back gives
-/// the same bits), else `"NaN"`, `"Infinity"` or `"-Infinity"`, which JSON numbers cannot express.
+/// the same bits), else `"NaN"`, `"-NaN"`, `"Infinity"` or `"-Infinity"`, which JSON numbers
+/// cannot express (a NaN keeps its sign, not its payload).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct JsonFloat(pub(crate) f64);
 
@@ -24,6 +28,7 @@ impl Serialize for JsonFloat {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.0 {
             v if v.is_finite() => serializer.serialize_f64(v),
+            v if v.is_nan() && v.is_sign_negative() => serializer.serialize_str(NEG_NAN),
             v if v.is_nan() => serializer.serialize_str(NAN),
             v if v > 0.0 => serializer.serialize_str(INFINITY),
             _ => serializer.serialize_str(NEG_INFINITY),
@@ -34,9 +39,13 @@ impl Serialize for JsonFloat {
 fn non_finite<E: de::Error>(text: &str) -> Result<f64, E> {
     match text {
         NAN => Ok(f64::NAN),
+        NEG_NAN => Ok(-f64::NAN),
         INFINITY => Ok(f64::INFINITY),
         NEG_INFINITY => Ok(f64::NEG_INFINITY),
-        other => Err(E::invalid_value(de::Unexpected::Str(other), &"a number, \"NaN\", \"Infinity\" or \"-Infinity\"")),
+        other => Err(E::invalid_value(
+            de::Unexpected::Str(other),
+            &"a number, \"NaN\", \"-NaN\", \"Infinity\" or \"-Infinity\"",
+        )),
     }
 }
 
@@ -46,7 +55,7 @@ impl<'de> Deserialize<'de> for JsonFloat {
         impl Visitor<'_> for FloatVisitor {
             type Value = JsonFloat;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number, \"NaN\", \"Infinity\" or \"-Infinity\"")
+                f.write_str("a number, \"NaN\", \"-NaN\", \"Infinity\" or \"-Infinity\"")
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<JsonFloat, E> {
                 Ok(JsonFloat(v))
@@ -172,6 +181,9 @@ mod tests {
         }
         let nan: JsonFloat = serde_json::from_str(&serde_json::to_string(&JsonFloat(f64::NAN)).unwrap()).unwrap();
         assert!(nan.0.is_nan());
+        let negative = JsonFloat(0.0f64 / std::hint::black_box(0.0));
+        let back: JsonFloat = serde_json::from_str(&serde_json::to_string(&negative).unwrap()).unwrap();
+        assert_eq!(back.0.to_bits(), negative.0.to_bits());
     }
 
     #[test]
