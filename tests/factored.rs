@@ -5,19 +5,8 @@
 use optim::zoo::AdaFactor;
 use optim::{Element, Optimizer, Param, Rule, SimdLevel};
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Noise(u64);
-impl Noise {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    }
-    fn vec<T: Element>(&mut self, n: usize) -> Vec<T> {
-        (0..n).map(|_| T::from_f64(self.next())).collect()
-    }
-}
+mod noise;
+use noise::Noise;
 
 optim::optimizer! {
     /// Subtracts each element's row mean, column mean and its matrix's mean of row means, and
