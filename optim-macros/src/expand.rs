@@ -514,21 +514,28 @@ fn factor_locals(rule: &ir::Rule, in_loop: bool) -> TokenStream {
     }
 }
 
+/// Cuts each walked state slice to the loop's length (`&mut` for the update, `&` for a
+/// reduction pass); an absent state becomes an empty slice.
+fn reslices(rule: &ir::Rule, state_slices: &[syn::Ident], mutability: TokenStream) -> TokenStream {
+    let cuts = full_states(rule).map(|(i, state)| {
+        let slice = &state_slices[i];
+        match &state.presence {
+            Some(_) => {
+                let present = presence_test(state);
+                quote!(let #slice: &#mutability [__T] = if #present { &#mutability #slice[..__n] } else { &#mutability [] };)
+            }
+            None => quote!(let #slice: &#mutability [__T] = &#mutability #slice[..__n];),
+        }
+    });
+    quote!(#(#cuts)*)
+}
+
 fn apply_fn(rule: &ir::Rule) -> TokenStream {
     let rt = quote!(__rt);
     let slots = rule.slots;
     let factored = rule.factored();
     let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
-    let reslices = full_states(rule).map(|(i, state)| {
-        let slice = &state_slices[i];
-        match &state.presence {
-            Some(_) => {
-                let present = presence_test(state);
-                quote!(let #slice: &mut [__T] = if #present { &mut #slice[..__n] } else { &mut [] };)
-            }
-            None => quote!(let #slice: &mut [__T] = &mut #slice[..__n];),
-        }
-    });
+    let reslices = reslices(rule, &state_slices, quote!(mut));
     let stores = full_states(rule).filter(|(_, s)| s.written).map(|(i, state)| {
         let (local, slice) = (format_ident!("__st{}", i), &state_slices[i]);
         let present = presence_test(state);
@@ -561,7 +568,7 @@ fn apply_fn(rule: &ir::Rule) -> TokenStream {
             #lengths
             let __param = &mut __param[..__n];
             let __grad = &__grad[..__n];
-            #(#reslices)*
+            #reslices
             #walk
         }
         struct __Kernel<'__p, '__f, __U>(&'__p #rt::Prepared<#slots>, &'__p #rt::Factors<'__f, __U>);
@@ -630,17 +637,7 @@ fn reduce_fn(rule: &ir::Rule) -> TokenStream {
     let slots = rule.slots;
     let factored = rule.factored();
     let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
-    let reslices = full_states(rule).map(|(i, state)| {
-        let slice = &state_slices[i];
-        match &state.presence {
-            Some(_) => {
-                let present = presence_test(state);
-                quote!(let #slice: &[__T] = if #present { &#slice[..__n] } else { &[] };)
-            }
-            None => quote!(let #slice: &[__T] = &#slice[..__n];),
-        }
-    });
-    let reslices = quote!(#(#reslices)*);
+    let reslices = reslices(rule, &state_slices, TokenStream::new());
     let locals = factor_locals(rule, true);
     let passes = 1..rule.passes;
     let loops = passes.clone().map(|pass| {

@@ -675,18 +675,13 @@ impl<'a> Lowerer<'a> {
         let (path, generation) = (self.frame().path.clone(), self.generation);
         let hoisted = Hoisted { key, path, generation, index };
         let tokens = value.tokens;
-        let (code, read) = if row {
+        let read = self.temp_read(value.place, index);
+        let code = if row {
             self.row_temps.push(hoisted);
-            (
-                quote!(for __j in 0..__BR { __temps[#index * __BR + __j] = #tokens; }),
-                quote!(__temps[#index * __BR + __j]),
-            )
+            quote!(for __j in 0..__BR { #read = #tokens; })
         } else {
             self.col_temps.push(hoisted);
-            (
-                quote!(for __j in 0..__BC { __temps[__TR * __BR + #index * __BC + __j] = #tokens; }),
-                quote!(__temps[__TR * __BR + #index * __BC + __j]),
-            )
+            quote!(for __j in 0..__BC { #read = #tokens; })
         };
         let stage = value.stage.max(self.branch_stage());
         self.frame().factored.push((stage, code));
