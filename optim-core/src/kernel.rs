@@ -4,8 +4,7 @@ use ndarray::ArrayD;
 
 use crate::{Element, Factors, RowSparse, Rule};
 
-/// The most per-element state tensors a rule may declare (the macro enforces it).
-pub const MAX_STATES: usize = 8;
+use optim_contract::MAX_STATES;
 
 /// Runs `body` on the parameter's elements in row-major order: in place when the array is
 /// row-major, through a copy otherwise (state is always row-major, matching the logical order).

@@ -51,9 +51,8 @@ pub use factored::{FactorBuffers, Factors, FactorsMut, StateShape, matrix_dims};
 pub use group::{Group, ParamGroup};
 pub use hooks::{HookHandle, StepHook};
 pub use hyper::{HyperSet, HyperValue};
-pub use kernel::MAX_STATES;
+pub use optim_contract::{MAX_CONDITIONS, MAX_REDUCTIONS, MAX_STATES, Mask};
 pub use optimizer::Optimizer;
-pub use parallel::MAX_REDUCTIONS;
 pub use param::{Param, ParamData};
 pub use rule::{Prepared, ReduceKind, Reduction, Rule, StateDecl};
 pub use simd::SimdLevel;
@@ -66,8 +65,8 @@ pub mod __private {
     pub use crate::factored::at;
     pub use crate::simd::{Kernel, ReduceKernel, dispatch, dispatch_reduce};
     pub use crate::{
-        Element, FactorBuffers, Factors, FactorsMut, HyperSet, HyperValue, OptimError, Optimizer, Param, Prepared,
-        ReduceKind, Reduction, Rule, SimdLevel, StateDecl, StateShape,
+        Element, FactorBuffers, Factors, FactorsMut, HyperSet, HyperValue, Mask, OptimError, Optimizer, Param,
+        Prepared, ReduceKind, Reduction, Rule, SimdLevel, StateDecl, StateShape,
     };
     pub use optim_macros::__optimizer;
 }

@@ -4,8 +4,9 @@
 //! count.
 
 use crate::factored::{Factors, take_factored, views};
-use crate::kernel::{MAX_STATES, run_dense, run_sparse};
+use crate::kernel::{run_dense, run_sparse};
 use crate::{Element, Param, ParamData, ParamGroup, ParamState, Rule};
+use crate::{MAX_REDUCTIONS, MAX_STATES};
 
 /// Below this many elements in a whole step, it runs on the caller's thread.
 pub const INLINE_BELOW: usize = 1 << 15;
@@ -157,8 +158,6 @@ fn chunked<R: Rule, T: Element>(
         || chunked::<R, T>(prep, right_factors, param_right, grad_right, &mut right[..count]),
     );
 }
-
-pub const MAX_REDUCTIONS: usize = 8;
 
 /// Reduction pass `pass` over one whole tensor, into `out` (one entry per `R::REDUCTIONS`;
 /// entries of other passes are left alone). The tensor is halved recursively down to `GRAIN`

@@ -19,7 +19,7 @@ pub struct Prepared<const K: usize> {
     /// Hoisted scalar values, in `f64`.
     pub scalars: [f64; K],
     /// One bit per hoisted condition.
-    pub mask: u32,
+    pub mask: crate::Mask,
 }
 
 /// A per-element state tensor of a rule, as declared in its spec.

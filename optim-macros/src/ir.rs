@@ -2,6 +2,8 @@
 
 use proc_macro2::TokenStream;
 
+use crate::symbol::*;
+
 pub enum HyperTy {
     Float,
     Int,
@@ -94,18 +96,18 @@ pub fn render(stmts: &[ElemStmt], pass: Option<usize>) -> TokenStream {
                 if pass == Some(*own) {
                     out.extend(match (target, kind) {
                         (Target::Tensor(reduction), ReduceKind::Sum) => {
-                            let acc = quote::format_ident!("__acc{}", reduction);
-                            quote::quote!(#acc[__l] += __rt::Element::to_f64(#value);)
+                            let acc = ACCUMULATOR.at(reduction);
+                            quote::quote!(#acc[#LANE] += #RT::Element::to_f64(#value);)
                         }
                         (Target::Tensor(reduction), ReduceKind::Max) => {
-                            let acc = quote::format_ident!("__acc{}", reduction);
-                            quote::quote!(#acc[__l] = #acc[__l].max(__rt::Element::to_f64(#value));)
+                            let acc = ACCUMULATOR.at(reduction);
+                            quote::quote!(#acc[#LANE] = #acc[#LANE].max(#RT::Element::to_f64(#value));)
                         }
                         (Target::Rows(m), _) => {
-                            quote::quote!(__facc[#m * __BR + __row] += __rt::Element::to_f64(#value);)
+                            quote::quote!(#FACTOR_SUMS[#m * #ALL_ROWS + #ROW] += #RT::Element::to_f64(#value);)
                         }
                         (Target::Cols(m), _) => {
-                            quote::quote!(__facc[__RA * __BR + #m * __BC + __cj] += __rt::Element::to_f64(#value);)
+                            quote::quote!(#FACTOR_SUMS[#ROW_SUM_COUNT * #ALL_ROWS + #m * #ALL_COLS + #COL] += #RT::Element::to_f64(#value);)
                         }
                     });
                 }

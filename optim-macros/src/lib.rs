@@ -11,6 +11,7 @@ mod errors;
 mod expand;
 mod ir;
 mod lower;
+mod symbol;
 #[cfg(test)]
 mod tests;
 

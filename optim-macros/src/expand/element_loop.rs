@@ -1,0 +1,120 @@
+//! The parts every element loop shares: slices, loads, lengths, the row-aware walk.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::*;
+use crate::ast::Axis;
+use crate::ir::{self};
+
+/// The parts of an element loop shared by the update pass and the reduction passes.
+pub(super) struct LoopParts {
+    pub(super) state_slices: Vec<syn::Ident>,
+    pub(super) convert: TokenStream,
+    pub(super) lengths: TokenStream,
+    pub(super) loads: TokenStream,
+}
+
+pub(super) fn presence_test(state: &ir::ElemState) -> TokenStream {
+    match &state.presence {
+        Some((bit, _, _)) => {
+            let bit = Literal::u32_unsuffixed(*bit as u32);
+            quote!(((#MASK >> #bit) & 1 == 1))
+        }
+        None => quote!(true),
+    }
+}
+
+/// The states the element loop walks alongside the parameter (row and column states are
+/// read through the factors instead).
+pub(super) fn full_states(rule: &ir::Rule) -> impl Iterator<Item = (usize, &ir::ElemState)> {
+    rule.states.iter().enumerate().filter(|(_, s)| s.axis == Axis::Full)
+}
+
+pub(super) fn loop_parts(rule: &ir::Rule) -> LoopParts {
+    let rt = quote!(#RT);
+    let state_slices: Vec<_> = (0..rule.states.len()).map(|i| STATE_SLICE.at(i)).collect();
+    let convert = (0..rule.slots).map(|i| {
+        let local = SLOT.at(i);
+        quote!(let #local: #ELEM = <#ELEM as #rt::Element>::from_f64(#SLOTS[#i]);)
+    });
+    let lengths = full_states(rule).map(|(i, state)| {
+        let (present, slice) = (presence_test(state), &state_slices[i]);
+        quote!(if #present { #LEN = #LEN.min(#slice.len()); })
+    });
+    let grad_load = rule.grad_read.then(|| quote!(let #GRAD_VALUE: #ELEM = #GRAD[#INDEX];));
+    let state_loads = full_states(rule).filter(|(_, s)| s.read || s.written).map(|(i, state)| {
+        let (local, slice) = (STATE_VALUE.at(i), &state_slices[i]);
+        match &state.presence {
+            Some(_) => {
+                let present = presence_test(state);
+                quote!(let mut #local: #ELEM = if #present { #slice[#INDEX] } else { <#ELEM as #rt::Element>::ZERO };)
+            }
+            None => quote!(let mut #local: #ELEM = #slice[#INDEX];),
+        }
+    });
+    let (convert, lengths) = (quote!(#(#convert)*), quote!(#(#lengths)*));
+    let loads = quote!(let mut #PARAM_VALUE: #ELEM = #PARAM[#INDEX]; #grad_load #(#state_loads)*);
+    LoopParts { state_slices, convert, lengths, loads }
+}
+
+/// `for __i in 0..__n { body }`, or for a factored rule the same walk split at row ends, with
+/// the row index, the column index and the per-row loads in scope.
+pub(super) fn element_walk(rule: &ir::Rule, body: TokenStream) -> TokenStream {
+    if !rule.factored() {
+        return quote!(for #INDEX in 0..#LEN { #body });
+    }
+    let row_loads = rule.row_loads.iter().map(|(ident, read)| quote!(let #ident: #ELEM = #read;));
+    quote! {
+        let mut __start = 0usize;
+        while __start < #LEN {
+            let __flat = #FACTORS.offset + __start;
+            let #ROW = __flat / #COLS;
+            let __col0 = __flat - #ROW * #COLS;
+            let __end = (__start + (#COLS - __col0)).min(#LEN);
+            let __cbase = ((#ROW / #ROWS) * #COLS + __col0).wrapping_sub(__start);
+            #(#row_loads)*
+            for #INDEX in __start..__end {
+                let #COL = __cbase.wrapping_add(#INDEX);
+                #body
+            }
+            __start = __end;
+        }
+    }
+}
+
+/// Locals a factored rule's code reads: the matrix view, buffer layout and factored states.
+pub(super) fn factor_locals(rule: &ir::Rule, in_loop: bool) -> TokenStream {
+    if !rule.factored() {
+        return TokenStream::new();
+    }
+    let (temp_rows, acc_rows) = (rule.temps.0, rule.accumulators.0);
+    let states = rule.states.iter().enumerate().filter(|(_, s)| s.axis != Axis::Full).map(|(i, _)| {
+        let local = FACTOR_STATE.at(i);
+        quote!(let #local: &[#ELEM] = #FACTORS.states[#i];)
+    });
+    let loop_locals = in_loop.then(|| quote!(let #LOOP_TEMPS: &[f64] = #FACTORS.temps; #(#states)*));
+    quote! {
+        let (#SLICES, #ROWS, #COLS) = (#FACTORS.slices, #FACTORS.rows, #FACTORS.cols);
+        let (#ALL_ROWS, #ALL_COLS) = (#SLICES * #ROWS, #SLICES * #COLS);
+        let #ROW_TEMP_COUNT: usize = #temp_rows;
+        let #ROW_SUM_COUNT: usize = #acc_rows;
+        #loop_locals
+    }
+}
+
+/// Cuts each walked state slice to the loop's length (`&mut` for the update, `&` for a
+/// reduction pass); an absent state becomes an empty slice.
+pub(super) fn reslices(rule: &ir::Rule, state_slices: &[syn::Ident], mutability: TokenStream) -> TokenStream {
+    let cuts = full_states(rule).map(|(i, state)| {
+        let slice = &state_slices[i];
+        match &state.presence {
+            Some(_) => {
+                let present = presence_test(state);
+                quote!(let #slice: &#mutability [#ELEM] = if #present { &#mutability #slice[..#LEN] } else { &#mutability [] };)
+            }
+            None => quote!(let #slice: &#mutability [#ELEM] = &#mutability #slice[..#LEN];),
+        }
+    });
+    quote!(#(#cuts)*)
+}

@@ -1,0 +1,68 @@
+//! `prepare_stage`: the scalar program, once per tensor per stage, and the mask dispatch.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::*;
+use crate::ir::{self};
+
+/// Above this many hoisted conditions the loop reads the mask at run time instead of being
+/// specialised for each of the 2^n configurations.
+pub(super) const MAX_SPECIALISED_BITS: usize = 5;
+
+pub(super) fn prepare_fn(rule: &ir::Rule) -> TokenStream {
+    let rt = quote!(#RT);
+    let slots = rule.slots;
+    let passes = rule.passes;
+    let loads = (0..rule.scalar_states.len()).map(|i| {
+        let local = SCALAR_STATE.at(i);
+        quote!(let mut #local: f64 = #SCALAR_STATE_IN.get(#i).copied().unwrap_or_default();)
+    });
+    let stores = (0..rule.scalar_states.len()).map(|i| {
+        let local = SCALAR_STATE.at(i);
+        quote!(if let ::core::option::Option::Some(__slot) = #SCALAR_STATE_IN.get_mut(#i) { *__slot = #local; })
+    });
+    let prologue = &rule.prologue;
+    quote! {
+        fn prepare_stage(
+            #HYPER: &Self::Hyper,
+            #STEP: u64,
+            #SCALAR_STATE_IN: &mut [f64],
+            #SHAPE: &[usize],
+            #REDUCTIONS: &[f64],
+            #STAGE: usize,
+        ) -> Self::Prep {
+            let #NUMEL: usize = #SHAPE.iter().product();
+            let #NDIM: usize = #SHAPE.len();
+            #(#loads)*
+            let mut #SLOTS = [0.0f64; #slots];
+            let mut #MASK: #RT::Mask = 0;
+            #(#prologue)*
+            // every stage recomputes the scalar program from the same inputs; only the last
+            // one, which sees every reduction, keeps the new scalar state
+            if #STAGE + 1 >= #passes {
+                #(#stores)*
+            }
+            #rt::Prepared { scalars: #SLOTS, mask: #MASK }
+        }
+    }
+}
+
+/// A `match` on the prepared mask that calls `call(mask literal, dynamic, runtime mask)`.
+pub(super) fn mask_dispatch(
+    rule: &ir::Rule,
+    call: impl Fn(TokenStream, bool, TokenStream) -> TokenStream,
+) -> TokenStream {
+    if rule.bits <= MAX_SPECIALISED_BITS {
+        let arms = (0..(1u32 << rule.bits) - 1).map(|mask| {
+            let literal = Literal::u32_unsuffixed(mask);
+            let call = call(quote!(#literal), false, quote!(0));
+            quote!(#literal => #call,)
+        });
+        let last = Literal::u32_unsuffixed((1u32 << rule.bits) - 1);
+        let last_call = call(quote!(#last), false, quote!(0));
+        quote!(match #PREP.mask { #(#arms)* _ => #last_call, })
+    } else {
+        call(quote!(0), true, quote!(#PREP.mask))
+    }
+}

@@ -1,0 +1,173 @@
+//! The reduction passes: `reduce_at` and, for factored rules, `reduce_factored`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::*;
+use crate::ir::{self};
+
+/// Lanes per reduction accumulator: independent partial sums let the loop vectorise while the
+/// combination order stays fixed.
+pub(super) const LANES: usize = 8;
+
+pub(super) fn reduce_fn(rule: &ir::Rule) -> TokenStream {
+    if rule.passes <= 1 {
+        return TokenStream::new();
+    }
+    let rt = quote!(#RT);
+    let slots = rule.slots;
+    let factored = rule.factored();
+    let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
+    let reslices = reslices(rule, &state_slices, TokenStream::new());
+    let locals = factor_locals(rule, true);
+    let passes = 1..rule.passes;
+    let loops = passes.clone().map(|pass| {
+        let name = format_ident!("__reduce{}", pass);
+        let body = ir::render(&rule.body, Some(pass));
+        let mine: Vec<(usize, ir::ReduceKind)> = rule
+            .reductions
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, _))| *p == pass)
+            .map(|(r, (_, kind))| (r, *kind))
+            .collect();
+        let inits = mine.iter().map(|(r, kind)| {
+            let acc = ACCUMULATOR.at(r);
+            let identity = match kind {
+                ir::ReduceKind::Sum => quote!(0.0f64),
+                ir::ReduceKind::Max => quote!(f64::NEG_INFINITY),
+            };
+            quote!(let mut #acc: [f64; #LANES] = [#identity; #LANES];)
+        });
+        let folds = mine.iter().map(|(r, kind)| {
+            let acc = ACCUMULATOR.at(r);
+            let fold = match kind {
+                ir::ReduceKind::Sum => quote!(#acc.iter().fold(0.0f64, |a, b| a + b)),
+                ir::ReduceKind::Max => quote!(#acc.iter().fold(f64::NEG_INFINITY, |a, b| a.max(*b))),
+            };
+            quote!(if let ::core::option::Option::Some(__o) = #OUT.get_mut(#r) { *__o = #fold; })
+        });
+        let walk = if factored {
+            element_walk(rule, quote!(let #LANE = #INDEX % #LANES; #loads #body))
+        } else {
+            quote! {
+                let __blocks = #LEN / #LANES;
+                for #MATRIX in 0..__blocks {
+                    for #LANE in 0..#LANES {
+                        let #INDEX = #MATRIX * #LANES + #LANE;
+                        #loads
+                        #body
+                    }
+                }
+                for #INDEX in __blocks * #LANES..#LEN {
+                    let #LANE = #INDEX - __blocks * #LANES;
+                    #loads
+                    #body
+                }
+            }
+        };
+        quote! {
+            #[inline(always)]
+            #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
+            fn #name<#ELEM: #rt::Element, const __M: #RT::Mask, const __DYN: bool>(
+                __m: #RT::Mask,
+                #SLOTS: &[f64; #slots],
+                #FACTORS: &#rt::Factors<'_, #ELEM>,
+                #FACTOR_SUMS: &mut [f64],
+                #PARAM: &[#ELEM],
+                #GRAD: &[#ELEM],
+                #STATE: &[&[#ELEM]],
+                #OUT: &mut [f64],
+            ) {
+                let #MASK: #RT::Mask = if __DYN { __m } else { __M };
+                let [#(#state_slices),*] = #STATE else { return };
+                #convert
+                #locals
+                let mut #LEN = #PARAM.len().min(#GRAD.len());
+                #lengths
+                let #PARAM = &#PARAM[..#LEN];
+                let #GRAD = &#GRAD[..#LEN];
+                #reslices
+                #(#inits)*
+                #walk
+                #(#folds)*
+            }
+        }
+    });
+    let arms = passes.map(|pass| {
+        let name = format_ident!("__reduce{}", pass);
+        let dispatch = mask_dispatch(rule, |mask, dynamic, runtime| {
+            quote!(#name::<#ELEM, #mask, #dynamic>(#runtime, &#PREP.scalars, #FACTORS, #FACTOR_SUMS, #PARAM, #GRAD, #STATE, #OUT))
+        });
+        quote!(#pass => #dispatch,)
+    });
+    let reducer = quote! {
+        #(#loops)*
+        struct __Reducer<'__p, '__f, __U>(
+            &'__p #rt::Prepared<#slots>,
+            usize,
+            &'__p #rt::Factors<'__f, __U>,
+            ::core::cell::RefCell<&'__p mut [f64]>,
+        );
+        impl<#ELEM: #rt::Element> #rt::ReduceKernel<#ELEM> for __Reducer<'_, '_, #ELEM> {
+            #[inline(always)]
+            fn run(&self, #PARAM: &[#ELEM], #GRAD: &[#ELEM], #STATE: &[&[#ELEM]], #OUT: &mut [f64]) {
+                let (#PREP, #FACTORS) = (self.0, self.2);
+                let mut __accumulators = self.3.borrow_mut();
+                let #FACTOR_SUMS: &mut [f64] = &mut __accumulators;
+                match self.1 {
+                    #(#arms)*
+                    _ => {}
+                }
+            }
+        }
+    };
+    let factored_entry = factored.then(|| {
+        quote! {
+            #[inline]
+            fn reduce_factored<#ELEM: #rt::Element>(
+                #LEVEL: #rt::SimdLevel,
+                #PASS: usize,
+                #PREP: &Self::Prep,
+                #FACTORS: &#rt::Factors<'_, #ELEM>,
+                #FACTOR_SUMS: &mut [f64],
+                #PARAM: &[#ELEM],
+                #GRAD: &[#ELEM],
+                #STATE: &[&[#ELEM]],
+                #OUT: &mut [f64],
+            ) {
+                #reducer
+                let __reducer = __Reducer(#PREP, #PASS, #FACTORS, ::core::cell::RefCell::new(#FACTOR_SUMS));
+                #rt::dispatch_reduce(#LEVEL, &__reducer, #PARAM, #GRAD, #STATE, #OUT)
+            }
+        }
+    });
+    let plain_body = if factored {
+        quote! {
+            let #FACTORS = #rt::Factors::whole(&[#PARAM.len()]);
+            <Self as #rt::Rule>::reduce_factored(#LEVEL, #PASS, #PREP, &#FACTORS, &mut [], #PARAM, #GRAD, #STATE, #OUT)
+        }
+    } else {
+        quote! {
+            #reducer
+            let #FACTORS = #rt::Factors::whole(&[#PARAM.len()]);
+            let __reducer = __Reducer(#PREP, #PASS, &#FACTORS, ::core::cell::RefCell::new(&mut []));
+            #rt::dispatch_reduce(#LEVEL, &__reducer, #PARAM, #GRAD, #STATE, #OUT)
+        }
+    };
+    quote! {
+        #[inline]
+        fn reduce_at<#ELEM: #rt::Element>(
+            #LEVEL: #rt::SimdLevel,
+            #PASS: usize,
+            #PREP: &Self::Prep,
+            #PARAM: &[#ELEM],
+            #GRAD: &[#ELEM],
+            #STATE: &[&[#ELEM]],
+            #OUT: &mut [f64],
+        ) {
+            #plain_body
+        }
+        #factored_entry
+    }
+}

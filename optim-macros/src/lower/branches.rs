@@ -1,0 +1,219 @@
+//! Branches: `if` statements and values, guards of conditional state, mask-specialised arms.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::{BinOp, Expr, ExprIf, Stmt, UnOp};
+
+use super::*;
+use crate::ir;
+
+impl Lowerer<'_> {
+    pub(super) fn if_statement(&mut self, if_stmt: &ExprIf) {
+        let Some(condition) = self.expr(&if_stmt.cond) else { return };
+        if self.expect(&condition, Ty::Bool, &if_stmt.cond).is_none() {
+            return;
+        }
+        if condition.place.factored() {
+            self.errors.error(&if_stmt.cond, "a branch cannot depend on a row or column value; use `select`");
+            // still check the arms, so their own mistakes are reported too
+            let _ = self.in_frame(&[], |this| if_stmt.then_branch.stmts.iter().for_each(|s| this.statement(s)));
+            return;
+        }
+        let guards = self.guards_of(&if_stmt.cond, &condition);
+        let else_guards = self.complement_guards(&if_stmt.cond, &condition);
+        let element_condition = usize::from(condition.place == Place::Elem);
+        self.no_reduction_depth += element_condition;
+        self.elem_condition_depth += element_condition;
+        self.branch_stages.push(condition.stage);
+        let (then, ()) = self.in_frame(&guards, |this| {
+            for stmt in &if_stmt.then_branch.stmts {
+                this.statement(stmt);
+            }
+        });
+        let (otherwise, ()) = self.in_frame(&else_guards, |this| {
+            if let Some((_, e)) = &if_stmt.else_branch {
+                match &**e {
+                    Expr::If(nested) => this.if_statement(nested),
+                    Expr::Block(block) => {
+                        for stmt in &block.block.stmts {
+                            this.statement(stmt);
+                        }
+                    }
+                    other => this.errors.error(other, "expected a block"),
+                }
+            }
+        });
+        self.branch_stages.pop();
+        self.no_reduction_depth -= element_condition;
+        self.elem_condition_depth -= element_condition;
+        self.join_branches(condition, &if_stmt.cond, then, otherwise, None);
+    }
+
+    /// Guards of an `else` arm: the complement of a comparison (`ndim >= 2` → `ndim < 2`) or of
+    /// `!flag` / `flag`, so a state present under the opposite condition can be used there.
+    pub(super) fn complement_guards(&self, source: &Expr, condition: &Value) -> Vec<String> {
+        if condition.place != Place::Scalar {
+            return Vec::new();
+        }
+        let complement: Option<Expr> = match source {
+            Expr::Binary(b) => {
+                let op: Option<BinOp> = match b.op {
+                    BinOp::Lt(t) => Some(BinOp::Ge(syn::Token![>=](t.spans[0]))),
+                    BinOp::Ge(t) => Some(BinOp::Lt(syn::Token![<](t.spans[0]))),
+                    BinOp::Gt(t) => Some(BinOp::Le(syn::Token![<=](t.spans[0]))),
+                    BinOp::Le(t) => Some(BinOp::Gt(syn::Token![>](t.spans[0]))),
+                    BinOp::Eq(t) => Some(BinOp::Ne(syn::Token![!=](t.spans[0]))),
+                    BinOp::Ne(t) => Some(BinOp::Eq(syn::Token![==](t.spans[0]))),
+                    _ => None,
+                };
+                op.map(|op| Expr::Binary(syn::ExprBinary { op, ..b.clone() }))
+            }
+            Expr::Unary(u) if matches!(u.op, UnOp::Not(_)) => Some((*u.expr).clone()),
+            Expr::Path(_) => Some(syn::parse_quote!(!#source)),
+            _ => None,
+        };
+        complement.map(|e| vec![e.to_token_stream().to_string()]).unwrap_or_default()
+    }
+
+    pub(super) fn guards_of(&self, source: &Expr, condition: &Value) -> Vec<String> {
+        let mut guards = Vec::new();
+        if condition.place == Place::Scalar {
+            conjuncts(source, &mut guards);
+        }
+        guards
+    }
+
+    /// Emits a two-way branch whose arms were lowered into `then` and `otherwise`; with `tails`,
+    /// the branch is a value. Returns the element-level tokens for a value branch.
+    pub(super) fn join_branches(
+        &mut self,
+        condition: Value,
+        source: &Expr,
+        mut then: Frame,
+        mut otherwise: Frame,
+        tails: Option<(Value, Value)>,
+    ) -> Option<Value> {
+        let elem_tails = tails.as_ref().is_some_and(|(a, b)| a.place != Place::Scalar || b.place != Place::Scalar);
+        let is_elem = !then.elem.is_empty() || !otherwise.elem.is_empty() || elem_tails;
+        let tails = tails.map(|(a, b)| {
+            if is_elem {
+                let a = self.reenter(&mut then, |this| this.elementwise(a));
+                let b = self.reenter(&mut otherwise, |this| this.elementwise(b));
+                (a, b)
+            } else {
+                (a.tokens, b.tokens)
+            }
+        });
+        let (then_scalar, else_scalar) = (&then.scalar, &otherwise.scalar);
+        let c = &condition.tokens;
+        if condition.place == Place::Scalar && !(then.factored.is_empty() && otherwise.factored.is_empty()) {
+            // row/column statements run between passes, each under the branch's mask bit
+            let test = Self::bit_test(self.bit(condition.tokens.clone(), condition.span));
+            let then_code =
+                std::mem::take(&mut then.factored).into_iter().map(|(stage, code)| (stage, quote!(if #test { #code })));
+            let else_code = std::mem::take(&mut otherwise.factored)
+                .into_iter()
+                .map(|(stage, code)| (stage, quote!(if !#test { #code })));
+            let code: Vec<_> = then_code.chain(else_code).collect();
+            self.frame().factored.extend(code);
+        } else if !(then.factored.is_empty() && otherwise.factored.is_empty()) {
+            self.errors.error(source, "row and column values cannot be computed under an element-wise condition");
+            return None;
+        }
+        if condition.place == Place::Scalar {
+            if !is_elem {
+                // a purely scalar branch stays in the prologue, as statements or as a value
+                self.frame().assigns_scalar_state |= then.assigns_scalar_state || otherwise.assigns_scalar_state;
+                return match tails {
+                    None => {
+                        self.frame().scalar.push(quote!(if #c { #(#then_scalar)* } else { #(#else_scalar)* }));
+                        None
+                    }
+                    Some((a, b)) => Some(Value::scalar(
+                        Ty::Float,
+                        quote!((if #c { #(#then_scalar)* #a } else { #(#else_scalar)* #b })),
+                    )),
+                };
+            }
+            if !then_scalar.is_empty() || !else_scalar.is_empty() {
+                self.frame().scalar.push(quote!(if #c { #(#then_scalar)* } else { #(#else_scalar)* }));
+            }
+            self.frame().assigns_scalar_state |= then.assigns_scalar_state || otherwise.assigns_scalar_state;
+            let test = Self::bit_test(self.bit(condition.tokens.clone(), condition.span));
+            return self.emit_elem_branch(test, condition.stage, then.elem, otherwise.elem, tails);
+        }
+        if then.assigns_scalar_state || otherwise.assigns_scalar_state {
+            self.errors.error(
+                source,
+                "a scalar state cannot be assigned under an element-wise condition; branch on a scalar, or use `select`",
+            );
+            return None;
+        }
+        let frame = self.frame();
+        frame.scalar.extend(then.scalar);
+        frame.scalar.extend(otherwise.scalar);
+        self.emit_elem_branch(condition.tokens, condition.stage, then.elem, otherwise.elem, tails)
+    }
+
+    pub(super) fn emit_elem_branch(
+        &mut self,
+        test: TokenStream,
+        test_stage: usize,
+        then: Vec<ir::ElemStmt>,
+        otherwise: Vec<ir::ElemStmt>,
+        tails: Option<(TokenStream, TokenStream)>,
+    ) -> Option<Value> {
+        let stage = test_stage.max(ir::max_stage(&then)).max(ir::max_stage(&otherwise));
+        match tails {
+            None => {
+                self.frame().elem.push(ir::ElemStmt::Branch { stage, test, then, otherwise });
+                None
+            }
+            Some((a, b)) => {
+                let (then, otherwise) = (ir::render(&then, None), ir::render(&otherwise, None));
+                Some(Value::elem(Ty::Float, quote!((if #test { #then #a } else { #otherwise #b }))))
+            }
+        }
+    }
+
+    /// Records that a variable now holds `value`; returns the stage of the assignment.
+    pub(super) fn block_value(&mut self, stmts: &[Stmt], at: &impl ToTokens) -> Option<Value> {
+        let Some((Stmt::Expr(tail, None), body)) = stmts.split_last() else {
+            self.errors.error(at, "this block needs a value as its last line (without `;`)");
+            return None;
+        };
+        for stmt in body {
+            self.statement(stmt);
+        }
+        self.expr(tail)
+    }
+
+    pub(super) fn if_expression(&mut self, if_expr: &ExprIf) -> Option<Value> {
+        let Some((_, else_branch)) = &if_expr.else_branch else {
+            self.errors.error(if_expr, "an `if` used as a value needs an `else`");
+            return None;
+        };
+        let condition = self.expr(&if_expr.cond)?;
+        self.expect(&condition, Ty::Bool, &if_expr.cond)?;
+        if condition.place.factored() {
+            self.errors.error(&if_expr.cond, "a branch cannot depend on a row or column value; use `select`");
+            return None;
+        }
+        let guards = self.guards_of(&if_expr.cond, &condition);
+        let else_guards = self.complement_guards(&if_expr.cond, &condition);
+        self.no_reduction_depth += 1;
+        self.branch_stages.push(condition.stage);
+        let (then, a) = self.in_frame(&guards, |this| this.block_value(&if_expr.then_branch.stmts, if_expr));
+        let (otherwise, b) = self.in_frame(&else_guards, |this| this.expr(else_branch));
+        self.branch_stages.pop();
+        self.no_reduction_depth -= 1;
+        let (a, b) = (a?, b?);
+        if a.ty != b.ty || a.ty == Ty::Pair {
+            self.errors.error(if_expr, "both arms of an `if` must be numbers, or both bools");
+            return None;
+        }
+        let ty = a.ty;
+        let value = self.join_branches(condition, &if_expr.cond, then, otherwise, Some((a, b)))?;
+        Some(Value { ty, ..value })
+    }
+}

@@ -1,0 +1,88 @@
+//! Function calls: the element-wise functions, `select`, and the dispatch to reductions.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident, quote};
+use syn::Expr;
+
+use super::*;
+use crate::errors::did_you_mean;
+use crate::symbol::*;
+
+impl Lowerer<'_> {
+    pub(super) fn call(&mut self, ident: &syn::Ident, args: &[&Expr], at: &impl ToTokens) -> Option<Value> {
+        let name = ident.to_string();
+        let Some((_, arity)) = FUNCTIONS.iter().find(|(f, _)| *f == name) else {
+            let hint = match did_you_mean(&name, FUNCTIONS.iter().map(|(f, _)| *f)) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("available: {}", FUNCTIONS.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")),
+            };
+            self.errors.error(ident, format!("unsupported function `{name}`; {hint}"));
+            return None;
+        };
+        if args.len() != *arity {
+            let plural = if *arity == 1 { "" } else { "s" };
+            self.errors.error(at, format!("`{name}` takes {arity} argument{plural}, got {}", args.len()));
+            return None;
+        }
+        let values: Vec<Option<Value>> = args.iter().map(|a| self.expr(a)).collect();
+        let values: Vec<Value> = values.into_iter().collect::<Option<_>>()?;
+        if REDUCTION_FUNCTIONS.contains(&name.as_str()) {
+            self.expect(&values[0], Ty::Float, args[0])?;
+            let value = values.into_iter().next()?;
+            return self.reduction(&name, value, at);
+        }
+        if name == "row_mean" || name == "col_mean" {
+            self.expect(&values[0], Ty::Float, args[0])?;
+            let value = values.into_iter().next()?;
+            return self.axis_mean(name == "row_mean", value, at);
+        }
+        if name == "select" {
+            self.expect(&values[0], Ty::Bool, args[0])?;
+            self.expect(&values[1], Ty::Float, args[1])?;
+            self.expect(&values[2], Ty::Float, args[2])?;
+            let mut it = values.into_iter();
+            let (c, a, b) = (it.next()?, it.next()?, it.next()?);
+            return Some(self.select(c, a, b));
+        }
+        for (value, arg) in values.iter().zip(args) {
+            self.expect(value, Ty::Float, arg)?;
+        }
+        let method = match name.as_str() {
+            "pow" => format_ident!("powf"),
+            _ => ident.clone(),
+        };
+        let element = quote!(#RT::Element);
+        let stage = values.iter().map(|v| v.stage).max().unwrap_or(0);
+        if values.iter().all(|v| v.place == Place::Scalar) {
+            let args = values.iter().map(|v| &v.tokens);
+            return Some(Value::scalar(Ty::Float, quote!(<f64 as #element>::#method(#(#args),*))));
+        }
+        let place = values.iter().fold(Place::Scalar, |p, v| p.join(v.place));
+        if place.factored() {
+            let args: Vec<TokenStream> = values.into_iter().map(|v| self.factored_operand(v)).collect();
+            let tokens = quote!(<f64 as #element>::#method(#(#args),*));
+            return Some(Value { tokens, place, stage, ..Value::scalar(Ty::Float, TokenStream::new()) });
+        }
+        let args: Vec<TokenStream> = values.into_iter().map(|v| self.elementwise(v)).collect();
+        Some(Value::elem(Ty::Float, quote!(#element::#method(#(#args),*))))
+    }
+
+    pub(super) fn select(&mut self, condition: Value, a: Value, b: Value) -> Value {
+        if condition.place == Place::Scalar && a.place == Place::Scalar && b.place == Place::Scalar {
+            let (c, a, b) = (condition.tokens, a.tokens, b.tokens);
+            return Value::scalar(Ty::Float, quote!((if #c { #a } else { #b })));
+        }
+        let place = condition.place.join(a.place).join(b.place);
+        let stage = condition.stage.max(a.stage).max(b.stage);
+        if place.factored() {
+            let c = self.factored_operand(condition);
+            let a = self.factored_operand(a);
+            let b = self.factored_operand(b);
+            return Value { place, stage, ..Value::scalar(Ty::Float, quote!((if #c { #a } else { #b }))) };
+        }
+        let c = self.elementwise(condition);
+        let a = self.elementwise(a);
+        let b = self.elementwise(b);
+        Value::elem(Ty::Float, quote!((if #c { #a } else { #b })))
+    }
+}

@@ -1,0 +1,97 @@
+//! Checks over the whole walk, as a flat list of named rules (as serde_derive's
+//! `internals/check.rs`): each looks at what the walk recorded and reports at the offending token.
+//!
+//! Checks that need the type or place of one expression run during the walk, where that
+//! expression is at hand; these are the ones that need every statement seen first.
+
+use optim_contract::{MAX_CONDITIONS, MAX_REDUCTIONS, MAX_STATES};
+
+use super::Lowerer;
+
+/// One named check; the name says what it guards, for a maintainer reading a report.
+type Check = (&'static str, fn(&mut Lowerer<'_>));
+
+/// Every whole-walk check, in the order they report.
+const CHECKS: &[Check] = &[
+    ("step block has a statement", step_not_empty),
+    ("param is updated", param_written),
+    ("every state is written", states_written),
+    ("states fit the kernel's slice arrays", state_limit),
+    ("reductions fit the partial-result arrays", reduction_limit),
+    ("conditions fit the mask", condition_limit),
+];
+
+impl Lowerer<'_> {
+    /// Runs every check of [`CHECKS`].
+    pub(super) fn check_all(&mut self) {
+        for (_, check) in CHECKS {
+            check(self);
+        }
+    }
+}
+
+fn step_not_empty(l: &mut Lowerer<'_>) {
+    if l.spec.step.is_empty() {
+        l.errors.error_at(l.spec.step_span, "the step block is empty; write at least one update of `param`");
+    }
+}
+
+fn param_written(l: &mut Lowerer<'_>) {
+    if !l.spec.step.is_empty() && !l.param_written {
+        l.errors.error_at(l.spec.step_span, "the step never updates `param`; add e.g. `param -= lr * grad;`");
+    }
+}
+
+fn states_written(l: &mut Lowerer<'_>) {
+    if l.spec.step.is_empty() {
+        return;
+    }
+    let mut elem_written = l.states.iter().map(|s| s.written);
+    let mut scalar_written = l.scalar_written.iter().copied();
+    for (state, rejected) in l.spec.states.iter().zip(&l.rejected_states) {
+        let written = if state.scalar { scalar_written.next() } else { elem_written.next() };
+        if written == Some(false) && !rejected {
+            l.errors.error(
+                &state.name,
+                format!("state `{}` is never written in `step`; update it or remove it", state.name),
+            );
+        }
+    }
+}
+
+fn state_limit(l: &mut Lowerer<'_>) {
+    if let Some(state) = l.spec.states.iter().filter(|s| !s.scalar).nth(MAX_STATES) {
+        l.errors.error(
+            &state.name,
+            format!(
+                "`{}` is per-element state number {}; a rule may declare at most {MAX_STATES}: keep a value that is recomputed each step in a `let`, or one number per parameter in a `scalar` state",
+                state.name,
+                MAX_STATES + 1
+            ),
+        );
+    }
+}
+
+fn reduction_limit(l: &mut Lowerer<'_>) {
+    if let Some(span) = l.reduction_spans.get(MAX_REDUCTIONS) {
+        l.errors.error_at(
+            *span,
+            format!(
+                "reduction number {} in this step; a step may take at most {MAX_REDUCTIONS}: bind a reduction once with `let` and reuse the name",
+                MAX_REDUCTIONS + 1
+            ),
+        );
+    }
+}
+
+fn condition_limit(l: &mut Lowerer<'_>) {
+    if let Some(span) = l.bit_spans.get(MAX_CONDITIONS) {
+        l.errors.error_at(
+            *span,
+            format!(
+                "condition number {} in this step; a step may branch on at most {MAX_CONDITIONS} distinct scalar conditions: compute numbers with `select` instead of branching",
+                MAX_CONDITIONS + 1
+            ),
+        );
+    }
+}

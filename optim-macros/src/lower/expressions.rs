@@ -1,0 +1,288 @@
+//! Expressions: literals, names, operators, and combining values of different places.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::{BinOp, Expr, Lit, UnOp};
+
+use super::*;
+use crate::ast::Axis;
+use crate::ir;
+use crate::symbol::*;
+
+impl Lowerer<'_> {
+    // ---- expressions -------------------------------------------------------------------------
+
+    /// Lowers an expression and tags it with the latest reduction stage it depends on.
+    pub(super) fn expr(&mut self, e: &Expr) -> Option<Value> {
+        let outer = std::mem::take(&mut self.seen_stage);
+        let value = self.expr_untagged(e);
+        let stage = self.seen_stage;
+        self.seen_stage = outer.max(stage);
+        let span = syn::spanned::Spanned::span(e);
+        value.map(|v| Value { stage, span, ..v })
+    }
+
+    pub(super) fn expr_untagged(&mut self, e: &Expr) -> Option<Value> {
+        match e {
+            Expr::Lit(lit) => self.literal(&lit.lit),
+            Expr::Path(path) => {
+                let Some(ident) = path.path.get_ident() else {
+                    self.errors.error(path, "expected a name");
+                    return None;
+                };
+                self.name(ident)
+            }
+            Expr::Paren(p) => {
+                let inner = self.expr(&p.expr)?;
+                let tokens = &inner.tokens;
+                Some(Value { tokens: quote!((#tokens)), ..inner })
+            }
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Unary(u) => self.unary(u),
+            Expr::Binary(b) => self.binary(b),
+            Expr::Call(call) => {
+                let Expr::Path(func) = &*call.func else {
+                    self.errors.error(&call.func, "expected a function name");
+                    return None;
+                };
+                let Some(ident) = func.path.get_ident() else {
+                    self.errors.error(func, "expected a function name");
+                    return None;
+                };
+                let args: Vec<&Expr> = call.args.iter().collect();
+                self.call(ident, &args, call)
+            }
+            Expr::MethodCall(m) => {
+                let args: Vec<&Expr> = std::iter::once(&*m.receiver).chain(m.args.iter()).collect();
+                self.call(&m.method, &args, m)
+            }
+            Expr::If(if_expr) => self.if_expression(if_expr),
+            Expr::Block(block) => {
+                self.no_reduction_depth += 1;
+                let (mut frame, tail) = self.in_frame(&[], |this| this.block_value(&block.block.stmts, block));
+                self.no_reduction_depth -= 1;
+                let factored = std::mem::take(&mut frame.factored);
+                self.frame().factored.extend(factored);
+                let tail = tail?;
+                if frame.elem.is_empty() && frame.scalar.is_empty() {
+                    return Some(tail);
+                }
+                let (frame_scalar, frame_elem) = (frame.scalar, frame.elem);
+                if frame_elem.is_empty() && tail.place == Place::Scalar {
+                    let t = tail.tokens;
+                    return Some(Value::scalar(tail.ty, quote!({ #(#frame_scalar)* #t })));
+                }
+                self.frame().scalar.extend(frame_scalar);
+                let t = self.elementwise(tail.clone());
+                let frame_elem = ir::render(&frame_elem, None);
+                Some(Value::elem(tail.ty, quote!({ #frame_elem #t })))
+            }
+            Expr::Field(field) => {
+                let base = self.expr(&field.base)?;
+                let syn::Member::Unnamed(index) = &field.member else {
+                    self.errors.error(&field.member, "only `.0` and `.1` of a pair exist");
+                    return None;
+                };
+                if base.ty != Ty::Pair || index.index > 1 {
+                    self.errors.error(field, "only `.0` and `.1` of a pair exist");
+                    return None;
+                }
+                let tokens = base.tokens;
+                Some(Value::scalar(Ty::Float, quote!(#tokens.#index)))
+            }
+            Expr::Assign(a) => {
+                self.errors.error(a, "an assignment is a statement; end it with `;`");
+                None
+            }
+            other => {
+                self.errors.error(other, "unsupported expression in the DSL");
+                None
+            }
+        }
+    }
+
+    pub(super) fn literal(&mut self, lit: &Lit) -> Option<Value> {
+        match lit {
+            Lit::Float(f) => Some(Value::scalar(Ty::Float, f64_literal(f.base10_parse().ok()?))),
+            Lit::Int(i) => Some(Value::scalar(Ty::Float, f64_literal(i.base10_parse().ok()?))),
+            Lit::Bool(b) => Some(Value::scalar(Ty::Bool, b.to_token_stream())),
+            other => {
+                self.errors.error(other, "unsupported literal; use numbers and `true`/`false`");
+                None
+            }
+        }
+    }
+
+    pub(super) fn name(&mut self, ident: &syn::Ident) -> Option<Value> {
+        let Some(name) = self.resolve(ident) else {
+            self.unknown(ident);
+            return None;
+        };
+        let allowed = match self.mode {
+            Mode::Step => true,
+            Mode::HyperOnly => matches!(name, Name::Hyper(_) | Name::Local(_)),
+            Mode::Presence => matches!(name, Name::Hyper(_) | Name::Local(_) | Name::Ndim | Name::Numel),
+        };
+        if !allowed && self.mode == Mode::Presence {
+            self.errors.error(
+                ident,
+                format!("`{ident}` is not known here; a presence condition uses hyperparameters, `ndim` and `numel`"),
+            );
+            return None;
+        }
+        if !allowed {
+            self.errors.error(
+                ident,
+                format!("`{ident}` is not known here; initial values, ranges and `require` use hyperparameters only"),
+            );
+            return None;
+        }
+        Some(match name {
+            Name::Hyper(index) => {
+                let field = &self.spec.hypers[index].name;
+                match self.hyper_tys[index] {
+                    ir::HyperTy::Float => Value::scalar(Ty::Float, quote!(#HYPER.#field)),
+                    ir::HyperTy::Int => Value::scalar(Ty::Float, quote!((#HYPER.#field as f64))),
+                    ir::HyperTy::Bool => Value::scalar(Ty::Bool, quote!(#HYPER.#field)),
+                    ir::HyperTy::Pair => Value::scalar(Ty::Pair, quote!(#HYPER.#field)),
+                }
+            }
+            Name::State(index) if self.states[index].axis != Axis::Full => {
+                self.guard_check(index, ident)?;
+                self.states[index].read = true;
+                self.bump_var_stage(ident);
+                let place = if self.states[index].axis == Axis::Rows { Place::Row } else { Place::Col };
+                let buffer = STATE_SLICE.at(index);
+                let tokens = quote!(<#ELEM as #RT::Element>::to_f64(#RT::at(#buffer, #AXIS_INDEX)));
+                self.held.insert(tokens.to_string(), (place, Held::State(index)));
+                Value { place, ..Value::scalar(Ty::Float, tokens) }
+            }
+            Name::State(index) => {
+                self.guard_check(index, ident)?;
+                self.states[index].read = true;
+                self.bump_var_stage(ident);
+                let local = STATE_VALUE.at(index);
+                Value::elem(Ty::Float, local.into_token_stream())
+            }
+            Name::ScalarState(index) => {
+                self.bump_var_stage(ident);
+                Value::scalar(Ty::Float, SCALAR_STATE.at(index).into_token_stream())
+            }
+            Name::Param => {
+                self.bump_var_stage(ident);
+                Value::elem(Ty::Float, quote!(#PARAM_VALUE))
+            }
+            Name::Grad => {
+                self.grad_read = true;
+                Value::elem(Ty::Float, quote!(#GRAD_VALUE))
+            }
+            Name::Step => Value::scalar(Ty::Float, quote!((#STEP as f64))),
+            Name::Numel => Value::scalar(Ty::Float, quote!((#NUMEL as f64))),
+            Name::Ndim => Value::scalar(Ty::Float, quote!((#NDIM as f64))),
+            Name::Local(value) => {
+                self.seen_stage = self.seen_stage.max(value.stage);
+                value
+            }
+        })
+    }
+
+    pub(super) fn bump_var_stage(&mut self, ident: &syn::Ident) {
+        let stage = self.var_stages.get(&ident.to_string()).copied().unwrap_or(0);
+        self.seen_stage = self.seen_stage.max(stage);
+    }
+
+    pub(super) fn unary(&mut self, u: &syn::ExprUnary) -> Option<Value> {
+        let inner = self.expr(&u.expr)?;
+        let tokens = &inner.tokens;
+        match u.op {
+            UnOp::Neg(_) => {
+                self.expect(&inner, Ty::Float, &u.expr)?;
+                Some(Value { tokens: quote!((-#tokens)), ..inner })
+            }
+            UnOp::Not(_) => {
+                self.expect(&inner, Ty::Bool, &u.expr)?;
+                Some(Value { tokens: quote!((!#tokens)), ..inner })
+            }
+            _ => {
+                self.errors.error(u, "unsupported operator");
+                None
+            }
+        }
+    }
+
+    pub(super) fn binary(&mut self, b: &syn::ExprBinary) -> Option<Value> {
+        if compound_op(&b.op).is_some() {
+            self.errors.error(b, "a compound assignment is a statement; end it with `;`");
+            return None;
+        }
+        let left = self.expr(&b.left);
+        let right = self.expr(&b.right);
+        let (left, right) = (left?, right?);
+        match b.op {
+            BinOp::Add(_) | BinOp::Sub(_) | BinOp::Mul(_) | BinOp::Div(_) => {
+                self.expect(&left, Ty::Float, &b.left)?;
+                self.expect(&right, Ty::Float, &b.right)?;
+                Some(self.arithmetic(left, right, &b.op))
+            }
+            BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) | BinOp::Eq(_) | BinOp::Ne(_) => {
+                self.expect(&left, Ty::Float, &b.left)?;
+                self.expect(&right, Ty::Float, &b.right)?;
+                let op = b.op;
+                Some(self.combine(left, right, Ty::Bool, |l, r| quote!((#l #op #r))))
+            }
+            BinOp::And(_) | BinOp::Or(_) => {
+                self.expect(&left, Ty::Bool, &b.left)?;
+                self.expect(&right, Ty::Bool, &b.right)?;
+                let op = b.op;
+                Some(self.combine(left, right, Ty::Bool, |l, r| quote!((#l #op #r))))
+            }
+            BinOp::BitXor(op) => {
+                self.errors.error(op, "`^` is not a power here; write `pow(x, y)`");
+                None
+            }
+            other => {
+                self.errors.error(other, "unsupported operator; the DSL has + - * / comparisons && || !");
+                None
+            }
+        }
+    }
+
+    pub(super) fn arithmetic(&mut self, left: Value, right: Value, op: &BinOp) -> Value {
+        let op = match op {
+            BinOp::Add(_) | BinOp::AddAssign(_) => quote!(+),
+            BinOp::Sub(_) | BinOp::SubAssign(_) => quote!(-),
+            BinOp::Mul(_) | BinOp::MulAssign(_) => quote!(*),
+            _ => quote!(/),
+        };
+        self.combine(left, right, Ty::Float, |l, r| quote!((#l #op #r)))
+    }
+
+    pub(super) fn combine(
+        &mut self,
+        left: Value,
+        right: Value,
+        ty: Ty,
+        build: impl FnOnce(TokenStream, TokenStream) -> TokenStream,
+    ) -> Value {
+        let stage = left.stage.max(right.stage);
+        if left.place == Place::Scalar && right.place == Place::Scalar {
+            return Value { stage, ..Value::scalar(ty, build(left.tokens, right.tokens)) };
+        }
+        let place = left.place.join(right.place);
+        if place.factored() {
+            let l = self.factored_operand(left);
+            let r = self.factored_operand(right);
+            return Value { place, stage, ..Value::scalar(ty, build(l, r)) };
+        }
+        let l = self.elementwise(left);
+        let r = self.elementwise(right);
+        Value { stage, ..Value::elem(ty, build(l, r)) }
+    }
+}
+
+pub(super) fn compound_op(op: &BinOp) -> Option<BinOp> {
+    match op {
+        BinOp::AddAssign(_) | BinOp::SubAssign(_) | BinOp::MulAssign(_) | BinOp::DivAssign(_) => Some(*op),
+        _ => None,
+    }
+}

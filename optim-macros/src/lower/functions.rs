@@ -1,0 +1,26 @@
+//! The DSL's function table.
+
+/// Reductions: one element-wise argument, one number per tensor.
+pub(super) const REDUCTION_FUNCTIONS: [&str; 4] = ["sum", "mean", "norm", "amax"];
+
+pub(super) const FUNCTIONS: [(&str, usize); 19] = [
+    ("sum", 1),
+    ("mean", 1),
+    ("norm", 1),
+    ("amax", 1),
+    ("sqrt", 1),
+    ("abs", 1),
+    ("exp", 1),
+    ("ln", 1),
+    ("sign", 1),
+    ("min", 2),
+    ("max", 2),
+    ("pow", 2),
+    ("clamp", 3),
+    ("lerp", 3),
+    ("select", 3),
+    ("round_f32", 1),
+    ("round_bf16", 1),
+    ("row_mean", 1),
+    ("col_mean", 1),
+];

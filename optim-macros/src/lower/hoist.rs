@@ -1,0 +1,196 @@
+//! Frames, scopes and hoisting: scalar work into slots and mask bits, row and column values into temporaries.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+
+use super::*;
+use crate::symbol::*;
+
+impl Lowerer<'_> {
+    // ---- frames, scopes, hoisting ---------------------------------------------------------
+
+    pub(super) fn frame(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("the root frame is never popped while lowering")
+    }
+
+    pub(super) fn in_frame<R>(&mut self, guards: &[String], body: impl FnOnce(&mut Self) -> R) -> (Frame, R) {
+        let mut path = self.frame().path.clone();
+        path.push(self.next_frame);
+        self.next_frame += 1;
+        self.frames.push(Frame { path, ..Frame::default() });
+        self.scopes.push(HashMap::new());
+        let guard_depth = self.guards.len();
+        self.guards.extend_from_slice(guards);
+        let result = body(self);
+        self.guards.truncate(guard_depth);
+        self.scopes.pop();
+        let frame = self.frames.pop().unwrap_or_default();
+        (frame, result)
+    }
+
+    /// Runs `body` with `frame` current again, to hoist into a block that was already lowered.
+    pub(super) fn reenter<R>(&mut self, frame: &mut Frame, body: impl FnOnce(&mut Self) -> R) -> R {
+        self.frames.push(std::mem::take(frame));
+        let result = body(self);
+        *frame = self.frames.pop().unwrap_or_default();
+        result
+    }
+
+    pub(super) fn reusable(&self, table: &[Hoisted], key: &str) -> Option<usize> {
+        let path = self.frames.last().map(|f| f.path.as_slice()).unwrap_or_default();
+        table
+            .iter()
+            .find(|h| h.key == key && h.generation == self.generation && path.starts_with(&h.path))
+            .map(|h| h.index)
+    }
+
+    /// Hoists a scalar float into a slot computed in the prologue; the loop reads `__cN`.
+    pub(super) fn slot(&mut self, tokens: TokenStream) -> TokenStream {
+        let key = tokens.to_string();
+        let index = match self.reusable(&self.slots, &key) {
+            Some(index) => index,
+            None => {
+                let index = self.slots.len();
+                let literal = Literal::usize_unsuffixed(index);
+                self.frame().scalar.push(quote!(#SLOTS[#literal] = #tokens;));
+                let (path, generation) = (self.frame().path.clone(), self.generation);
+                self.slots.push(Hoisted { key, path, generation, index });
+                index
+            }
+        };
+        SLOT.at(index).into_token_stream()
+    }
+
+    /// Hoists a scalar condition into a mask bit; the loop reads it as a constant.
+    /// `span` is where the condition was written: the limit check reports there.
+    pub(super) fn bit(&mut self, tokens: TokenStream, span: proc_macro2::Span) -> usize {
+        let key = tokens.to_string();
+        if let Some(index) = self.reusable(&self.bits, &key) {
+            return index;
+        }
+        let index = self.bits.len();
+        self.bit_spans.push(span);
+        // past the limit the check reports an error and no code is generated
+        if index < optim_contract::MAX_CONDITIONS {
+            let literal = Literal::usize_unsuffixed(index);
+            self.frame().scalar.push(quote!(#MASK |= (#tokens as #RT::Mask) << #literal;));
+        }
+        let (path, generation) = (self.frame().path.clone(), self.generation);
+        self.bits.push(Hoisted { key, path, generation, index });
+        index
+    }
+
+    pub(super) fn bit_test(index: usize) -> TokenStream {
+        let literal = Literal::u32_unsuffixed(index as u32);
+        quote!(((#MASK >> #literal) & 1 == 1))
+    }
+
+    pub(super) fn elementwise(&mut self, value: Value) -> TokenStream {
+        match (value.place, value.ty) {
+            (Place::Elem, _) => value.tokens,
+            (Place::Scalar, Ty::Bool) => Self::bit_test(self.bit(value.tokens, value.span)),
+            (Place::Scalar, _) => self.slot(value.tokens),
+            (Place::Row | Place::Col, _) => self.factored_in_loop(value),
+        }
+    }
+
+    /// A scalar operand of row/column code: slots and mask bits are in scope there too.
+    pub(super) fn factored_operand(&mut self, value: Value) -> TokenStream {
+        match (value.place, value.ty) {
+            (Place::Scalar, Ty::Bool) => Self::bit_test(self.bit(value.tokens, value.span)),
+            (Place::Scalar, _) => self.slot(value.tokens),
+            _ => value.tokens,
+        }
+    }
+
+    /// The element loop's view of a row or column value: a load per row, or a read per element,
+    /// of the memory that holds it (materialised first when it is an expression).
+    pub(super) fn factored_in_loop(&mut self, value: Value) -> TokenStream {
+        let held = match self.held.get(&value.tokens.to_string()) {
+            Some((_, held)) => *held,
+            None => match self.materialise(value.clone()) {
+                Some(index) => Held::Temp(index),
+                None => return quote!(<#ELEM as #RT::Element>::ZERO),
+            },
+        };
+        let (row, index) = match value.place {
+            Place::Row => (true, quote!(#ROW)),
+            _ => (false, quote!(#COL)),
+        };
+        let read = match held {
+            Held::State(k) => {
+                let buffer = FACTOR_STATE.at(k);
+                quote!(#RT::at(#buffer, #index))
+            }
+            Held::Temp(m) if row => {
+                quote!(<#ELEM as #RT::Element>::from_f64(#RT::at(#LOOP_TEMPS, #m * #ALL_ROWS + #index)))
+            }
+            Held::Temp(m) => {
+                quote!(<#ELEM as #RT::Element>::from_f64(#RT::at(#LOOP_TEMPS, #ROW_TEMP_COUNT * #ALL_ROWS + #m * #ALL_COLS + #index)))
+            }
+        };
+        if let Held::State(k) = held
+            && !self.states[k].written
+        {
+            self.elem_read_early[k] = true;
+        }
+        if !row {
+            return read;
+        }
+        let key = read.to_string();
+        if let Some((ident, _)) = self.row_loads.iter().find(|(_, tokens)| tokens.to_string() == key) {
+            return ident.to_token_stream();
+        }
+        let ident = ROW_LOAD.at(self.row_loads.len());
+        self.row_loads.push((ident.clone(), read));
+        ident.into_token_stream()
+    }
+
+    /// Computes a row or column value into a temporary between passes; returns its index.
+    pub(super) fn materialise(&mut self, value: Value) -> Option<usize> {
+        if value.ty != Ty::Float {
+            self.errors.error_at(
+                proc_macro2::Span::call_site(),
+                "a row or column condition cannot reach element-wise code; use `select` in the row computation",
+            );
+            return None;
+        }
+        let key = value.tokens.to_string();
+        let row = value.place == Place::Row;
+        let table = if row { &self.row_temps } else { &self.col_temps };
+        if let Some(index) = self.reusable(table, &key) {
+            return Some(index);
+        }
+        let index = table.len();
+        let (path, generation) = (self.frame().path.clone(), self.generation);
+        let hoisted = Hoisted { key, path, generation, index };
+        let tokens = value.tokens;
+        let read = self.temp_read(value.place, index);
+        let code = if row {
+            self.row_temps.push(hoisted);
+            quote!(for #AXIS_INDEX in 0..#ALL_ROWS { #read = #tokens; })
+        } else {
+            self.col_temps.push(hoisted);
+            quote!(for #AXIS_INDEX in 0..#ALL_COLS { #read = #tokens; })
+        };
+        let stage = value.stage.max(self.branch_stage());
+        self.frame().factored.push((stage, code));
+        self.held.insert(read.to_string(), (value.place, Held::Temp(index)));
+        Some(index)
+    }
+
+    /// A materialised row/column value, as row/column code reads it.
+    pub(super) fn temp_read(&self, place: Place, index: usize) -> TokenStream {
+        match place {
+            Place::Row => quote!(#TEMPS[#index * #ALL_ROWS + #AXIS_INDEX]),
+            _ => quote!(#TEMPS[#ROW_TEMP_COUNT * #ALL_ROWS + #index * #ALL_COLS + #AXIS_INDEX]),
+        }
+    }
+
+    pub(super) fn local(&mut self, prefix: &str) -> syn::Ident {
+        self.next_local += 1;
+        format_ident!("__{}{}", prefix, self.next_local)
+    }
+}

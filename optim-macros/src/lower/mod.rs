@@ -1,0 +1,186 @@
+//! Name resolution, typing and hoisting: from the syntax tree to the IR.
+//!
+//! Every expression is typed as a float, a bool or a float pair, and placed either in the scalar
+//! prologue (it depends only on hyperparameters, the step counter and scalar state) or in the
+//! element loop. Where an element expression needs a scalar operand, the maximal scalar
+//! sub-expression is computed once in the prologue into a slot; where element code branches on a
+//! scalar condition, the condition becomes a bit of the mask that selects a specialised loop.
+
+mod branches;
+mod calls;
+mod check;
+mod declare;
+mod expressions;
+mod functions;
+mod hoist;
+mod reduce;
+mod resolve;
+mod statements;
+mod values;
+
+use std::collections::HashMap;
+
+use proc_macro2::{Literal, TokenStream};
+use quote::ToTokens;
+use syn::{BinOp, Expr, Stmt};
+
+use crate::ast::Spec;
+use crate::errors::Errors;
+use crate::ir;
+use expressions::compound_op;
+use functions::*;
+use values::*;
+
+pub struct Lowerer<'a> {
+    spec: &'a Spec,
+    errors: &'a mut Errors,
+    mode: Mode,
+    names: HashMap<String, Name>,
+    scopes: Vec<HashMap<String, Value>>,
+    frames: Vec<Frame>,
+    next_frame: usize,
+    next_local: usize,
+    guards: Vec<String>,
+    slots: Vec<Hoisted>,
+    bits: Vec<Hoisted>,
+    /// Bumped whenever a scalar state changes, so hoisted values read before are not reused.
+    generation: usize,
+    hyper_tys: Vec<ir::HyperTy>,
+    states: Vec<ir::ElemState>,
+    scalar_states: Vec<ir::ScalarState>,
+    param_written: bool,
+    grad_read: bool,
+    scalar_written: Vec<bool>,
+    /// Per declared state: whether its name was rejected (a duplicate or a built-in name).
+    rejected_states: Vec<bool>,
+    /// The latest reduction stage seen while lowering the current expression.
+    seen_stage: usize,
+    /// The stage of the values `param` and each state hold now (by name).
+    var_stages: HashMap<String, usize>,
+    /// Stages of the conditions of the enclosing scalar branches.
+    branch_stages: Vec<usize>,
+    /// Inside an element-wise condition or a value block, where a reduction cannot go.
+    no_reduction_depth: usize,
+    /// Inside a branch on an element-wise condition.
+    elem_condition_depth: usize,
+    reductions: Vec<(usize, ir::ReduceKind)>,
+    /// The last memory pass any reduction or row/column sum needs.
+    last_pass: usize,
+    /// Row/column values held in memory, by the tokens that read them in row/column code.
+    held: HashMap<String, (Place, Held)>,
+    /// Materialised row and column temporaries (keyed like slots).
+    row_temps: Vec<Hoisted>,
+    col_temps: Vec<Hoisted>,
+    accumulators: (usize, usize),
+    row_loads: Vec<(syn::Ident, TokenStream)>,
+    /// Per factored state: read by element-wise code before any update of it.
+    elem_read_early: Vec<bool>,
+    /// Where each hoisted condition (mask bit) and each reduction was written, for limit errors.
+    bit_spans: Vec<proc_macro2::Span>,
+    reduction_spans: Vec<proc_macro2::Span>,
+}
+
+pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
+    let mut lowerer = Lowerer {
+        spec,
+        errors,
+        mode: Mode::HyperOnly,
+        names: HashMap::new(),
+        scopes: vec![HashMap::new()],
+        frames: vec![Frame::default()],
+        next_frame: 1,
+        next_local: 0,
+        guards: Vec::new(),
+        slots: Vec::new(),
+        bits: Vec::new(),
+        generation: 0,
+        hyper_tys: Vec::new(),
+        states: Vec::new(),
+        scalar_states: Vec::new(),
+        param_written: false,
+        grad_read: false,
+        scalar_written: Vec::new(),
+        rejected_states: Vec::new(),
+        seen_stage: 0,
+        var_stages: HashMap::new(),
+        branch_stages: Vec::new(),
+        no_reduction_depth: 0,
+        elem_condition_depth: 0,
+        reductions: Vec::new(),
+        last_pass: 0,
+        held: HashMap::new(),
+        row_temps: Vec::new(),
+        col_temps: Vec::new(),
+        accumulators: (0, 0),
+        row_loads: Vec::new(),
+        elem_read_early: Vec::new(),
+        bit_spans: Vec::new(),
+        reduction_spans: Vec::new(),
+    };
+    lowerer.declare_names();
+    let hypers = lowerer.hypers();
+    let requires = lowerer.requires();
+    lowerer.declare_states();
+    lowerer.mode = Mode::Step;
+    for stmt in &spec.step {
+        lowerer.statement(stmt);
+    }
+    lowerer.check_all();
+    if !lowerer.errors.is_empty() {
+        return None;
+    }
+    let root = lowerer.frames.pop().unwrap_or_default();
+    Some(ir::Rule {
+        hypers,
+        requires,
+        states: lowerer.states,
+        scalar_states: lowerer.scalar_states,
+        prologue: root.scalar,
+        body: root.elem,
+        slots: lowerer.slots.len(),
+        bits: lowerer.bits.len(),
+        passes: lowerer.last_pass + 1,
+        reductions: lowerer.reductions,
+        factored_code: root.factored,
+        row_loads: lowerer.row_loads,
+        temps: (lowerer.row_temps.len(), lowerer.col_temps.len()),
+        accumulators: lowerer.accumulators,
+        param_written: lowerer.param_written,
+        grad_read: lowerer.grad_read,
+        step_text: source_text(&spec.step),
+    })
+}
+
+pub(super) fn source_text(stmts: &[Stmt]) -> String {
+    stmts
+        .iter()
+        .map(|s| {
+            let span = syn::spanned::Spanned::span(s);
+            span.source_text().unwrap_or_else(|| s.to_token_stream().to_string())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub(super) fn text(tokens: &impl ToTokens) -> String {
+    let span = syn::spanned::Spanned::span(&tokens.to_token_stream());
+    span.source_text().unwrap_or_else(|| tokens.to_token_stream().to_string())
+}
+
+pub(super) fn f64_literal(value: f64) -> TokenStream {
+    Literal::f64_suffixed(value).into_token_stream()
+}
+
+/// The conjuncts of a condition, as guard keys: `if a && b { .. }` guards states present
+/// `if a`, `if b` and `if a && b`.
+pub(super) fn conjuncts(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Binary(b) if matches!(b.op, BinOp::And(_)) => {
+            conjuncts(&b.left, out);
+            conjuncts(&b.right, out);
+        }
+        Expr::Paren(p) => conjuncts(&p.expr, out),
+        _ => {}
+    }
+    out.push(e.to_token_stream().to_string());
+}

@@ -1,0 +1,249 @@
+//! Statements: `let`, assignments to `param` and states, blocks.
+
+use quote::{ToTokens, quote};
+use syn::{BinOp, Expr, Pat, Stmt};
+
+use super::*;
+use crate::ast::Axis;
+use crate::ir;
+use crate::symbol::*;
+
+impl Lowerer<'_> {
+    // ---- statements ------------------------------------------------------------------------
+
+    pub(super) fn statement(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::Local(local) => self.let_statement(local),
+            Stmt::Expr(Expr::Assign(assign), _) => self.assign(&assign.left, None, &assign.right),
+            Stmt::Expr(Expr::Binary(b), _) if compound_op(&b.op).is_some() => {
+                self.assign(&b.left, compound_op(&b.op), &b.right)
+            }
+            Stmt::Expr(Expr::If(if_stmt), _) => self.if_statement(if_stmt),
+            Stmt::Expr(Expr::Block(block), _) => {
+                let (frame, ()) = self.in_frame(&[], |this| {
+                    for stmt in &block.block.stmts {
+                        this.statement(stmt);
+                    }
+                });
+                self.merge(frame);
+            }
+            Stmt::Expr(e, _) => {
+                self.errors.error(e, "this value is never used; assign it to `param` or a state, or bind it with `let`")
+            }
+            other => {
+                self.errors.error(other, "unsupported statement; the step block takes `let`, assignments and `if`")
+            }
+        }
+    }
+
+    pub(super) fn merge(&mut self, frame: Frame) {
+        let parent = self.frame();
+        parent.scalar.extend(frame.scalar);
+        parent.elem.extend(frame.elem);
+        parent.factored.extend(frame.factored);
+        parent.assigns_scalar_state |= frame.assigns_scalar_state;
+    }
+
+    pub(super) fn let_statement(&mut self, local: &syn::Local) {
+        let Some(init) = &local.init else {
+            self.errors.error(local, "a `let` needs a value: `let name = ...;`");
+            return;
+        };
+        if let Some((_, diverge)) = &init.diverge {
+            self.errors.error(diverge, "`let ... else` is not supported");
+            return;
+        }
+        let Some(value) = self.expr(&init.expr) else { return };
+        match &local.pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.mutability.is_none() && p.subpat.is_none() => {
+                let bound = self.bind(value);
+                self.scope_insert(&p.ident, bound);
+            }
+            Pat::Ident(p) if p.mutability.is_some() => {
+                self.errors.error(p.mutability, "bindings are immutable; shadow with a new `let` instead of `let mut`");
+                let bound = self.bind(value);
+                self.scope_insert(&p.ident, bound);
+            }
+            Pat::Tuple(t) if t.elems.len() == 2 => {
+                if self.expect(&value, Ty::Pair, &init.expr).is_none() {
+                    return;
+                }
+                let tokens = value.tokens;
+                for (index, pat) in t.elems.iter().enumerate() {
+                    match pat {
+                        Pat::Ident(p) if p.mutability.is_none() && p.subpat.is_none() => {
+                            let field = syn::Index::from(index);
+                            let bound = self.bind(Value::scalar(Ty::Float, quote!(#tokens.#field)));
+                            self.scope_insert(&p.ident, bound);
+                        }
+                        other => self.errors.error(other, "expected a name"),
+                    }
+                }
+            }
+            Pat::Type(t) => {
+                self.errors.error(&t.ty, "type annotations are not needed; every value is a float or a bool")
+            }
+            other => self.errors.error(other, "expected a name or a pair `(a, b)`"),
+        }
+    }
+
+    pub(super) fn scope_insert(&mut self, ident: &syn::Ident, value: Value) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(ident.to_string(), value);
+        }
+    }
+
+    pub(super) fn bind(&mut self, value: Value) -> Value {
+        let tokens = &value.tokens;
+        match (value.place, value.ty) {
+            (Place::Scalar, ty) => {
+                let local = self.local("v");
+                let rust_ty = match ty {
+                    Ty::Float => quote!(f64),
+                    Ty::Bool => quote!(bool),
+                    Ty::Pair => quote!((f64, f64)),
+                };
+                self.frame().scalar.push(quote!(let #local: #rust_ty = #tokens;));
+                Value { tokens: local.into_token_stream(), ..value }
+            }
+            (Place::Row | Place::Col, _) => {
+                let place = value.place;
+                match self.materialise(value.clone()) {
+                    Some(index) => Value { tokens: self.temp_read(place, index), ..value },
+                    None => value,
+                }
+            }
+            (Place::Elem, ty) => {
+                let local = self.local("e");
+                let rust_ty = if ty == Ty::Bool { quote!(bool) } else { quote!(#ELEM) };
+                let stage = value.stage.max(self.branch_stage());
+                self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(let #local: #rust_ty = #tokens;) });
+                Value { tokens: local.into_token_stream(), stage, ..value }
+            }
+        }
+    }
+
+    pub(super) fn assign(&mut self, target: &Expr, op: Option<BinOp>, rhs: &Expr) {
+        let Expr::Path(path) = target else {
+            self.errors.error(target, "only `param` and states can be assigned");
+            return;
+        };
+        let Some(ident) = path.path.get_ident() else {
+            self.errors.error(target, "only `param` and states can be assigned");
+            return;
+        };
+        let Some(name) = self.resolve(ident) else {
+            self.unknown(ident);
+            return;
+        };
+        // Mark the target written first, so a mistake in the value is not also reported as
+        // "never written".
+        match name {
+            Name::Param => self.param_written = true,
+            Name::State(index) => self.states[index].written = true,
+            Name::ScalarState(index) => self.scalar_written[index] = true,
+            _ => {}
+        }
+        let Some(mut value) = self.expr(rhs) else { return };
+        if self.expect(&value, Ty::Float, rhs).is_none() {
+            return;
+        }
+        if let Some(op) = op {
+            let Some(current) = self.expr(target) else { return };
+            value = self.arithmetic(current, value, &op);
+        }
+        match name {
+            Name::Param => {
+                self.param_written = true;
+                let stage = self.assigned_stage("param", &value);
+                let tokens = self.elementwise(value);
+                self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(#PARAM_VALUE = #tokens;) });
+            }
+            Name::State(index) if self.states[index].axis != Axis::Full => {
+                if self.guard_check(index, ident).is_none() {
+                    return;
+                }
+                self.assign_factored(index, ident, value, rhs);
+            }
+            Name::State(index) => {
+                if self.guard_check(index, ident).is_none() {
+                    return;
+                }
+                self.states[index].written = true;
+                let stage = self.assigned_stage(&ident.to_string(), &value);
+                let tokens = self.elementwise(value);
+                let local = STATE_VALUE.at(index);
+                self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(#local = #tokens;) });
+            }
+            Name::ScalarState(index) => {
+                if value.place != Place::Scalar {
+                    self.errors.error(
+                        rhs,
+                        format!("scalar state `{ident}` cannot take an element-wise value; it holds one number per parameter"),
+                    );
+                    return;
+                }
+                self.scalar_written[index] = true;
+                self.generation += 1;
+                self.assigned_stage(&ident.to_string(), &value);
+                let local = SCALAR_STATE.at(index);
+                let tokens = value.tokens;
+                let frame = self.frame();
+                frame.scalar.push(quote!(#local = #tokens;));
+                frame.assigns_scalar_state = true;
+            }
+            Name::Grad => self
+                .errors
+                .error(ident, "`grad` is read-only; bind the changed gradient to a new name: `let g = grad + ...;`"),
+            Name::Step | Name::Numel | Name::Ndim => {
+                self.errors.error(ident, format!("`{ident}` is read-only; the runtime provides it"))
+            }
+            Name::Hyper(_) => self
+                .errors
+                .error(ident, format!("hyperparameter `{ident}` is read-only in `step`; bind a new name with `let`")),
+            Name::Local(_) => self.errors.error(
+                ident,
+                format!("`{ident}` is a `let` binding and cannot be assigned; shadow it: `let {ident} = ...;`"),
+            ),
+        }
+    }
+
+    /// `row_state = value;`: a loop over the rows (or columns) between passes.
+    pub(super) fn assign_factored(&mut self, index: usize, ident: &syn::Ident, value: Value, rhs: &Expr) {
+        let place = if self.states[index].axis == Axis::Rows { Place::Row } else { Place::Col };
+        let what = if place == Place::Row { "row" } else { "column" };
+        if value.place.join(place) != place {
+            let hint = if place == Place::Row { "`row_mean(...)`" } else { "`col_mean(...)`" };
+            self.errors.error(
+                rhs,
+                format!("{what} state `{ident}` takes one value per {what}, e.g. {hint}; this value is not"),
+            );
+            return;
+        }
+        if self.elem_condition_depth > 0 {
+            self.errors
+                .error(ident, format!("{what} state `{ident}` cannot be assigned under an element-wise condition"));
+            return;
+        }
+        if self.elem_read_early[index] {
+            self.errors.error(
+                ident,
+                format!("`{ident}` is read by element-wise code before this update; bind the old value first (`let old = {ident};`) or read it after"),
+            );
+            return;
+        }
+        self.states[index].written = true;
+        let stage = self.assigned_stage(&ident.to_string(), &value);
+        let tokens = self.factored_operand(value);
+        let buffer = STATE_SLICE.at(index);
+        let len = if place == Place::Row { quote!(#ALL_ROWS) } else { quote!(#ALL_COLS) };
+        let code = quote! {
+            for #AXIS_INDEX in 0..#buffer.len().min(#len) {
+                #buffer[#AXIS_INDEX] = <#ELEM as #RT::Element>::from_f64(#tokens);
+            }
+        };
+        // later reads must not reuse temporaries computed from the old value
+        self.generation += 1;
+        self.frame().factored.push((stage, code));
+    }
+}

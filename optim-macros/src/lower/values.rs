@@ -1,0 +1,105 @@
+//! The values the lowering walk passes around: types, places, names and frames.
+
+use proc_macro2::TokenStream;
+
+use crate::ir;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(super) enum Ty {
+    Float,
+    Bool,
+    Pair,
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(super) enum Place {
+    Scalar,
+    /// One value per row (of the stacked matrices), computed between passes.
+    Row,
+    /// One value per column, computed between passes.
+    Col,
+    Elem,
+}
+
+impl Place {
+    /// Where a combination of values of places `self` and `other` lives.
+    pub(super) fn join(self, other: Place) -> Place {
+        match (self, other) {
+            (Place::Scalar, p) | (p, Place::Scalar) => p,
+            (a, b) if a == b => a,
+            _ => Place::Elem,
+        }
+    }
+
+    pub(super) fn factored(self) -> bool {
+        matches!(self, Place::Row | Place::Col)
+    }
+}
+
+/// A row or column value already held in memory: a factored state or a temporary.
+#[derive(Clone, Copy)]
+pub(super) enum Held {
+    State(usize),
+    Temp(usize),
+}
+
+#[derive(Clone)]
+pub(super) struct Value {
+    pub(super) ty: Ty,
+    pub(super) place: Place,
+    pub(super) tokens: TokenStream,
+    /// The latest reduction stage this value depends on (0: none).
+    pub(super) stage: usize,
+    /// Where the value was written: errors about it point here.
+    pub(super) span: proc_macro2::Span,
+}
+
+impl Value {
+    pub(super) fn scalar(ty: Ty, tokens: TokenStream) -> Self {
+        Value { ty, place: Place::Scalar, tokens, stage: 0, span: proc_macro2::Span::call_site() }
+    }
+
+    pub(super) fn elem(ty: Ty, tokens: TokenStream) -> Self {
+        Value { ty, place: Place::Elem, tokens, stage: 0, span: proc_macro2::Span::call_site() }
+    }
+}
+
+#[derive(Clone)]
+pub(super) enum Name {
+    Hyper(usize),
+    State(usize),
+    ScalarState(usize),
+    Param,
+    Grad,
+    Step,
+    Numel,
+    Ndim,
+    Local(Value),
+}
+
+/// Where an expression may be used: the step block sees everything, initial values, ranges
+/// and `require` conditions only hyperparameters.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Mode {
+    Step,
+    HyperOnly,
+    /// A state's presence condition: hyperparameters, `ndim` and `numel`.
+    Presence,
+}
+
+#[derive(Default)]
+pub(super) struct Frame {
+    pub(super) path: Vec<usize>,
+    pub(super) scalar: Vec<TokenStream>,
+    pub(super) elem: Vec<ir::ElemStmt>,
+    /// Row and column statements, with their stages.
+    pub(super) factored: Vec<(usize, TokenStream)>,
+    pub(super) assigns_scalar_state: bool,
+}
+
+pub(super) struct Hoisted {
+    pub(super) key: String,
+    pub(super) path: Vec<usize>,
+    pub(super) generation: usize,
+    pub(super) index: usize,
+}
