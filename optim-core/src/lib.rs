@@ -13,6 +13,8 @@ mod kernel;
 mod optimizer;
 mod parallel;
 mod param;
+mod passes;
+mod reduce;
 mod rule;
 mod sparse;
 mod state;

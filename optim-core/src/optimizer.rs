@@ -1,7 +1,8 @@
 //! The generic PyTorch-style optimizer that turns any [`Rule`] into `torch.optim.*`.
 
 use crate::hooks::Hooks;
-use crate::parallel::{Work, reduce_all, run_all};
+use crate::parallel::Work;
+use crate::passes::{WorkPlan, run_passes};
 use crate::{Element, Group, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
 
 /// An optimizer: param groups with their own hyperparameters, lazily created per-parameter
@@ -198,34 +199,20 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 self.work.push(Work { group: group_index, index, prep, len: data.value.len() });
             }
         }
-        self.run_reduction_passes();
-        run_all::<R, T>(&self.groups, &mut self.states, &self.work);
-        self.steps_taken += 1;
-        self.run_hooks(true);
-        Ok(())
-    }
-
-    /// For rules with per-tensor reductions: each reduction pass over every tensor, then the
-    /// scalar program again with the new results, updating each work item's prepared values.
-    fn run_reduction_passes(&mut self) {
-        if R::PASSES <= 1 {
-            return;
-        }
         let width = R::REDUCTIONS.len();
         self.reductions.clear();
         // a rule with only row/column sums has no per-tensor results but still runs its passes
         self.reductions.resize(self.work.len() * width.max(1), 0.0);
-        for pass in 1..R::PASSES {
-            reduce_all::<R, T>(&self.groups, &mut self.states, &self.work, pass, &mut self.reductions);
-            for (item, results) in self.work.iter_mut().zip(self.reductions.chunks(width.max(1))) {
-                let group = &self.groups[item.group];
-                if let Some(Some(state)) = self.states[item.group].get_mut(item.index) {
-                    item.prep =
-                        R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, results, pass);
-                    state.factored_stage::<R>(&item.prep, pass);
-                }
-            }
-        }
+        let mut plan = WorkPlan {
+            groups: &self.groups,
+            states: &mut self.states,
+            work: &mut self.work,
+            reductions: &mut self.reductions,
+        };
+        run_passes::<R>(&mut plan);
+        self.steps_taken += 1;
+        self.run_hooks(true);
+        Ok(())
     }
 
     /// Checks every group's hyperparameters and every gradient before anything changes.

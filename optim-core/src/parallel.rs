@@ -3,15 +3,16 @@
 //! allocation). Element-wise kernels make chunking exact, so results do not depend on the thread
 //! count.
 
+use crate::MAX_STATES;
 use crate::factored::{Factors, take_factored, views};
 use crate::kernel::{run_dense, run_sparse};
+use crate::reduce::reduce_tensor;
 use crate::{Element, Param, ParamData, ParamGroup, ParamState, Rule};
-use crate::{MAX_REDUCTIONS, MAX_STATES};
 
 /// Below this many elements in a whole step, it runs on the caller's thread.
 pub const INLINE_BELOW: usize = 1 << 15;
 /// The smallest piece of work handed to another thread (elements).
-const GRAIN: usize = 1 << 16;
+pub(crate) const GRAIN: usize = 1 << 16;
 
 /// One parameter's share of a step: where it is, its prologue's result and its size.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +37,7 @@ pub(crate) fn run_all<R: Rule, T: Element>(
     run_groups(groups, states, 0, work, parallel);
 }
 
-fn both(parallel: bool, left: impl FnOnce() + Send, right: impl FnOnce() + Send) {
+pub(crate) fn both(parallel: bool, left: impl FnOnce() + Send, right: impl FnOnce() + Send) {
     if parallel {
         rayon::join(left, right);
     } else {
@@ -159,103 +160,6 @@ fn chunked<R: Rule, T: Element>(
     );
 }
 
-/// Reduction pass `pass` over one whole tensor, into `out` (one entry per `R::REDUCTIONS`;
-/// entries of other passes are left alone). The tensor is halved recursively down to `GRAIN`
-/// elements whatever the thread count, and halves combine in a fixed order, so the result is the
-/// same for any number of threads; with `parallel` the halves run on rayon's pool.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn reduce_tensor<R: Rule, T: Element>(
-    level: crate::SimdLevel,
-    pass: usize,
-    prep: &R::Prep,
-    factors: Factors<'_, T>,
-    accumulators: &mut [f64],
-    param: &[T],
-    grad: &[T],
-    state: &[&mut [T]],
-    out: &mut [f64],
-    parallel: bool,
-) {
-    let mut views: [&[T]; MAX_STATES] = Default::default();
-    for (view, tensor) in views.iter_mut().zip(state) {
-        *view = tensor;
-    }
-    let count = state.len().min(MAX_STATES);
-    let mut partial = [0.0f64; MAX_REDUCTIONS];
-    let factors = Factors { states: views, ..factors };
-    if accumulators.is_empty() {
-        reduce_range::<R, T>(level, pass, prep, factors, param, grad, &views[..count], &mut partial, parallel);
-    } else {
-        // row and column sums are added in row-major order, on one thread: the same result
-        // whatever the thread count
-        let out = &mut partial[..R::REDUCTIONS.len().min(MAX_REDUCTIONS)];
-        R::reduce_factored(level, pass, prep, &factors, accumulators, param, grad, &views[..count], out);
-    }
-    for ((slot, value), reduction) in out.iter_mut().zip(partial).zip(R::REDUCTIONS) {
-        if reduction.pass == pass {
-            *slot = value;
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn reduce_range<R: Rule, T: Element>(
-    level: crate::SimdLevel,
-    pass: usize,
-    prep: &R::Prep,
-    factors: Factors<'_, T>,
-    param: &[T],
-    grad: &[T],
-    state: &[&[T]],
-    out: &mut [f64; MAX_REDUCTIONS],
-    parallel: bool,
-) {
-    if param.len() <= GRAIN {
-        let out = &mut out[..R::REDUCTIONS.len().min(MAX_REDUCTIONS)];
-        R::reduce_factored(level, pass, prep, &factors, &mut [], param, grad, state, out);
-        return;
-    }
-    let middle = (param.len() / 2) & !63;
-    fn split<T>(slice: &[T], at: usize) -> (&[T], &[T]) {
-        slice.split_at(at.min(slice.len()))
-    }
-    let (param_left, param_right) = param.split_at(middle);
-    let (grad_left, grad_right) = split(grad, middle);
-    let mut left: [&[T]; MAX_STATES] = Default::default();
-    let mut right: [&[T]; MAX_STATES] = Default::default();
-    for ((tensor, l), r) in state.iter().zip(left.iter_mut()).zip(right.iter_mut()) {
-        (*l, *r) = split(tensor, middle);
-    }
-    let count = state.len();
-    let (mut out_left, mut out_right) = ([0.0f64; MAX_REDUCTIONS], [0.0f64; MAX_REDUCTIONS]);
-    let right_factors = factors.advanced(middle);
-    both(
-        parallel,
-        || {
-            reduce_range::<R, T>(
-                level,
-                pass,
-                prep,
-                factors,
-                param_left,
-                grad_left,
-                &left[..count],
-                &mut out_left,
-                parallel,
-            )
-        },
-        || {
-            let (state, out) = (&right[..count], &mut out_right);
-            reduce_range::<R, T>(level, pass, prep, right_factors, param_right, grad_right, state, out, parallel)
-        },
-    );
-    for (r, reduction) in R::REDUCTIONS.iter().enumerate().take(MAX_REDUCTIONS) {
-        if reduction.pass == pass {
-            out[r] = reduction.kind.combine(out_left[r], out_right[r]);
-        }
-    }
-}
-
 /// Runs reduction pass `pass` for every work item; `results` holds `R::REDUCTIONS.len()`
 /// entries per item, in work order.
 pub(crate) fn reduce_all<R: Rule, T: Element>(
@@ -268,6 +172,10 @@ pub(crate) fn reduce_all<R: Rule, T: Element>(
     let parallel = total(work) >= INLINE_BELOW && rayon::current_num_threads() > 1;
     let width = R::REDUCTIONS.len();
     for (item, out) in work.iter().zip(results.chunks_mut(width.max(1))) {
+        if !R::pass_needed(&item.prep, pass) {
+            // every reduction of this pass sits under a condition that is false for this tensor
+            continue;
+        }
         let Some(Some(state)) = states.get_mut(item.group).and_then(|row| row.get_mut(item.index)) else { continue };
         let Some(param) = groups.get(item.group).and_then(|g| g.params.get(item.index)) else { continue };
         let data = param.lock();

@@ -1,6 +1,6 @@
 //! The contract between a compiled DSL spec and the optimizer runtime.
 
-use crate::factored::{Factors, FactorsMut, take_factored, views};
+use crate::factored::{Factors, FactorsMut};
 use crate::{Element, FactorBuffers, HyperSet, SimdLevel, StateShape};
 
 /// The scalars a rule's prologue computed for one tensor and one step.
@@ -228,6 +228,30 @@ pub trait Rule: Sized + Send + Sync + 'static {
         let _ = (prep, stage, state, factors);
     }
 
+    /// Whether reduction pass `pass` must run for a tensor whose prologue gave `prep`: `false`
+    /// when every reduction of that pass sits under a scalar condition (a flag) that is false,
+    /// so a rule with an optional reduction pays for its pass only when the option is on.
+    ///
+    /// ```
+    /// use optim_core::{optimizer, Rule};
+    /// optimizer! {
+    ///     pub MaybeNormalized {
+    ///         hyper { lr = 0.1, normalize = false }
+    ///         step {
+    ///             if normalize { param -= lr * grad / norm(grad); } else { param -= lr * grad; }
+    ///         }
+    ///     }
+    /// }
+    /// let off = MaybeNormalized::prepare(&MaybeNormalized::hyper(), 1, &mut []);
+    /// let on = MaybeNormalized::prepare(&MaybeNormalized::hyper().normalize(true), 1, &mut []);
+    /// assert!(!MaybeNormalized::pass_needed(&off, 1));
+    /// assert!(MaybeNormalized::pass_needed(&on, 1));
+    /// ```
+    fn pass_needed(prep: &Self::Prep, pass: usize) -> bool {
+        let _ = (prep, pass);
+        true
+    }
+
     /// One whole step of the rule on slices the caller owns, every pass included, on the calling
     /// thread: the kernel layer's entry point for rules with reductions. `shape` is the
     /// parameter's shape (its product is the slices' length).
@@ -257,36 +281,17 @@ pub trait Rule: Sized + Send + Sync + 'static {
     ) {
         let mut reductions = [0.0f64; crate::MAX_REDUCTIONS];
         let reductions = &mut reductions[..Self::REDUCTIONS.len().min(crate::MAX_REDUCTIONS)];
-        let (slices, rows, cols) = crate::matrix_dims(shape);
-        let mut temps = vec![0.0f64; Self::TEMPORARIES.len(shape)];
-        let mut accumulators = vec![0.0f64; Self::ACCUMULATORS.len(shape)];
-        let stage = |prep: &Self::Prep, stage: usize, state: &mut [&mut [T]], temps: &mut [f64], acc: &[f64]| {
-            let factors = FactorsMut { slices, rows, cols, temps, accumulators: acc };
-            Self::factored_stage(prep, stage, state, factors);
-        };
-        let mut prep = Self::prepare_stage(hyper, step, scalar_state, shape, reductions, 0);
-        stage(&prep, 0, state, &mut temps, &accumulators);
-        for pass in 1..Self::PASSES {
-            accumulators.fill(0.0);
-            let whole = Factors { temps: &temps, ..Factors::whole(shape) };
-            crate::parallel::reduce_tensor::<Self, T>(
-                level,
-                pass,
-                &prep,
-                whole,
-                &mut accumulators,
-                param,
-                grad,
-                state,
-                reductions,
-                false,
-            );
-            prep = Self::prepare_stage(hyper, step, scalar_state, shape, reductions, pass);
-            stage(&prep, pass, state, &mut temps, &accumulators);
-        }
-        let taken = take_factored(Self::STATES, state);
-        let factors = Factors { temps: &temps, states: views(&taken), ..Factors::whole(shape) };
-        Self::apply_factored(level, &prep, &factors, param, grad, state);
-        crate::factored::put_back(state, taken);
+        let mut plan = crate::passes::SlicePlan::<Self, T>::start(
+            level,
+            hyper,
+            step,
+            scalar_state,
+            shape,
+            param,
+            grad,
+            state,
+            reductions,
+        );
+        crate::passes::run_passes::<Self>(&mut plan);
     }
 }

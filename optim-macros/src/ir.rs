@@ -123,6 +123,49 @@ pub fn render(stmts: &[ElemStmt], pass: Option<usize>) -> TokenStream {
     out
 }
 
+/// For reduction pass `pass`: one conjunction per accumulation of that pass, of the scalar
+/// branch tests it sits under (`true` when unconditional). The pass is needed when any holds.
+pub fn pass_conditions(stmts: &[ElemStmt], pass: usize) -> Vec<TokenStream> {
+    let mut out = Vec::new();
+    collect_conditions(stmts, pass, &mut Vec::new(), &mut out);
+    out
+}
+
+fn collect_conditions(stmts: &[ElemStmt], pass: usize, tests: &mut Vec<TokenStream>, out: &mut Vec<TokenStream>) {
+    for stmt in stmts {
+        match stmt {
+            ElemStmt::Accumulate { pass: own, .. } if *own == pass => out.push(quote::quote!(true #(&& #tests)*)),
+            ElemStmt::Branch { test, then, otherwise, .. } => {
+                tests.push(test.clone());
+                collect_conditions(then, pass, tests, out);
+                tests.pop();
+                tests.push(quote::quote!(!#test));
+                collect_conditions(otherwise, pass, tests, out);
+                tests.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether any statement (at any depth) accumulates into a reduction pass.
+pub fn accumulates(stmts: &[ElemStmt]) -> bool {
+    stmts.iter().any(|s| match s {
+        ElemStmt::Accumulate { .. } => true,
+        ElemStmt::Branch { then, otherwise, .. } => accumulates(then) || accumulates(otherwise),
+        ElemStmt::Code { .. } => false,
+    })
+}
+
+/// Whether every statement only accumulates (no element code a value would depend on).
+pub fn only_accumulates(stmts: &[ElemStmt]) -> bool {
+    stmts.iter().all(|s| match s {
+        ElemStmt::Accumulate { .. } => true,
+        ElemStmt::Branch { then, otherwise, .. } => only_accumulates(then) && only_accumulates(otherwise),
+        ElemStmt::Code { .. } => false,
+    })
+}
+
 fn contains_pass(stmts: &[ElemStmt], pass: Option<usize>) -> bool {
     stmts.iter().any(|s| match s {
         ElemStmt::Accumulate { pass: own, .. } => pass == Some(*own),

@@ -184,6 +184,7 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
     });
 
     let prepare = prepare_fn(rule);
+    let pass_needed = pass_needed_fn(rule);
     let apply = apply_fn(rule);
     let reduce = reduce_fn(rule);
     let passes = rule.passes;
@@ -315,6 +316,7 @@ fn generate(spec: &Spec, rule: &ir::Rule, krate: &TokenStream) -> TokenStream {
 
             #factored
             #prepare
+            #pass_needed
             #apply
             #reduce
         }

@@ -66,3 +66,29 @@ pub(super) fn mask_dispatch(
         call(quote!(0), true, quote!(#PREP.mask))
     }
 }
+
+/// `pass_needed`, when some reduction pass runs only under a flag: the pass is skipped for a
+/// tensor whose mask makes every accumulation of that pass unreachable.
+pub(super) fn pass_needed_fn(rule: &ir::Rule) -> TokenStream {
+    let arms: Vec<TokenStream> = (1..rule.passes)
+        .map(|pass| {
+            let conditions = ir::pass_conditions(&rule.body, pass);
+            quote!(#pass => false #(|| (#conditions))*,)
+        })
+        .collect();
+    let unconditional = (1..rule.passes)
+        .all(|pass| ir::pass_conditions(&rule.body, pass).iter().any(|c| c.to_string() == quote!(true).to_string()));
+    // row/column code between passes may read a pass's sums without an accumulation of its own
+    if unconditional || rule.factored() {
+        return TokenStream::new();
+    }
+    quote! {
+        fn pass_needed(#PREP: &Self::Prep, #PASS: usize) -> bool {
+            let #MASK: #RT::Mask = #PREP.mask;
+            match #PASS {
+                #(#arms)*
+                _ => true,
+            }
+        }
+    }
+}

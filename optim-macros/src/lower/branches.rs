@@ -6,6 +6,7 @@ use syn::{BinOp, Expr, ExprIf, Stmt, UnOp};
 
 use super::*;
 use crate::ir;
+use crate::symbol::*;
 
 impl Lowerer<'_> {
     pub(super) fn if_statement(&mut self, if_stmt: &ExprIf) {
@@ -94,6 +95,21 @@ impl Lowerer<'_> {
         tails: Option<(Value, Value)>,
     ) -> Option<Value> {
         let elem_tails = tails.as_ref().is_some_and(|(a, b)| a.place != Place::Scalar || b.place != Place::Scalar);
+        let tail_stage = tails.as_ref().map_or(0, |(a, b)| a.stage.max(b.stage));
+        // a reduction under a scalar condition (`if cautious { mean(mask) } else { 1 }`) keeps a
+        // scalar value: its accumulation runs as a branch of the pass, the value in the prologue
+        let scalar_value_over_sums = condition.place == Place::Scalar
+            && !elem_tails
+            && ir::only_accumulates(&then.elem)
+            && ir::only_accumulates(&otherwise.elem);
+        if scalar_value_over_sums
+            && tails.is_some()
+            && (ir::accumulates(&then.elem) || ir::accumulates(&otherwise.elem))
+        {
+            let test = Self::bit_test(self.bit(condition.tokens.clone(), condition.span));
+            let (then_elem, else_elem) = (std::mem::take(&mut then.elem), std::mem::take(&mut otherwise.elem));
+            self.emit_elem_branch(test, condition.stage, then_elem, else_elem, None, 0);
+        }
         let is_elem = !then.elem.is_empty() || !otherwise.elem.is_empty() || elem_tails;
         let tails = tails.map(|(a, b)| {
             if is_elem {
@@ -140,7 +156,7 @@ impl Lowerer<'_> {
             }
             self.frame().assigns_scalar_state |= then.assigns_scalar_state || otherwise.assigns_scalar_state;
             let test = Self::bit_test(self.bit(condition.tokens.clone(), condition.span));
-            return self.emit_elem_branch(test, condition.stage, then.elem, otherwise.elem, tails);
+            return self.emit_elem_branch(test, condition.stage, then.elem, otherwise.elem, tails, tail_stage);
         }
         if then.assigns_scalar_state || otherwise.assigns_scalar_state {
             self.errors.error(
@@ -152,7 +168,7 @@ impl Lowerer<'_> {
         let frame = self.frame();
         frame.scalar.extend(then.scalar);
         frame.scalar.extend(otherwise.scalar);
-        self.emit_elem_branch(condition.tokens, condition.stage, then.elem, otherwise.elem, tails)
+        self.emit_elem_branch(condition.tokens, condition.stage, then.elem, otherwise.elem, tails, tail_stage)
     }
 
     pub(super) fn emit_elem_branch(
@@ -162,12 +178,26 @@ impl Lowerer<'_> {
         then: Vec<ir::ElemStmt>,
         otherwise: Vec<ir::ElemStmt>,
         tails: Option<(TokenStream, TokenStream)>,
+        tail_stage: usize,
     ) -> Option<Value> {
         let stage = test_stage.max(ir::max_stage(&then)).max(ir::max_stage(&otherwise));
         match tails {
             None => {
                 self.frame().elem.push(ir::ElemStmt::Branch { stage, test, then, otherwise });
                 None
+            }
+            Some((a, b)) if ir::accumulates(&then) || ir::accumulates(&otherwise) => {
+                // the arms feed a reduction pass, so they stay statements the pass can see: the
+                // value is a local declared before the branch and set in each arm
+                let (mut then, mut otherwise) = (then, otherwise);
+                let local = self.local("e");
+                let declaration = quote!(let #local: #ELEM;);
+                self.frame().elem.push(ir::ElemStmt::Code { stage: test_stage, tokens: declaration });
+                then.push(ir::ElemStmt::Code { stage: tail_stage, tokens: quote!(#local = #a;) });
+                otherwise.push(ir::ElemStmt::Code { stage: tail_stage, tokens: quote!(#local = #b;) });
+                let stage = stage.max(tail_stage);
+                self.frame().elem.push(ir::ElemStmt::Branch { stage, test, then, otherwise });
+                Some(Value { stage: tail_stage, ..Value::elem(Ty::Float, local.into_token_stream()) })
             }
             Some((a, b)) => {
                 let (then, otherwise) = (ir::render(&then, None), ir::render(&otherwise, None));
@@ -201,15 +231,24 @@ impl Lowerer<'_> {
         }
         let guards = self.guards_of(&if_expr.cond, &condition);
         let else_guards = self.complement_guards(&if_expr.cond, &condition);
-        self.no_reduction_depth += 1;
+        // under a scalar condition (a flag) the arms may reduce: the pass runs only when needed
+        let no_reduction = usize::from(condition.place != Place::Scalar);
+        self.no_reduction_depth += no_reduction;
         self.branch_stages.push(condition.stage);
         let (then, a) = self.in_frame(&guards, |this| this.block_value(&if_expr.then_branch.stmts, if_expr));
         let (otherwise, b) = self.in_frame(&else_guards, |this| this.expr(else_branch));
         self.branch_stages.pop();
-        self.no_reduction_depth -= 1;
+        self.no_reduction_depth -= no_reduction;
         let (a, b) = (a?, b?);
         if a.ty != b.ty || a.ty == Ty::Pair {
             self.errors.error(if_expr, "both arms of an `if` must be numbers, or both bools");
+            return None;
+        }
+        if a.ty == Ty::Bool && (ir::accumulates(&then.elem) || ir::accumulates(&otherwise.elem)) {
+            self.errors.error(
+                if_expr,
+                "an `if` that gives a bool cannot contain a reduction; bind the reduction with `let` before the `if`",
+            );
             return None;
         }
         let ty = a.ty;

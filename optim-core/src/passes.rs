@@ -1,0 +1,152 @@
+//! The order of a step's memory passes, written once: `Optimizer::step` (every tensor of every
+//! group) and `Rule::step_slices` (one tensor on caller-owned slices) both run it.
+//!
+//! A step is: stage 0 of the scalar program (done by the caller while it creates state), then
+//! for each reduction pass its read-only pass over memory and the next stage of the scalar
+//! program and row/column code, then the update pass.
+
+use crate::factored::{Factors, FactorsMut, take_factored, views};
+use crate::parallel::{Work, reduce_all, run_all};
+use crate::{Element, ParamGroup, ParamState, Rule, SimdLevel};
+
+/// What a step does at each point of the sequence; the driver decides the order.
+pub(crate) trait PassPlan {
+    /// Reduction pass `pass` over every tensor whose current flags need it.
+    fn reduce(&mut self, pass: usize);
+    /// Stage `stage` of the scalar program and the row/column code, with the reductions so far.
+    fn restage(&mut self, stage: usize);
+    /// The update pass.
+    fn update(&mut self);
+}
+
+/// Runs a step's passes after stage 0 in the one order every caller shares.
+pub(crate) fn run_passes<R: Rule>(plan: &mut impl PassPlan) {
+    for pass in 1..R::PASSES {
+        plan.reduce(pass);
+        plan.restage(pass);
+    }
+    plan.update();
+}
+
+/// One tensor's step on slices the caller owns, on the calling thread ([`Rule::step_slices`]).
+pub(crate) struct SlicePlan<'a, 's, R: Rule, T> {
+    pub level: SimdLevel,
+    pub hyper: &'a R::Hyper,
+    pub step: u64,
+    pub scalar_state: &'a mut [f64],
+    pub shape: &'a [usize],
+    pub param: &'a mut [T],
+    pub grad: &'a [T],
+    pub state: &'a mut [&'s mut [T]],
+    pub prep: R::Prep,
+    pub reductions: &'a mut [f64],
+    pub temps: Vec<f64>,
+    pub accumulators: Vec<f64>,
+}
+
+impl<'a, 's, R: Rule, T: Element> SlicePlan<'a, 's, R, T> {
+    /// Stage 0 done: the plan is ready for [`run_passes`].
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start(
+        level: SimdLevel,
+        hyper: &'a R::Hyper,
+        step: u64,
+        scalar_state: &'a mut [f64],
+        shape: &'a [usize],
+        param: &'a mut [T],
+        grad: &'a [T],
+        state: &'a mut [&'s mut [T]],
+        reductions: &'a mut [f64],
+    ) -> Self {
+        let prep = R::prepare_stage(hyper, step, scalar_state, shape, reductions, 0);
+        let temps = vec![0.0f64; R::TEMPORARIES.len(shape)];
+        let accumulators = vec![0.0f64; R::ACCUMULATORS.len(shape)];
+        let mut plan = SlicePlan {
+            level,
+            hyper,
+            step,
+            scalar_state,
+            shape,
+            param,
+            grad,
+            state,
+            prep,
+            reductions,
+            temps,
+            accumulators,
+        };
+        plan.factored_stage(0);
+        plan
+    }
+
+    fn factored_stage(&mut self, stage: usize) {
+        let (slices, rows, cols) = crate::matrix_dims(self.shape);
+        let factors = FactorsMut { slices, rows, cols, temps: &mut self.temps, accumulators: &self.accumulators };
+        R::factored_stage(&self.prep, stage, self.state, factors);
+    }
+}
+
+impl<R: Rule, T: Element> PassPlan for SlicePlan<'_, '_, R, T> {
+    fn reduce(&mut self, pass: usize) {
+        if !R::pass_needed(&self.prep, pass) {
+            return;
+        }
+        self.accumulators.fill(0.0);
+        let whole = Factors { temps: &self.temps, ..Factors::whole(self.shape) };
+        crate::reduce::reduce_tensor::<R, T>(
+            self.level,
+            pass,
+            &self.prep,
+            whole,
+            &mut self.accumulators,
+            self.param,
+            self.grad,
+            self.state,
+            self.reductions,
+            false,
+        );
+    }
+
+    fn restage(&mut self, stage: usize) {
+        self.prep = R::prepare_stage(self.hyper, self.step, self.scalar_state, self.shape, self.reductions, stage);
+        self.factored_stage(stage);
+    }
+
+    fn update(&mut self) {
+        let taken = take_factored(R::STATES, self.state);
+        let factors = Factors { temps: &self.temps, states: views(&taken), ..Factors::whole(self.shape) };
+        R::apply_factored(self.level, &self.prep, &factors, self.param, self.grad, self.state);
+        crate::factored::put_back(self.state, taken);
+    }
+}
+
+/// Every tensor of an optimizer's step, in one work list ([`crate::Optimizer::step`]).
+pub(crate) struct WorkPlan<'a, R: Rule, T> {
+    pub groups: &'a [ParamGroup<R, T>],
+    pub states: &'a mut [Vec<Option<ParamState<T>>>],
+    pub work: &'a mut [Work<R::Prep>],
+    /// `R::REDUCTIONS.len()` results per work item (at least one slot each).
+    pub reductions: &'a mut [f64],
+}
+
+impl<R: Rule, T: Element> PassPlan for WorkPlan<'_, R, T> {
+    fn reduce(&mut self, pass: usize) {
+        reduce_all::<R, T>(self.groups, self.states, self.work, pass, self.reductions);
+    }
+
+    fn restage(&mut self, stage: usize) {
+        let width = R::REDUCTIONS.len().max(1);
+        for (item, results) in self.work.iter_mut().zip(self.reductions.chunks(width)) {
+            let group = &self.groups[item.group];
+            if let Some(Some(state)) = self.states[item.group].get_mut(item.index) {
+                item.prep =
+                    R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, results, stage);
+                state.factored_stage::<R>(&item.prep, stage);
+            }
+        }
+    }
+
+    fn update(&mut self) {
+        run_all::<R, T>(self.groups, self.states, self.work);
+    }
+}
