@@ -40,3 +40,11 @@ pub type Mask = u64;
 /// assert_eq!(optim_contract::MAX_CONDITIONS, 64);
 /// ```
 pub const MAX_CONDITIONS: usize = Mask::BITS as usize;
+
+/// Bytes in the name of one option of a choice hyperparameter (`mars_type = "adamw" | "lion"`):
+/// a hyperparameter value stays `Copy` by keeping the name inline.
+///
+/// ```
+/// assert_eq!(optim_contract::MAX_CHOICE_NAME, 31);
+/// ```
+pub const MAX_CHOICE_NAME: usize = 31;

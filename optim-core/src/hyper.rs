@@ -19,6 +19,58 @@ pub enum HyperValue {
     Bool(bool),
     /// A pair of floats, such as `betas`.
     Pair(f64, f64),
+    /// An optional hyperparameter that is not set (Python's `None`), such as Prodigy's `beta3`.
+    Unset,
+    /// One of a closed set of names, such as MARS's `mars_type` (`"adamw"` or `"lion"`).
+    Choice(ChoiceName),
+}
+
+/// The name a choice hyperparameter holds: a short string kept inline, so a [`HyperValue`]
+/// stays `Copy` and a checkpoint can carry a name the rule then checks against its choices.
+///
+/// ```
+/// use optim_core::ChoiceName;
+/// let lion = ChoiceName::new("lion").unwrap();
+/// assert_eq!(lion.as_str(), "lion");
+/// assert!(ChoiceName::new(&"x".repeat(optim_core::MAX_CHOICE_NAME + 1)).is_none());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChoiceName {
+    len: u8,
+    bytes: [u8; crate::MAX_CHOICE_NAME],
+}
+
+impl ChoiceName {
+    /// The name, or `None` when it is longer than [`crate::MAX_CHOICE_NAME`] bytes.
+    ///
+    /// ```
+    /// assert!(optim_core::ChoiceName::new("adamw").is_some());
+    /// ```
+    pub fn new(name: &str) -> Option<Self> {
+        let len = name.len();
+        if len > crate::MAX_CHOICE_NAME {
+            return None;
+        }
+        let mut bytes = [0u8; crate::MAX_CHOICE_NAME];
+        bytes[..len].copy_from_slice(name.as_bytes());
+        Some(ChoiceName { len: len as u8, bytes })
+    }
+
+    /// The name as text.
+    ///
+    /// ```
+    /// assert_eq!(optim_core::ChoiceName::new("adamw").unwrap().as_str(), "adamw");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        // built from a `&str` cut at its own length, so always valid UTF-8
+        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl core::fmt::Debug for ChoiceName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
 }
 
 impl HyperValue {
@@ -49,6 +101,8 @@ impl HyperValue {
             HyperValue::Int(_) => "an integer",
             HyperValue::Bool(_) => "a bool",
             HyperValue::Pair(..) => "a float pair",
+            HyperValue::Unset => "not set (None)",
+            HyperValue::Choice(_) => "a name",
         }
     }
 }
@@ -81,6 +135,8 @@ impl core::fmt::Display for HyperValue {
             HyperValue::Int(v) => write!(f, "{v}"),
             HyperValue::Bool(v) => write!(f, "{v}"),
             HyperValue::Pair(a, b) => write!(f, "({a}, {b})"),
+            HyperValue::Unset => write!(f, "None"),
+            HyperValue::Choice(name) => write!(f, "{:?}", name.as_str()),
         }
     }
 }
@@ -106,4 +162,14 @@ pub trait HyperSet: Clone + core::fmt::Debug + Default + Send + Sync + 'static {
     fn set(&mut self, name: &str, value: HyperValue) -> Result<(), OptimError>;
     /// Checks every range and `require` condition of the spec.
     fn validate(&self) -> Result<(), OptimError>;
+    /// The names a choice hyperparameter accepts (empty for every other kind).
+    ///
+    /// ```
+    /// use optim_core::{builtins::Adam, HyperSet};
+    /// assert!(Adam::hyper().choices("lr").is_empty());
+    /// ```
+    fn choices(&self, name: &str) -> &'static [&'static str] {
+        let _ = name;
+        &[]
+    }
 }

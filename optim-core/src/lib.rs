@@ -52,8 +52,8 @@ pub use error::{OptimError, Result};
 pub use factored::{FactorBuffers, Factors, FactorsMut, StateShape, matrix_dims};
 pub use group::{Group, ParamGroup};
 pub use hooks::{HookHandle, StepHook};
-pub use hyper::{HyperSet, HyperValue};
-pub use optim_contract::{MAX_CONDITIONS, MAX_REDUCTIONS, MAX_STATES, Mask};
+pub use hyper::{ChoiceName, HyperSet, HyperValue};
+pub use optim_contract::{MAX_CHOICE_NAME, MAX_CONDITIONS, MAX_REDUCTIONS, MAX_STATES, Mask};
 pub use optimizer::Optimizer;
 pub use param::{Param, ParamData};
 pub use rule::{Prepared, ReduceKind, Reduction, Rule, StateDecl};
@@ -67,8 +67,8 @@ pub mod __private {
     pub use crate::factored::at;
     pub use crate::simd::{Kernel, ReduceKernel, dispatch, dispatch_reduce};
     pub use crate::{
-        Element, FactorBuffers, Factors, FactorsMut, HyperSet, HyperValue, Mask, OptimError, Optimizer, Param,
-        Prepared, ReduceKind, Reduction, Rule, SimdLevel, StateDecl, StateShape,
+        ChoiceName, Element, FactorBuffers, Factors, FactorsMut, HyperSet, HyperValue, Mask, OptimError, Optimizer,
+        Param, Prepared, ReduceKind, Reduction, Rule, SimdLevel, StateDecl, StateShape,
     };
     pub use optim_macros::__optimizer;
 }

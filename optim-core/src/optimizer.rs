@@ -191,8 +191,8 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 if data.grad.is_none() && data.sparse_grad.is_none() {
                     continue;
                 }
-                let state = slot.get_or_insert_with(|| ParamState::new::<R>(data.value.shape(), &group.hyper));
-                state.allocate_present::<R>(&group.hyper);
+                let state = slot.get_or_insert_with(|| ParamState::new::<R>(&data.value, &group.hyper));
+                state.allocate_present::<R>(&group.hyper, &data.value);
                 state.step += 1;
                 let prep = R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, &[], 0);
                 state.factored_stage::<R>(&prep, 0);

@@ -128,6 +128,31 @@ pub trait Rule: Sized + Send + Sync + 'static {
     fn state_present(hyper: &Self::Hyper, shape: &[usize], index: usize) -> bool;
     /// The value state `index` starts at (PyTorch's `zeros_like`, `full_like`).
     fn state_init(hyper: &Self::Hyper, index: usize) -> f64;
+    /// Whether state `index` starts from the parameter's values (`z = param` in the spec)
+    /// rather than from the constant [`Rule::state_init`].
+    ///
+    /// ```
+    /// use optim_core::{optimizer, Rule};
+    /// optimizer! {
+    ///     pub Averaged {
+    ///         hyper { lr = 0.1 }
+    ///         state { z = param }
+    ///         step { z = z - lr * grad; param = 0.5 * (param + z); }
+    ///     }
+    /// }
+    /// assert!(Averaged::state_init_reads_param(0));
+    /// assert_eq!(Averaged::state_init_at(&Averaged::hyper(), 0, 3.0f64), 3.0);
+    /// ```
+    fn state_init_reads_param(index: usize) -> bool {
+        let _ = index;
+        false
+    }
+    /// The value state `index` starts at for a parameter element of value `param`: the
+    /// spec's initial value evaluated per element ([`Rule::state_init`] when it is a constant).
+    fn state_init_at<T: Element>(hyper: &Self::Hyper, index: usize, param: T) -> T {
+        let _ = param;
+        T::from_f64(Self::state_init(hyper, index))
+    }
     /// The value scalar state `index` starts at.
     fn scalar_state_init(hyper: &Self::Hyper, index: usize) -> f64;
     /// Memory passes per step: 1 for element-wise rules; one more per stage of reductions.

@@ -1,6 +1,6 @@
 //! Per-parameter optimizer state, created lazily on a parameter's first step.
 
-use ndarray::{ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 use crate::buffer::StateBuffer;
 use crate::{Element, FactorsMut, Rule};
@@ -36,9 +36,18 @@ pub struct ParamState<T> {
 }
 
 impl<T: Element> ParamState<T> {
-    pub(crate) fn new<R: Rule>(shape: &[usize], hyper: &R::Hyper) -> Self {
+    /// The state of a parameter of value `value` before its first step, with every state the
+    /// hyperparameters need allocated and initialised.
+    pub(crate) fn new<R: Rule>(value: &ArrayD<T>, hyper: &R::Hyper) -> Self {
+        let mut state = Self::empty::<R>(value.shape(), hyper);
+        state.allocate_present::<R>(hyper, value);
+        state
+    }
+
+    /// The state of a parameter of `shape` with no tensor allocated yet (a checkpoint fills them).
+    pub(crate) fn empty<R: Rule>(shape: &[usize], hyper: &R::Hyper) -> Self {
         let scalars = (0..R::SCALAR_STATES.len()).map(|i| R::scalar_state_init(hyper, i)).collect();
-        let mut state = ParamState {
+        ParamState {
             step: 0,
             shape: shape.to_vec(),
             names: R::STATES,
@@ -47,20 +56,24 @@ impl<T: Element> ParamState<T> {
             scalars,
             temps: vec![0.0; R::TEMPORARIES.len(shape)],
             accumulators: vec![0.0; R::ACCUMULATORS.len(shape)],
-        };
-        state.allocate_present::<R>(hyper);
-        state
+        }
     }
 
     /// Allocates every state the current hyperparameters need and that does not exist yet, so
     /// turning a flag on between steps works as it does in PyTorch (fresh state from then on).
-    pub(crate) fn allocate_present<R: Rule>(&mut self, hyper: &R::Hyper) {
+    /// A state that starts from the parameter (`z = param`) reads `value`, in row-major order.
+    pub(crate) fn allocate_present<R: Rule>(&mut self, hyper: &R::Hyper, value: &ArrayD<T>) {
         for (index, (tensor, decl)) in self.tensors.iter_mut().zip(R::STATES).enumerate() {
             // a column state of a 0 x C parameter still holds C values, as in PyTorch
             let len = decl.shape.len(&self.shape);
-            if tensor.is_empty() && len > 0 && R::state_present(hyper, &self.shape, index) {
-                *tensor = StateBuffer::filled(T::from_f64(R::state_init(hyper, index)), len, index);
+            if !(tensor.is_empty() && len > 0 && R::state_present(hyper, &self.shape, index)) {
+                continue;
             }
+            *tensor = if R::state_init_reads_param(index) && value.len() == len {
+                StateBuffer::from_values(value.iter().map(|&p| R::state_init_at(hyper, index, p)), index)
+            } else {
+                StateBuffer::filled(T::from_f64(R::state_init(hyper, index)), len, index)
+            };
         }
     }
 

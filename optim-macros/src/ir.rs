@@ -4,11 +4,23 @@ use proc_macro2::TokenStream;
 
 use crate::symbol::*;
 
+#[derive(Clone)]
 pub enum HyperTy {
     Float,
     Int,
     Bool,
     Pair,
+    /// `None` or `Some(x)` as the default: an `Option<f64>` in the builder.
+    OptionalFloat,
+    /// `"a" | "b"`: one of a closed set of names, an enum in the builder.
+    Choice(ChoiceTy),
+}
+
+/// A choice hyperparameter's generated enum and its options (name as written, variant).
+#[derive(Clone)]
+pub struct ChoiceTy {
+    pub enum_name: syn::Ident,
+    pub options: Vec<(String, syn::Ident)>,
 }
 
 pub struct Hyper {
@@ -37,6 +49,8 @@ pub struct ElemState {
     pub written: bool,
     /// Shaped like the parameter, or one value per row / column.
     pub axis: crate::ast::Axis,
+    /// `init` is element code over the parameter's value (`z = param`), not a constant.
+    pub init_reads_param: bool,
 }
 
 pub struct ScalarState {

@@ -87,6 +87,8 @@ impl Serialize for JsonHyper {
             HyperValue::Int(v) => serializer.serialize_i64(v),
             HyperValue::Bool(v) => serializer.serialize_bool(v),
             HyperValue::Pair(a, b) => (JsonFloat(a), JsonFloat(b)).serialize(serializer),
+            HyperValue::Unset => serializer.serialize_none(),
+            HyperValue::Choice(name) => serializer.serialize_str(name.as_str()),
         }
     }
 }
@@ -97,7 +99,7 @@ impl<'de> Deserialize<'de> for JsonHyper {
         impl<'de> Visitor<'de> for HyperVisitor {
             type Value = JsonHyper;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a float, an integer, a bool or a pair of floats")
+                f.write_str("a float, an integer, a bool, a pair of floats, null or a choice name")
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<JsonHyper, E> {
                 Ok(JsonHyper(HyperValue::Bool(v)))
@@ -113,7 +115,20 @@ impl<'de> Deserialize<'de> for JsonHyper {
                 Ok(JsonHyper(HyperValue::Float(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<JsonHyper, E> {
-                non_finite(v).map(|v| JsonHyper(HyperValue::Float(v)))
+                // the non-finite float markers first (the macro refuses them as choice names)
+                if let Ok(v) = non_finite::<E>(v) {
+                    return Ok(JsonHyper(HyperValue::Float(v)));
+                }
+                let name = crate::ChoiceName::new(v).ok_or_else(|| {
+                    E::invalid_value(de::Unexpected::Str(v), &"a choice name of at most MAX_CHOICE_NAME bytes")
+                })?;
+                Ok(JsonHyper(HyperValue::Choice(name)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<JsonHyper, E> {
+                Ok(JsonHyper(HyperValue::Unset))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<JsonHyper, E> {
+                Ok(JsonHyper(HyperValue::Unset))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonHyper, A::Error> {
                 let pair = "a pair of floats";

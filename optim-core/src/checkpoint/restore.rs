@@ -164,7 +164,7 @@ fn restore<R: Rule, T: Element>(
         return Err(CheckpointError::MissingState { param: index, name });
     }
 
-    let mut state = ParamState::new::<R>(&shape, hyper);
+    let mut state = ParamState::empty::<R>(&shape, hyper);
     state.step = entry.step;
     state.tensors = R::STATES
         .iter()

@@ -1,7 +1,7 @@
 //! The rustdoc generated for a rule: hyperparameter table, state, constraints and update.
 
 use crate::ast::Spec;
-use crate::ir::{self};
+use crate::ir::{self, HyperTy};
 
 pub(super) fn doc_text(attrs: &[syn::Attribute]) -> String {
     attrs
@@ -21,7 +21,15 @@ pub(super) fn generated_docs(spec: &Spec, rule: &ir::Rule) -> String {
     let mut doc = String::from("\n\n# Hyperparameters\n\n| name | default | valid | meaning |\n|---|---|---|---|\n");
     for hyper in &rule.hypers {
         let range = hyper.range.as_ref().map(|(_, text)| format!("`{text}`")).unwrap_or_default();
-        doc += &format!("| `{}` | `{}` | {} | {} |\n", hyper.name, hyper.default_text, range, doc_text(&hyper.docs));
+        let (default, range) = match &hyper.ty {
+            HyperTy::OptionalFloat if hyper.default_text == "None" => ("`None` (not set)".to_owned(), range),
+            HyperTy::Choice(choice) => {
+                let names: Vec<String> = choice.options.iter().map(|(text, _)| format!("`\"{text}\"`")).collect();
+                (names[0].clone(), format!("one of {}", names.join(", ")))
+            }
+            _ => (format!("`{}`", hyper.default_text), range),
+        };
+        doc += &format!("| `{}` | {default} | {range} | {} |\n", hyper.name, doc_text(&hyper.docs));
     }
     if !rule.states.is_empty() || !rule.scalar_states.is_empty() {
         doc += "\n# State\n\n";

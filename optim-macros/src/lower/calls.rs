@@ -26,6 +26,9 @@ impl Lowerer<'_> {
         }
         let values: Vec<Option<Value>> = args.iter().map(|a| self.expr(a)).collect();
         let values: Vec<Value> = values.into_iter().collect::<Option<_>>()?;
+        if OPTIONAL_FUNCTIONS.contains(&name.as_str()) {
+            return self.optional(&name, values, args);
+        }
         if REDUCTION_FUNCTIONS.contains(&name.as_str()) {
             self.expect(&values[0], Ty::Float, args[0])?;
             let value = values.into_iter().next()?;
@@ -65,6 +68,29 @@ impl Lowerer<'_> {
         }
         let args: Vec<TokenStream> = values.into_iter().map(|v| self.elementwise(v)).collect();
         Some(Value::elem(Ty::Float, quote!(#element::#method(#(#args),*))))
+    }
+
+    /// `opt.unwrap_or(default)`, `opt.is_some()`, `opt.is_none()` on an optional hyperparameter.
+    fn optional(&mut self, name: &str, values: Vec<Value>, args: &[&Expr]) -> Option<Value> {
+        self.expect(&values[0], Ty::Optional, args[0])?;
+        let option = &values[0].tokens;
+        match name {
+            "unwrap_or" => {
+                self.expect(&values[1], Ty::Float, args[1])?;
+                if values[1].place != Place::Scalar {
+                    self.errors.error(
+                        args[1],
+                        "the default of an optional hyperparameter is one number, not an element-wise value",
+                    );
+                    return None;
+                }
+                let default = &values[1].tokens;
+                let stage = values[1].stage;
+                Some(Value { stage, ..Value::scalar(Ty::Float, quote!(#option.unwrap_or(#default))) })
+            }
+            "is_some" => Some(Value::scalar(Ty::Bool, quote!(#option.is_some()))),
+            _ => Some(Value::scalar(Ty::Bool, quote!(#option.is_none()))),
+        }
     }
 
     pub(super) fn select(&mut self, condition: Value, a: Value, b: Value) -> Value {

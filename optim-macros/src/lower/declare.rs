@@ -2,14 +2,12 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
-use syn::{Expr, Lit, UnOp};
 
 use super::*;
 use crate::errors::Errors;
 use crate::ir;
-use crate::symbol::*;
 
 impl Lowerer<'_> {
     // ---- declarations -------------------------------------------------------------------
@@ -51,122 +49,6 @@ impl Lowerer<'_> {
         self.names.insert("ndim".into(), Name::Ndim);
     }
 
-    pub(super) fn hypers(&mut self) -> Vec<ir::Hyper> {
-        let mut hypers = Vec::new();
-        for hyper in &self.spec.hypers {
-            let (ty, default) = match self.default_value(&hyper.default) {
-                Some(found) => found,
-                None => {
-                    self.errors.error(
-                        &hyper.default,
-                        "a hyperparameter default must be a literal: a float (`1e-3`), an integer, a bool or a pair of floats (`(0.9, 0.999)`)",
-                    );
-                    (ir::HyperTy::Float, quote!(0.0))
-                }
-            };
-            self.hyper_tys.push(match ty {
-                ir::HyperTy::Float => ir::HyperTy::Float,
-                ir::HyperTy::Int => ir::HyperTy::Int,
-                ir::HyperTy::Bool => ir::HyperTy::Bool,
-                ir::HyperTy::Pair => ir::HyperTy::Pair,
-            });
-            hypers.push(ir::Hyper {
-                name: hyper.name.clone(),
-                ty,
-                default,
-                default_text: text(&hyper.default),
-                docs: hyper.docs.clone(),
-                range: None,
-            });
-        }
-        for (index, hyper) in self.spec.hypers.iter().enumerate() {
-            if let Some(range) = &hyper.range {
-                hypers[index].range = self.range_check(index, range);
-            }
-        }
-        hypers
-    }
-
-    pub(super) fn default_value(&self, e: &Expr) -> Option<(ir::HyperTy, TokenStream)> {
-        match e {
-            Expr::Lit(l) => match &l.lit {
-                Lit::Bool(b) => Some((ir::HyperTy::Bool, b.to_token_stream())),
-                Lit::Int(i) => {
-                    Some((ir::HyperTy::Int, Literal::i64_suffixed(i.base10_parse().ok()?).into_token_stream()))
-                }
-                Lit::Float(f) => Some((ir::HyperTy::Float, f64_literal(f.base10_parse().ok()?))),
-                _ => None,
-            },
-            Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => {
-                let (ty, tokens) = self.default_value(&u.expr)?;
-                matches!(ty, ir::HyperTy::Float | ir::HyperTy::Int).then(|| (ty, quote!(-#tokens)))
-            }
-            Expr::Tuple(t) if t.elems.len() == 2 => {
-                let mut parts = t.elems.iter().map(|e| self.number(e));
-                let (a, b) = (parts.next()??, parts.next()??);
-                let (a, b) = (f64_literal(a), f64_literal(b));
-                Some((ir::HyperTy::Pair, quote!((#a, #b))))
-            }
-            _ => None,
-        }
-    }
-
-    pub(super) fn number(&self, e: &Expr) -> Option<f64> {
-        match e {
-            Expr::Lit(l) => match &l.lit {
-                Lit::Int(i) => i.base10_parse::<f64>().ok(),
-                Lit::Float(f) => f.base10_parse::<f64>().ok(),
-                _ => None,
-            },
-            Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => self.number(&u.expr).map(|v| -v),
-            _ => None,
-        }
-    }
-
-    pub(super) fn range_check(&mut self, index: usize, range: &syn::ExprRange) -> Option<(TokenStream, String)> {
-        let name = &self.spec.hypers[index].name;
-        let mut bound = |e: &Option<Box<Expr>>| -> Option<Option<TokenStream>> {
-            match e {
-                None => Some(None),
-                Some(e) => {
-                    let value = self.expr(e)?;
-                    self.expect(&value, Ty::Float, e)?;
-                    Some(Some(value.tokens))
-                }
-            }
-        };
-        let low = bound(&range.start)?;
-        let high = bound(&range.end)?;
-        let inclusive = matches!(range.limits, syn::RangeLimits::Closed(_));
-        let components: Vec<TokenStream> = match self.hyper_tys[index] {
-            ir::HyperTy::Pair => vec![quote!(#HYPER.#name.0), quote!(#HYPER.#name.1)],
-            ir::HyperTy::Int => vec![quote!((#HYPER.#name as f64))],
-            ir::HyperTy::Float => vec![quote!(#HYPER.#name)],
-            ir::HyperTy::Bool => {
-                self.errors.error(range, "a bool hyperparameter has no range");
-                return None;
-            }
-        };
-        let mut checks = Vec::new();
-        for v in &components {
-            if let Some(low) = &low {
-                checks.push(quote!((#low <= #v)));
-            }
-            match (&high, inclusive) {
-                (Some(high), true) => checks.push(quote!((#v <= #high))),
-                (Some(high), false) => checks.push(quote!((#v < #high))),
-                (None, _) => {}
-            }
-        }
-        let low_text = range.start.as_ref().map(|e| format!("{} <= ", text(e))).unwrap_or_default();
-        let high_text = range
-            .end
-            .as_ref()
-            .map(|e| format!(" {} {}", if inclusive { "<=" } else { "<" }, text(e)))
-            .unwrap_or_default();
-        Some((quote!(true #(&& #checks)*), format!("{low_text}{name}{high_text}")))
-    }
-
     pub(super) fn requires(&mut self) -> Vec<ir::Require> {
         let mut requires = Vec::new();
         for require in &self.spec.requires {
@@ -181,8 +63,7 @@ impl Lowerer<'_> {
 
     pub(super) fn declare_states(&mut self) {
         for state in &self.spec.states {
-            let init = self.expr(&state.init).and_then(|v| self.expect(&v, Ty::Float, &state.init).map(|_| v.tokens));
-            let init = init.unwrap_or_else(|| quote!(0.0));
+            let (init, init_reads_param) = self.initial_value(state);
             if state.scalar {
                 if let Some(condition) = &state.condition {
                     self.errors.error(condition, "a scalar state is always present; drop the `if`");
@@ -214,7 +95,25 @@ impl Lowerer<'_> {
                 read: false,
                 written: false,
                 axis: state.axis,
+                init_reads_param,
             });
         }
+    }
+
+    /// A state's initial value: a number from hyperparameters, or for a per-element state a
+    /// function of the parameter's element (`z = param`), computed inline when state is created.
+    fn initial_value(&mut self, state: &crate::ast::State) -> (TokenStream, bool) {
+        let per_element = !state.scalar && state.axis == crate::ast::Axis::Full;
+        self.mode = if per_element { Mode::StateInit } else { Mode::HyperOnly };
+        self.inline_scalars = true;
+        let value = self.expr(&state.init).and_then(|v| self.expect(&v, Ty::Float, &state.init).map(|_| v));
+        let lowered = match value {
+            Some(v) if v.place == Place::Scalar => (v.tokens, false),
+            Some(v) => (self.elementwise(v), true),
+            None => (quote!(0.0), false),
+        };
+        self.inline_scalars = false;
+        self.mode = Mode::HyperOnly;
+        lowered
     }
 }

@@ -6,6 +6,7 @@ use syn::{BinOp, Expr, Lit, UnOp};
 
 use super::*;
 use crate::ast::Axis;
+use crate::errors::did_you_mean;
 use crate::ir;
 use crate::symbol::*;
 
@@ -90,6 +91,13 @@ impl Lowerer<'_> {
                 let tokens = base.tokens;
                 Some(Value::scalar(Ty::Float, quote!(#tokens.#index)))
             }
+            Expr::Cast(cast) => {
+                self.errors.error(
+                    cast,
+                    "casts are not needed: every value is a number; turn a bool into one with `select(condition, 1, 0)`, and round with `round_f32` or `round_bf16`",
+                );
+                None
+            }
             Expr::Assign(a) => {
                 self.errors.error(a, "an assignment is a statement; end it with `;`");
                 None
@@ -115,28 +123,13 @@ impl Lowerer<'_> {
 
     pub(super) fn name(&mut self, ident: &syn::Ident) -> Option<Value> {
         let Some(name) = self.resolve(ident) else {
+            if ident == "inf" {
+                return Some(Value::scalar(Ty::Float, f64_literal(f64::INFINITY)));
+            }
             self.unknown(ident);
             return None;
         };
-        let allowed = match self.mode {
-            Mode::Step => true,
-            Mode::HyperOnly => matches!(name, Name::Hyper(_) | Name::Local(_)),
-            Mode::Presence => matches!(name, Name::Hyper(_) | Name::Local(_) | Name::Ndim | Name::Numel),
-        };
-        if !allowed && self.mode == Mode::Presence {
-            self.errors.error(
-                ident,
-                format!("`{ident}` is not known here; a presence condition uses hyperparameters, `ndim` and `numel`"),
-            );
-            return None;
-        }
-        if !allowed {
-            self.errors.error(
-                ident,
-                format!("`{ident}` is not known here; initial values, ranges and `require` use hyperparameters only"),
-            );
-            return None;
-        }
+        self.allowed_here(ident, &name)?;
         Some(match name {
             Name::Hyper(index) => {
                 let field = &self.spec.hypers[index].name;
@@ -145,6 +138,8 @@ impl Lowerer<'_> {
                     ir::HyperTy::Int => Value::scalar(Ty::Float, quote!((#HYPER.#field as f64))),
                     ir::HyperTy::Bool => Value::scalar(Ty::Bool, quote!(#HYPER.#field)),
                     ir::HyperTy::Pair => Value::scalar(Ty::Pair, quote!(#HYPER.#field)),
+                    ir::HyperTy::OptionalFloat => Value::scalar(Ty::Optional, quote!(#HYPER.#field)),
+                    ir::HyperTy::Choice(_) => Value::scalar(Ty::Choice(index), quote!(#HYPER.#field)),
                 }
             }
             Name::State(index) if self.states[index].axis != Axis::Full => {
@@ -179,6 +174,7 @@ impl Lowerer<'_> {
             Name::Step => Value::scalar(Ty::Float, quote!((#STEP as f64))),
             Name::Numel => Value::scalar(Ty::Float, quote!((#NUMEL as f64))),
             Name::Ndim => Value::scalar(Ty::Float, quote!((#NDIM as f64))),
+            Name::Local(value) if value.ty == Ty::Poisoned => return None,
             Name::Local(value) => {
                 self.seen_stage = self.seen_stage.max(value.stage);
                 value
@@ -210,10 +206,43 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `kind == "lion"`: a choice hyperparameter against one of its names, a scalar bool.
+    fn choice_test(&mut self, operand: &Expr, name: &syn::LitStr, op: BinOp) -> Option<Value> {
+        let value = self.expr(operand)?;
+        let Ty::Choice(index) = value.ty else {
+            let found = value.ty.describe();
+            self.errors.error(name, format!("a name compares only with a choice hyperparameter; this is {found}"));
+            return None;
+        };
+        let ir::HyperTy::Choice(choice) = &self.hyper_tys[index] else { return None };
+        let text = name.value();
+        let Some((_, variant)) = choice.options.iter().find(|(option, _)| *option == text) else {
+            let hyper = &self.spec.hypers[index].name;
+            let options: Vec<&str> = choice.options.iter().map(|(option, _)| option.as_str()).collect();
+            let hint = match did_you_mean(&text, options.iter().copied()) {
+                Some(close) => format!("did you mean `\"{close}\"`?"),
+                None => format!("its choices are {}", options.join(", ")),
+            };
+            self.errors.error(name, format!("`{hyper}` has no choice `\"{text}\"`; {hint}"));
+            return None;
+        };
+        let (enum_name, tokens) = (&choice.enum_name, value.tokens);
+        Some(Value::scalar(Ty::Bool, quote!((#tokens #op #enum_name::#variant))))
+    }
+
     pub(super) fn binary(&mut self, b: &syn::ExprBinary) -> Option<Value> {
         if compound_op(&b.op).is_some() {
             self.errors.error(b, "a compound assignment is a statement; end it with `;`");
             return None;
+        }
+        if matches!(b.op, BinOp::Eq(_) | BinOp::Ne(_)) {
+            match (&*b.left, &*b.right) {
+                (other, Expr::Lit(syn::ExprLit { lit: Lit::Str(name), .. }))
+                | (Expr::Lit(syn::ExprLit { lit: Lit::Str(name), .. }), other) => {
+                    return self.choice_test(other, name, b.op);
+                }
+                _ => {}
+            }
         }
         let left = self.expr(&b.left);
         let right = self.expr(&b.right);

@@ -3,7 +3,10 @@
 /// Reductions: one element-wise argument, one number per tensor.
 pub(super) const REDUCTION_FUNCTIONS: [&str; 4] = ["sum", "mean", "norm", "amax"];
 
-pub(super) const FUNCTIONS: [(&str, usize); 19] = [
+/// Functions of an optional hyperparameter (`beta3.unwrap_or(sqrt(b2))`, `beta3.is_some()`).
+pub(super) const OPTIONAL_FUNCTIONS: [&str; 3] = ["unwrap_or", "is_some", "is_none"];
+
+pub(super) const FUNCTIONS: [(&str, usize); 22] = [
     ("sum", 1),
     ("mean", 1),
     ("norm", 1),
@@ -23,4 +26,7 @@ pub(super) const FUNCTIONS: [(&str, usize); 19] = [
     ("round_bf16", 1),
     ("row_mean", 1),
     ("col_mean", 1),
+    ("unwrap_or", 2),
+    ("is_some", 1),
+    ("is_none", 1),
 ];

@@ -90,6 +90,12 @@ impl Lowerer<'_> {
     pub(super) fn elementwise(&mut self, value: Value) -> TokenStream {
         match (value.place, value.ty) {
             (Place::Elem, _) => value.tokens,
+            // code run once per element outside any loop (a state's initial value) has no slots
+            (Place::Scalar, Ty::Bool) if self.inline_scalars => value.tokens,
+            (Place::Scalar, _) if self.inline_scalars => {
+                let tokens = value.tokens;
+                quote!(<#ELEM as #RT::Element>::from_f64(#tokens))
+            }
             (Place::Scalar, Ty::Bool) => Self::bit_test(self.bit(value.tokens, value.span)),
             (Place::Scalar, _) => self.slot(value.tokens),
             (Place::Row | Place::Col, _) => self.factored_in_loop(value),

@@ -13,6 +13,7 @@ mod declare;
 mod expressions;
 mod functions;
 mod hoist;
+mod hypers;
 mod reduce;
 mod resolve;
 mod statements;
@@ -77,6 +78,8 @@ pub struct Lowerer<'a> {
     elem_read_early: Vec<bool>,
     /// Where each hoisted condition (mask bit) and each reduction was written, for limit errors.
     bit_spans: Vec<proc_macro2::Span>,
+    /// Element code with scalar operands written in place, not hoisted (state initial values).
+    inline_scalars: bool,
     reduction_spans: Vec<proc_macro2::Span>,
 }
 
@@ -115,6 +118,7 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         row_loads: Vec::new(),
         elem_read_early: Vec::new(),
         bit_spans: Vec::new(),
+        inline_scalars: false,
         reduction_spans: Vec::new(),
     };
     lowerer.declare_names();
@@ -168,7 +172,12 @@ pub(super) fn text(tokens: &impl ToTokens) -> String {
 }
 
 pub(super) fn f64_literal(value: f64) -> TokenStream {
-    Literal::f64_suffixed(value).into_token_stream()
+    match value {
+        f64::INFINITY => quote::quote!(f64::INFINITY),
+        f64::NEG_INFINITY => quote::quote!(f64::NEG_INFINITY),
+        v if v.is_nan() => quote::quote!(f64::NAN),
+        v => Literal::f64_suffixed(v).into_token_stream(),
+    }
 }
 
 /// The conjuncts of a condition, as guard keys: `if a && b { .. }` guards states present

@@ -27,24 +27,44 @@ impl Lowerer<'_> {
         self.errors.error(ident, format!("unknown name `{name}`{hint}"));
     }
 
+    /// Whether `name` may be read where the walk is now (initial values, ranges, `require`
+    /// conditions and presence conditions see less than the step does).
+    pub(super) fn allowed_here(&mut self, ident: &syn::Ident, name: &Name) -> Option<()> {
+        let hyper_or_local = matches!(name, Name::Hyper(_) | Name::Local(_));
+        let (allowed, what) = match self.mode {
+            Mode::Step => (true, ""),
+            Mode::HyperOnly => (hyper_or_local, "ranges, `require` and scalar initial values use hyperparameters only"),
+            Mode::Presence => (
+                hyper_or_local || matches!(name, Name::Ndim | Name::Numel),
+                "a presence condition uses hyperparameters, `ndim` and `numel`",
+            ),
+            Mode::StateInit => (
+                hyper_or_local || matches!(name, Name::Param),
+                "a per-element state starts from hyperparameters and `param` (`z = param`)",
+            ),
+        };
+        if allowed {
+            return Some(());
+        }
+        self.errors.error(ident, format!("`{ident}` is not known here; {what}"));
+        None
+    }
+
     pub(super) fn expect(&mut self, value: &Value, ty: Ty, at: &impl ToTokens) -> Option<()> {
         if value.ty == ty {
             return Some(());
         }
         let hint = match value.ty {
+            // already reported where the name was bound
+            Ty::Poisoned => return None,
             Ty::Pair => "; a pair is used through `let (a, b) = pair;` or `pair.0`",
+            Ty::Optional => {
+                "; an optional hyperparameter is read with `name.unwrap_or(default)` and tested with `name.is_some()`"
+            }
+            Ty::Choice(_) => "; a choice is compared with one of its names: `kind == \"lion\"`",
             _ => "",
         };
-        let found = match value.ty {
-            Ty::Float => "a number",
-            Ty::Bool => "a bool",
-            Ty::Pair => "a pair",
-        };
-        let expected = match ty {
-            Ty::Float => "a number",
-            Ty::Bool => "a bool",
-            Ty::Pair => "a pair",
-        };
+        let (expected, found) = (ty.describe(), value.ty.describe());
         self.errors.error(at, format!("expected {expected}, found {found}{hint}"));
         None
     }

@@ -8,6 +8,9 @@ use crate::ast::Axis;
 use crate::ir;
 use crate::symbol::*;
 
+/// What a loop in a step should become instead.
+const LOOP_HINT: &str = "the step already runs for every element (scalar code once per tensor); write the update of one element, and take values over the whole tensor with `sum`, `mean`, `norm` or `amax`";
+
 impl Lowerer<'_> {
     // ---- statements ------------------------------------------------------------------------
 
@@ -26,6 +29,15 @@ impl Lowerer<'_> {
                     }
                 });
                 self.merge(frame);
+            }
+            Stmt::Expr(Expr::ForLoop(l), _) => {
+                self.errors.error(l.for_token, format!("`for` loops are not part of the step: {LOOP_HINT}"))
+            }
+            Stmt::Expr(Expr::While(l), _) => {
+                self.errors.error(l.while_token, format!("`while` loops are not part of the step: {LOOP_HINT}"))
+            }
+            Stmt::Expr(Expr::Loop(l), _) => {
+                self.errors.error(l.loop_token, format!("`loop` is not part of the step: {LOOP_HINT}"))
             }
             Stmt::Expr(e, _) => {
                 self.errors.error(e, "this value is never used; assign it to `param` or a state, or bind it with `let`")
@@ -53,7 +65,11 @@ impl Lowerer<'_> {
             self.errors.error(diverge, "`let ... else` is not supported");
             return;
         }
-        let Some(value) = self.expr(&init.expr) else { return };
+        let Some(value) = self.expr(&init.expr) else {
+            // the names still exist, so their uses do not add "unknown name" to the real error
+            self.poison(&local.pat);
+            return;
+        };
         match &local.pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.mutability.is_none() && p.subpat.is_none() => {
                 let bound = self.bind(value);
@@ -87,6 +103,19 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Binds every name of a rejected `let` to a value whose uses report nothing more.
+    fn poison(&mut self, pat: &Pat) {
+        match pat {
+            Pat::Ident(p) => {
+                let poisoned = Value { ty: Ty::Poisoned, ..Value::scalar(Ty::Float, quote!(0.0)) };
+                self.scope_insert(&p.ident, poisoned);
+            }
+            Pat::Tuple(t) => t.elems.iter().for_each(|pat| self.poison(pat)),
+            Pat::Type(t) => self.poison(&t.pat),
+            _ => {}
+        }
+    }
+
     pub(super) fn scope_insert(&mut self, ident: &syn::Ident, value: Value) {
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(ident.to_string(), value);
@@ -102,6 +131,12 @@ impl Lowerer<'_> {
                     Ty::Float => quote!(f64),
                     Ty::Bool => quote!(bool),
                     Ty::Pair => quote!((f64, f64)),
+                    Ty::Optional => quote!(::core::option::Option<f64>),
+                    Ty::Choice(index) => match &self.hyper_tys[index] {
+                        ir::HyperTy::Choice(choice) => choice.enum_name.to_token_stream(),
+                        _ => quote!(_),
+                    },
+                    Ty::Poisoned => return value,
                 };
                 self.frame().scalar.push(quote!(let #local: #rust_ty = #tokens;));
                 Value { tokens: local.into_token_stream(), ..value }

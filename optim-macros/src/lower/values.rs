@@ -9,6 +9,26 @@ pub(super) enum Ty {
     Float,
     Bool,
     Pair,
+    /// An optional hyperparameter's `Option<f64>`: read through `unwrap_or`, tested by `is_some`.
+    Optional,
+    /// Choice hyperparameter `n`: compared with one of its names.
+    Choice(usize),
+    /// A name whose `let` was rejected: its uses report nothing more.
+    Poisoned,
+}
+
+impl Ty {
+    /// How an error message names a value of this type.
+    pub(super) fn describe(self) -> &'static str {
+        match self {
+            Ty::Float => "a number",
+            Ty::Bool => "a bool",
+            Ty::Pair => "a pair",
+            Ty::Optional => "an optional number",
+            Ty::Choice(_) => "a choice of names",
+            Ty::Poisoned => "a value with an error",
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -85,6 +105,8 @@ pub(super) enum Mode {
     HyperOnly,
     /// A state's presence condition: hyperparameters, `ndim` and `numel`.
     Presence,
+    /// A per-element state's initial value: hyperparameters and `param` (`z = param`).
+    StateInit,
 }
 
 #[derive(Default)]
