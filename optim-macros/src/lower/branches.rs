@@ -10,16 +10,23 @@ use crate::symbol::*;
 
 impl Lowerer<'_> {
     pub(super) fn if_statement(&mut self, if_stmt: &ExprIf) {
-        let Some(condition) = self.expr(&if_stmt.cond) else { return };
-        if self.expect(&condition, Ty::Bool, &if_stmt.cond).is_none() {
-            return;
-        }
-        if condition.place.factored() {
-            self.errors.error(&if_stmt.cond, "a branch cannot depend on a row or column value; use `select`");
-            // still check the arms, so their own mistakes are reported too
+        let condition = self.expr(&if_stmt.cond);
+        let condition = condition.filter(|c| self.expect(c, Ty::Bool, &if_stmt.cond).is_some());
+        let condition = condition.filter(|c| {
+            let factored = c.place.factored();
+            if factored {
+                self.errors.error(&if_stmt.cond, "a branch cannot depend on a row or column value; use `select`");
+            }
+            !factored
+        });
+        let Some(condition) = condition else {
+            // still walk the arms, so their own mistakes are reported and their writes seen
             let _ = self.in_frame(&[], |this| if_stmt.then_branch.stmts.iter().for_each(|s| this.statement(s)));
+            if let Some((_, otherwise)) = &if_stmt.else_branch {
+                let _ = self.in_frame(&[], |this| this.statement(&Stmt::Expr((**otherwise).clone(), None)));
+            }
             return;
-        }
+        };
         let guards = self.guards_of(&if_stmt.cond, &condition);
         let else_guards = self.complement_guards(&if_stmt.cond, &condition);
         let element_condition = usize::from(condition.place == Place::Elem);

@@ -36,14 +36,20 @@ fn step_not_empty(l: &mut Lowerer<'_>) {
     }
 }
 
+/// Whether a statement was rejected without its body being walked (a loop): its writes were
+/// never seen, so "never written" would only repeat that error.
+fn walk_failed(l: &Lowerer<'_>) -> bool {
+    l.unwalked
+}
+
 fn param_written(l: &mut Lowerer<'_>) {
-    if !l.spec.step.is_empty() && !l.param_written {
+    if !l.spec.step.is_empty() && !l.param_written && !walk_failed(l) {
         l.errors.error_at(l.spec.step_span, "the step never updates `param`; add e.g. `param -= lr * grad;`");
     }
 }
 
 fn states_written(l: &mut Lowerer<'_>) {
-    if l.spec.step.is_empty() {
+    if l.spec.step.is_empty() || walk_failed(l) {
         return;
     }
     let mut elem_written = l.states.iter().map(|s| s.written);

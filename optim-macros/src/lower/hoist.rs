@@ -158,7 +158,7 @@ impl Lowerer<'_> {
     pub(super) fn materialise(&mut self, value: Value) -> Option<usize> {
         if value.ty != Ty::Float {
             self.errors.error_at(
-                proc_macro2::Span::call_site(),
+                value.span,
                 "a row or column condition cannot reach element-wise code; use `select` in the row computation",
             );
             return None;

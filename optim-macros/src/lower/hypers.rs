@@ -49,7 +49,8 @@ impl Lowerer<'_> {
                     Some((ir::HyperTy::Int, Literal::i64_suffixed(i.base10_parse().ok()?).into_token_stream()))
                 }
                 Lit::Float(f) => Some((ir::HyperTy::Float, f64_literal(f.base10_parse().ok()?))),
-                Lit::Str(_) => self.choice(name, e),
+                // one name alone is no choice: `"adamw" | "lion"`
+                Lit::Str(_) => None,
                 _ => None,
             },
             Expr::Path(p) if p.path.is_ident("inf") => Some((ir::HyperTy::Float, f64_literal(f64::INFINITY))),

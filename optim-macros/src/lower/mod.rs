@@ -80,6 +80,8 @@ pub struct Lowerer<'a> {
     bit_spans: Vec<proc_macro2::Span>,
     /// Element code with scalar operands written in place, not hoisted (state initial values).
     inline_scalars: bool,
+    /// A statement was rejected without walking its body (a loop).
+    unwalked: bool,
     reduction_spans: Vec<proc_macro2::Span>,
 }
 
@@ -119,6 +121,7 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         elem_read_early: Vec::new(),
         bit_spans: Vec::new(),
         inline_scalars: false,
+        unwalked: false,
         reduction_spans: Vec::new(),
     };
     lowerer.declare_names();

@@ -30,15 +30,9 @@ impl Lowerer<'_> {
                 });
                 self.merge(frame);
             }
-            Stmt::Expr(Expr::ForLoop(l), _) => {
-                self.errors.error(l.for_token, format!("`for` loops are not part of the step: {LOOP_HINT}"))
-            }
-            Stmt::Expr(Expr::While(l), _) => {
-                self.errors.error(l.while_token, format!("`while` loops are not part of the step: {LOOP_HINT}"))
-            }
-            Stmt::Expr(Expr::Loop(l), _) => {
-                self.errors.error(l.loop_token, format!("`loop` is not part of the step: {LOOP_HINT}"))
-            }
+            Stmt::Expr(Expr::ForLoop(l), _) => self.not_walked(l.for_token, "`for` loops are"),
+            Stmt::Expr(Expr::While(l), _) => self.not_walked(l.while_token, "`while` loops are"),
+            Stmt::Expr(Expr::Loop(l), _) => self.not_walked(l.loop_token, "`loop` is"),
             Stmt::Expr(e, _) => {
                 self.errors.error(e, "this value is never used; assign it to `param` or a state, or bind it with `let`")
             }
@@ -46,6 +40,12 @@ impl Lowerer<'_> {
                 self.errors.error(other, "unsupported statement; the step block takes `let`, assignments and `if`")
             }
         }
+    }
+
+    /// A loop: reported, and its body left unwalked.
+    fn not_walked(&mut self, at: impl ToTokens, what: &str) {
+        self.unwalked = true;
+        self.errors.error(at, format!("{what} not part of the step: {LOOP_HINT}"));
     }
 
     pub(super) fn merge(&mut self, frame: Frame) {
