@@ -104,6 +104,9 @@ fn fingerprint<T: Element>(sd: &StateDict<T>) -> Vec<(String, Vec<u64>)> {
                 HyperValue::Int(v) => vec![1, v as u64],
                 HyperValue::Bool(v) => vec![2, v as u64],
                 HyperValue::Pair(a, b) => vec![3, float_bits(a), float_bits(b)],
+                HyperValue::Unset => vec![4],
+                HyperValue::Choice(name) => std::iter::once(5).chain(name.as_str().bytes().map(u64::from)).collect(),
+                other => panic!("a hyperparameter kind this fingerprint does not know: {other:?}"),
             };
             out.push((format!("group {g} {name}"), bits));
         }

@@ -10,6 +10,7 @@ use crate::OptimError;
 /// assert_eq!(HyperValue::from((0.9, 0.999)).kind(), "a float pair");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum HyperValue {
     /// A float, such as `lr`.
     Float(f64),

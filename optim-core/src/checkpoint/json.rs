@@ -206,14 +206,17 @@ mod tests {
         for value in [HyperValue::Float(1.0), HyperValue::Float(1e20), HyperValue::Int(3), HyperValue::Int(-3)]
             .into_iter()
             .chain([HyperValue::Bool(true), HyperValue::Pair(0.9, 0.999), HyperValue::Float(f64::INFINITY)])
+            .chain([HyperValue::Unset, HyperValue::Choice(crate::ChoiceName::new("lion").unwrap())])
         {
             let text = serde_json::to_string(&JsonHyper(value)).unwrap();
             assert_eq!(hyper(&text).unwrap(), value, "{text}");
         }
         assert!(hyper("[1.0]").is_err());
         assert!(hyper("[1.0, 2.0, 3.0]").is_err());
-        assert!(hyper("\"fast\"").is_err());
-        assert!(hyper("null").is_err());
+        // a string is a choice's name (the rule checks it), `null` an unset optional
+        assert_eq!(hyper("\"fast\"").unwrap(), HyperValue::Choice(crate::ChoiceName::new("fast").unwrap()));
+        assert_eq!(hyper("null").unwrap(), HyperValue::Unset);
+        assert!(hyper(&format!("\"{}\"", "x".repeat(crate::MAX_CHOICE_NAME + 1))).is_err());
         assert!(hyper("{}").is_err());
         assert!(hyper("18446744073709551615").is_err());
     }

@@ -6,10 +6,10 @@ use quote::quote;
 use super::*;
 use crate::ir::{self};
 
-pub(super) fn apply_fn(rule: &ir::Rule) -> TokenStream {
+/// The update loop and the `Kernel` that runs it for the prepared mask.
+fn element_loop(rule: &ir::Rule) -> TokenStream {
     let rt = quote!(#RT);
     let slots = rule.slots;
-    let factored = rule.factored();
     let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
     let reslices = reslices(rule, &state_slices, quote!(mut));
     let stores = full_states(rule).filter(|(_, s)| s.written).map(|(i, state)| {
@@ -25,7 +25,7 @@ pub(super) fn apply_fn(rule: &ir::Rule) -> TokenStream {
         rule,
         |mask, dynamic, runtime| quote!(__loop::<#ELEM, #mask, #dynamic>(#runtime, &#PREP.scalars, #FACTORS, #PARAM, #GRAD, #STATE)),
     );
-    let element_loop = quote! {
+    quote! {
         #[inline(always)]
         #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
         fn __loop<#ELEM: #rt::Element, const __M: #RT::Mask, const __DYN: bool>(
@@ -55,7 +55,13 @@ pub(super) fn apply_fn(rule: &ir::Rule) -> TokenStream {
                 #dispatch
             }
         }
-    };
+    }
+}
+
+pub(super) fn apply_fn(rule: &ir::Rule) -> TokenStream {
+    let rt = quote!(#RT);
+    let factored = rule.factored();
+    let element_loop = element_loop(rule);
     if !factored {
         return quote! {
             #[inline]

@@ -10,90 +10,87 @@ use crate::ir::{self};
 /// combination order stays fixed.
 pub(super) const LANES: usize = 8;
 
-pub(super) fn reduce_fn(rule: &ir::Rule) -> TokenStream {
-    if rule.passes <= 1 {
-        return TokenStream::new();
-    }
-    let rt = quote!(#RT);
+/// The loop of reduction pass `pass`: statements of earlier stages, then this pass's
+/// accumulations into lane accumulators, folded in a fixed order into `out`.
+fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
     let slots = rule.slots;
-    let factored = rule.factored();
     let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
     let reslices = reslices(rule, &state_slices, TokenStream::new());
     let locals = factor_locals(rule, true);
-    let passes = 1..rule.passes;
-    let loops = passes.clone().map(|pass| {
-        let name = format_ident!("__reduce{}", pass);
-        let body = ir::render(&rule.body, Some(pass));
-        let mine: Vec<(usize, ir::ReduceKind)> = rule
-            .reductions
-            .iter()
-            .enumerate()
-            .filter(|(_, (p, _))| *p == pass)
-            .map(|(r, (_, kind))| (r, *kind))
-            .collect();
-        let inits = mine.iter().map(|(r, kind)| {
-            let acc = ACCUMULATOR.at(r);
-            let identity = match kind {
-                ir::ReduceKind::Sum => quote!(0.0f64),
-                ir::ReduceKind::Max => quote!(f64::NEG_INFINITY),
-            };
-            quote!(let mut #acc: [f64; #LANES] = [#identity; #LANES];)
-        });
-        let folds = mine.iter().map(|(r, kind)| {
-            let acc = ACCUMULATOR.at(r);
-            let fold = match kind {
-                ir::ReduceKind::Sum => quote!(#acc.iter().fold(0.0f64, |a, b| a + b)),
-                ir::ReduceKind::Max => quote!(#acc.iter().fold(f64::NEG_INFINITY, |a, b| a.max(*b))),
-            };
-            quote!(if let ::core::option::Option::Some(__o) = #OUT.get_mut(#r) { *__o = #fold; })
-        });
-        let walk = if factored {
-            element_walk(rule, quote!(let #LANE = #INDEX % #LANES; #loads #body))
-        } else {
-            quote! {
-                let __blocks = #LEN / #LANES;
-                for #MATRIX in 0..__blocks {
-                    for #LANE in 0..#LANES {
-                        let #INDEX = #MATRIX * #LANES + #LANE;
-                        #loads
-                        #body
-                    }
-                }
-                for #INDEX in __blocks * #LANES..#LEN {
-                    let #LANE = #INDEX - __blocks * #LANES;
+    let name = format_ident!("__reduce{}", pass);
+    let body = ir::render(&rule.body, Some(pass));
+    let mine: Vec<(usize, ir::ReduceKind)> =
+        rule.reductions.iter().enumerate().filter(|(_, (p, _))| *p == pass).map(|(r, (_, kind))| (r, *kind)).collect();
+    let inits = mine.iter().map(|(r, kind)| {
+        let acc = ACCUMULATOR.at(r);
+        let identity = match kind {
+            ir::ReduceKind::Sum => quote!(0.0f64),
+            ir::ReduceKind::Max => quote!(f64::NEG_INFINITY),
+        };
+        quote!(let mut #acc: [f64; #LANES] = [#identity; #LANES];)
+    });
+    let folds = mine.iter().map(|(r, kind)| {
+        let acc = ACCUMULATOR.at(r);
+        let fold = match kind {
+            ir::ReduceKind::Sum => quote!(#acc.iter().fold(0.0f64, |a, b| a + b)),
+            ir::ReduceKind::Max => quote!(#acc.iter().fold(f64::NEG_INFINITY, |a, b| a.max(*b))),
+        };
+        quote!(if let ::core::option::Option::Some(__o) = #OUT.get_mut(#r) { *__o = #fold; })
+    });
+    let walk = if rule.factored() {
+        element_walk(rule, quote!(let #LANE = #INDEX % #LANES; #loads #body))
+    } else {
+        quote! {
+            let __blocks = #LEN / #LANES;
+            for #MATRIX in 0..__blocks {
+                for #LANE in 0..#LANES {
+                    let #INDEX = #MATRIX * #LANES + #LANE;
                     #loads
                     #body
                 }
             }
-        };
-        quote! {
-            #[inline(always)]
-            #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
-            fn #name<#ELEM: #rt::Element, const __M: #RT::Mask, const __DYN: bool>(
-                __m: #RT::Mask,
-                #SLOTS: &[f64; #slots],
-                #FACTORS: &#rt::Factors<'_, #ELEM>,
-                #FACTOR_SUMS: &mut [f64],
-                #PARAM: &[#ELEM],
-                #GRAD: &[#ELEM],
-                #STATE: &[&[#ELEM]],
-                #OUT: &mut [f64],
-            ) {
-                let #MASK: #RT::Mask = if __DYN { __m } else { __M };
-                let [#(#state_slices),*] = #STATE else { return };
-                #convert
-                #locals
-                let mut #LEN = #PARAM.len().min(#GRAD.len());
-                #lengths
-                let #PARAM = &#PARAM[..#LEN];
-                let #GRAD = &#GRAD[..#LEN];
-                #reslices
-                #(#inits)*
-                #walk
-                #(#folds)*
+            for #INDEX in __blocks * #LANES..#LEN {
+                let #LANE = #INDEX - __blocks * #LANES;
+                #loads
+                #body
             }
         }
-    });
+    };
+    quote! {
+        #[inline(always)]
+        #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
+        fn #name<#ELEM: #RT::Element, const __M: #RT::Mask, const __DYN: bool>(
+            __m: #RT::Mask,
+            #SLOTS: &[f64; #slots],
+            #FACTORS: &#RT::Factors<'_, #ELEM>,
+            #FACTOR_SUMS: &mut [f64],
+            #PARAM: &[#ELEM],
+            #GRAD: &[#ELEM],
+            #STATE: &[&[#ELEM]],
+            #OUT: &mut [f64],
+        ) {
+            let #MASK: #RT::Mask = if __DYN { __m } else { __M };
+            let [#(#state_slices),*] = #STATE else { return };
+            #convert
+            #locals
+            let mut #LEN = #PARAM.len().min(#GRAD.len());
+            #lengths
+            let #PARAM = &#PARAM[..#LEN];
+            let #GRAD = &#GRAD[..#LEN];
+            #reslices
+            #(#inits)*
+            #walk
+            #(#folds)*
+        }
+    }
+}
+
+/// Every pass's loop and the `ReduceKernel` that dispatches to them by pass number.
+fn reducer(rule: &ir::Rule) -> TokenStream {
+    let rt = quote!(#RT);
+    let slots = rule.slots;
+    let passes = 1..rule.passes;
+    let loops = passes.clone().map(|pass| reduction_loop(rule, pass));
     let arms = passes.map(|pass| {
         let name = format_ident!("__reduce{}", pass);
         let dispatch = mask_dispatch(rule, |mask, dynamic, runtime| {
@@ -101,7 +98,7 @@ pub(super) fn reduce_fn(rule: &ir::Rule) -> TokenStream {
         });
         quote!(#pass => #dispatch,)
     });
-    let reducer = quote! {
+    quote! {
         #(#loops)*
         struct __Reducer<'__p, '__f, __U>(
             &'__p #rt::Prepared<#slots>,
@@ -121,7 +118,16 @@ pub(super) fn reduce_fn(rule: &ir::Rule) -> TokenStream {
                 }
             }
         }
-    };
+    }
+}
+
+pub(super) fn reduce_fn(rule: &ir::Rule) -> TokenStream {
+    if rule.passes <= 1 {
+        return TokenStream::new();
+    }
+    let rt = quote!(#RT);
+    let factored = rule.factored();
+    let reducer = reducer(rule);
     let factored_entry = factored.then(|| {
         quote! {
             #[inline]

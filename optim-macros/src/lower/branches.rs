@@ -127,22 +127,9 @@ impl Lowerer<'_> {
                 (a.tokens, b.tokens)
             }
         });
+        self.branch_factored_code(&condition, source, &mut then, &mut otherwise)?;
         let (then_scalar, else_scalar) = (&then.scalar, &otherwise.scalar);
         let c = &condition.tokens;
-        if condition.place == Place::Scalar && !(then.factored.is_empty() && otherwise.factored.is_empty()) {
-            // row/column statements run between passes, each under the branch's mask bit
-            let test = Self::bit_test(self.bit(condition.tokens.clone(), condition.span));
-            let then_code =
-                std::mem::take(&mut then.factored).into_iter().map(|(stage, code)| (stage, quote!(if #test { #code })));
-            let else_code = std::mem::take(&mut otherwise.factored)
-                .into_iter()
-                .map(|(stage, code)| (stage, quote!(if !#test { #code })));
-            let code: Vec<_> = then_code.chain(else_code).collect();
-            self.frame().factored.extend(code);
-        } else if !(then.factored.is_empty() && otherwise.factored.is_empty()) {
-            self.errors.error(source, "row and column values cannot be computed under an element-wise condition");
-            return None;
-        }
         if condition.place == Place::Scalar {
             if !is_elem {
                 // a purely scalar branch stays in the prologue, as statements or as a value
@@ -176,6 +163,32 @@ impl Lowerer<'_> {
         frame.scalar.extend(then.scalar);
         frame.scalar.extend(otherwise.scalar);
         self.emit_elem_branch(condition.tokens, condition.stage, then.elem, otherwise.elem, tails, tail_stage)
+    }
+
+    /// Row/column statements of the arms run between passes, each under the branch's mask
+    /// bit; under an element-wise condition they cannot run at all.
+    fn branch_factored_code(
+        &mut self,
+        condition: &Value,
+        source: &Expr,
+        then: &mut Frame,
+        otherwise: &mut Frame,
+    ) -> Option<()> {
+        if condition.place == Place::Scalar && !(then.factored.is_empty() && otherwise.factored.is_empty()) {
+            // row/column statements run between passes, each under the branch's mask bit
+            let test = Self::bit_test(self.bit(condition.tokens.clone(), condition.span));
+            let then_code =
+                std::mem::take(&mut then.factored).into_iter().map(|(stage, code)| (stage, quote!(if #test { #code })));
+            let else_code = std::mem::take(&mut otherwise.factored)
+                .into_iter()
+                .map(|(stage, code)| (stage, quote!(if !#test { #code })));
+            let code: Vec<_> = then_code.chain(else_code).collect();
+            self.frame().factored.extend(code);
+        } else if !(then.factored.is_empty() && otherwise.factored.is_empty()) {
+            self.errors.error(source, "row and column values cannot be computed under an element-wise condition");
+            return None;
+        }
+        Some(())
     }
 
     pub(super) fn emit_elem_branch(

@@ -58,39 +58,8 @@ impl Lowerer<'_> {
                 self.call(&m.method, &args, m)
             }
             Expr::If(if_expr) => self.if_expression(if_expr),
-            Expr::Block(block) => {
-                self.no_reduction_depth += 1;
-                let (mut frame, tail) = self.in_frame(&[], |this| this.block_value(&block.block.stmts, block));
-                self.no_reduction_depth -= 1;
-                let factored = std::mem::take(&mut frame.factored);
-                self.frame().factored.extend(factored);
-                let tail = tail?;
-                if frame.elem.is_empty() && frame.scalar.is_empty() {
-                    return Some(tail);
-                }
-                let (frame_scalar, frame_elem) = (frame.scalar, frame.elem);
-                if frame_elem.is_empty() && tail.place == Place::Scalar {
-                    let t = tail.tokens;
-                    return Some(Value::scalar(tail.ty, quote!({ #(#frame_scalar)* #t })));
-                }
-                self.frame().scalar.extend(frame_scalar);
-                let t = self.elementwise(tail.clone());
-                let frame_elem = ir::render(&frame_elem, None);
-                Some(Value::elem(tail.ty, quote!({ #frame_elem #t })))
-            }
-            Expr::Field(field) => {
-                let base = self.expr(&field.base)?;
-                let syn::Member::Unnamed(index) = &field.member else {
-                    self.errors.error(&field.member, "only `.0` and `.1` of a pair exist");
-                    return None;
-                };
-                if base.ty != Ty::Pair || index.index > 1 {
-                    self.errors.error(field, "only `.0` and `.1` of a pair exist");
-                    return None;
-                }
-                let tokens = base.tokens;
-                Some(Value::scalar(Ty::Float, quote!(#tokens.#index)))
-            }
+            Expr::Block(block) => self.block_expression(block),
+            Expr::Field(field) => self.pair_field(field),
             Expr::Cast(cast) => {
                 self.errors.error(
                     cast,
@@ -107,6 +76,43 @@ impl Lowerer<'_> {
                 None
             }
         }
+    }
+
+    /// `{ let a = ...; a * 2 }` as a value: its statements stay with the value.
+    fn block_expression(&mut self, block: &syn::ExprBlock) -> Option<Value> {
+        self.no_reduction_depth += 1;
+        let (mut frame, tail) = self.in_frame(&[], |this| this.block_value(&block.block.stmts, block));
+        self.no_reduction_depth -= 1;
+        let factored = std::mem::take(&mut frame.factored);
+        self.frame().factored.extend(factored);
+        let tail = tail?;
+        if frame.elem.is_empty() && frame.scalar.is_empty() {
+            return Some(tail);
+        }
+        let (frame_scalar, frame_elem) = (frame.scalar, frame.elem);
+        if frame_elem.is_empty() && tail.place == Place::Scalar {
+            let t = tail.tokens;
+            return Some(Value::scalar(tail.ty, quote!({ #(#frame_scalar)* #t })));
+        }
+        self.frame().scalar.extend(frame_scalar);
+        let t = self.elementwise(tail.clone());
+        let frame_elem = ir::render(&frame_elem, None);
+        Some(Value::elem(tail.ty, quote!({ #frame_elem #t })))
+    }
+
+    /// `pair.0` / `pair.1`.
+    fn pair_field(&mut self, field: &syn::ExprField) -> Option<Value> {
+        let base = self.expr(&field.base)?;
+        let syn::Member::Unnamed(index) = &field.member else {
+            self.errors.error(&field.member, "only `.0` and `.1` of a pair exist");
+            return None;
+        };
+        if base.ty != Ty::Pair || index.index > 1 {
+            self.errors.error(field, "only `.0` and `.1` of a pair exist");
+            return None;
+        }
+        let tokens = base.tokens;
+        Some(Value::scalar(Ty::Float, quote!(#tokens.#index)))
     }
 
     pub(super) fn literal(&mut self, lit: &Lit) -> Option<Value> {

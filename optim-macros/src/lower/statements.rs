@@ -210,37 +210,43 @@ impl Lowerer<'_> {
                 let local = STATE_VALUE.at(index);
                 self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(#local = #tokens;) });
             }
-            Name::ScalarState(index) => {
-                if value.place != Place::Scalar {
-                    self.errors.error(
-                        rhs,
-                        format!("scalar state `{ident}` cannot take an element-wise value; it holds one number per parameter"),
-                    );
-                    return;
-                }
-                self.scalar_written[index] = true;
-                self.generation += 1;
-                self.assigned_stage(&ident.to_string(), &value);
-                let local = SCALAR_STATE.at(index);
-                let tokens = value.tokens;
-                let frame = self.frame();
-                frame.scalar.push(quote!(#local = #tokens;));
-                frame.assigns_scalar_state = true;
-            }
-            Name::Grad => self
-                .errors
-                .error(ident, "`grad` is read-only; bind the changed gradient to a new name: `let g = grad + ...;`"),
-            Name::Step | Name::Numel | Name::Ndim => {
-                self.errors.error(ident, format!("`{ident}` is read-only; the runtime provides it"))
-            }
-            Name::Hyper(_) => self
-                .errors
-                .error(ident, format!("hyperparameter `{ident}` is read-only in `step`; bind a new name with `let`")),
-            Name::Local(_) => self.errors.error(
-                ident,
-                format!("`{ident}` is a `let` binding and cannot be assigned; shadow it: `let {ident} = ...;`"),
-            ),
+            Name::ScalarState(index) => self.assign_scalar_state(index, ident, value, rhs),
+            other => self.read_only(ident, &other),
         }
+    }
+
+    /// `scalar_state = value;`: a statement of the prologue, once per tensor.
+    fn assign_scalar_state(&mut self, index: usize, ident: &syn::Ident, value: Value, rhs: &Expr) {
+        if value.place != Place::Scalar {
+            self.errors.error(
+                rhs,
+                format!("scalar state `{ident}` cannot take an element-wise value; it holds one number per parameter"),
+            );
+            return;
+        }
+        self.scalar_written[index] = true;
+        self.generation += 1;
+        self.assigned_stage(&ident.to_string(), &value);
+        let local = SCALAR_STATE.at(index);
+        let tokens = value.tokens;
+        let frame = self.frame();
+        frame.scalar.push(quote!(#local = #tokens;));
+        frame.assigns_scalar_state = true;
+    }
+
+    /// The error for assigning a name that cannot be assigned, with what to do instead.
+    fn read_only(&mut self, ident: &syn::Ident, name: &Name) {
+        let message = match name {
+            Name::Grad => {
+                "`grad` is read-only; bind the changed gradient to a new name: `let g = grad + ...;`".to_owned()
+            }
+            Name::Hyper(_) => format!("hyperparameter `{ident}` is read-only in `step`; bind a new name with `let`"),
+            Name::Local(_) => {
+                format!("`{ident}` is a `let` binding and cannot be assigned; shadow it: `let {ident} = ...;`")
+            }
+            _ => format!("`{ident}` is read-only; the runtime provides it"),
+        };
+        self.errors.error(ident, message);
     }
 
     /// `row_state = value;`: a loop over the rows (or columns) between passes.
