@@ -10,8 +10,9 @@ use crate::ir::{self};
 fn element_loop(rule: &ir::Rule) -> TokenStream {
     let rt = quote!(#RT);
     let slots = rule.slots;
-    let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
-    let reslices = reslices(rule, &state_slices, quote!(mut));
+    let parts = loop_parts(rule);
+    let prologue = loop_prologue(rule, &parts, quote!(mut));
+    let LoopParts { state_slices, loads, .. } = parts;
     let stores = full_states(rule).filter(|(_, s)| s.written).map(|(i, state)| {
         let (local, slice) = (STATE_VALUE.at(i), &state_slices[i]);
         let present = presence_test(state);
@@ -20,7 +21,6 @@ fn element_loop(rule: &ir::Rule) -> TokenStream {
     let param_store = rule.param_written.then(|| quote!(#PARAM[#INDEX] = #PARAM_VALUE;));
     let body = ir::render(&rule.body, None);
     let walk = element_walk(rule, quote!(#loads #body #param_store #(#stores)*));
-    let locals = factor_locals(rule, true);
     let dispatch = mask_dispatch(
         rule,
         |mask, dynamic, runtime| quote!(__loop::<#ELEM, #mask, #dynamic>(#runtime, &#PREP.scalars, #FACTORS, #PARAM, #GRAD, #STATE)),
@@ -36,15 +36,7 @@ fn element_loop(rule: &ir::Rule) -> TokenStream {
             #GRAD: &[#ELEM],
             #STATE: &mut [&mut [#ELEM]],
         ) {
-            let #MASK: #RT::Mask = if __DYN { __m } else { __M };
-            let [#(#state_slices),*] = #STATE else { return };
-            #convert
-            #locals
-            let mut #LEN = #PARAM.len().min(#GRAD.len());
-            #lengths
-            let #PARAM = &mut #PARAM[..#LEN];
-            let #GRAD = &#GRAD[..#LEN];
-            #reslices
+            #prologue
             #walk
         }
         struct __Kernel<'__p, '__f, __U>(&'__p #rt::Prepared<#slots>, &'__p #rt::Factors<'__f, __U>);
@@ -62,16 +54,19 @@ pub(super) fn apply_fn(rule: &ir::Rule) -> TokenStream {
     let rt = quote!(#RT);
     let factored = rule.factored();
     let element_loop = element_loop(rule);
+    let apply_at = quote! {
+        #[inline]
+        fn apply_at<#ELEM: #rt::Element>(
+            #LEVEL: #rt::SimdLevel,
+            #PREP: &Self::Prep,
+            #PARAM: &mut [#ELEM],
+            #GRAD: &[#ELEM],
+            #STATE: &mut [&mut [#ELEM]],
+        )
+    };
     if !factored {
         return quote! {
-            #[inline]
-            fn apply_at<#ELEM: #rt::Element>(
-                #LEVEL: #rt::SimdLevel,
-                #PREP: &Self::Prep,
-                #PARAM: &mut [#ELEM],
-                #GRAD: &[#ELEM],
-                #STATE: &mut [&mut [#ELEM]],
-            ) {
+            #apply_at {
                 #element_loop
                 let #FACTORS = #rt::Factors::whole(&[#PARAM.len()]);
                 #rt::dispatch(#LEVEL, &__Kernel(#PREP, &#FACTORS), #PARAM, #GRAD, #STATE)
@@ -80,14 +75,7 @@ pub(super) fn apply_fn(rule: &ir::Rule) -> TokenStream {
     }
     quote! {
         /// Without factors the tensor counts as one row; call [`Rule::apply_factored`] instead.
-        #[inline]
-        fn apply_at<#ELEM: #rt::Element>(
-            #LEVEL: #rt::SimdLevel,
-            #PREP: &Self::Prep,
-            #PARAM: &mut [#ELEM],
-            #GRAD: &[#ELEM],
-            #STATE: &mut [&mut [#ELEM]],
-        ) {
+        #apply_at {
             let #FACTORS = #rt::Factors::whole(&[#PARAM.len()]);
             <Self as #rt::Rule>::apply_factored(#LEVEL, #PREP, &#FACTORS, #PARAM, #GRAD, #STATE)
         }

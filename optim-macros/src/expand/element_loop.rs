@@ -15,6 +15,25 @@ pub(super) struct LoopParts {
     pub(super) loads: TokenStream,
 }
 
+/// The start of every loop function: the mask, the state slices, the slots in the element
+/// type, the loop's length and every slice cut to it (`&mut` for the update, `&` for a pass).
+pub(super) fn loop_prologue(rule: &ir::Rule, parts: &LoopParts, mutability: TokenStream) -> TokenStream {
+    let LoopParts { state_slices, convert, lengths, .. } = parts;
+    let locals = factor_locals(rule, true);
+    let reslices = reslices(rule, state_slices, mutability.clone());
+    quote! {
+        let #MASK: #RT::Mask = if __DYN { __m } else { __M };
+        let [#(#state_slices),*] = #STATE else { return };
+        #convert
+        #locals
+        let mut #LEN = #PARAM.len().min(#GRAD.len());
+        #lengths
+        let #PARAM = &#mutability #PARAM[..#LEN];
+        let #GRAD = &#GRAD[..#LEN];
+        #reslices
+    }
+}
+
 pub(super) fn presence_test(state: &ir::ElemState) -> TokenStream {
     match &state.presence {
         Some((bit, _, _)) => {

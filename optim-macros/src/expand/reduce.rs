@@ -14,9 +14,9 @@ pub(super) const LANES: usize = 8;
 /// accumulations into lane accumulators, folded in a fixed order into `out`.
 fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
     let slots = rule.slots;
-    let LoopParts { state_slices, convert, lengths, loads } = loop_parts(rule);
-    let reslices = reslices(rule, &state_slices, TokenStream::new());
-    let locals = factor_locals(rule, true);
+    let parts = loop_parts(rule);
+    let prologue = loop_prologue(rule, &parts, TokenStream::new());
+    let loads = parts.loads;
     let name = format_ident!("__reduce{}", pass);
     let body = ir::render(&rule.body, Some(pass));
     let mine: Vec<(usize, ir::ReduceKind)> =
@@ -69,15 +69,7 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
             #STATE: &[&[#ELEM]],
             #OUT: &mut [f64],
         ) {
-            let #MASK: #RT::Mask = if __DYN { __m } else { __M };
-            let [#(#state_slices),*] = #STATE else { return };
-            #convert
-            #locals
-            let mut #LEN = #PARAM.len().min(#GRAD.len());
-            #lengths
-            let #PARAM = &#PARAM[..#LEN];
-            let #GRAD = &#GRAD[..#LEN];
-            #reslices
+            #prologue
             #(#inits)*
             #walk
             #(#folds)*

@@ -33,13 +33,7 @@ impl Lowerer<'_> {
             );
             return None;
         }
-        if self.no_reduction_depth > 0 {
-            self.errors.error(
-                at,
-                format!("`{name}` cannot sit under an element-wise condition or inside a value block; bind it with `let` first"),
-            );
-            return None;
-        }
+        self.reduction_allowed(name, at)?;
         let pass = value.stage.max(self.branch_stage()) + 1;
         let index = self.reductions.len();
         let kind = if name == "amax" { ir::ReduceKind::Max } else { ir::ReduceKind::Sum };
@@ -60,6 +54,20 @@ impl Lowerer<'_> {
         Some(Value { stage: pass, ..Value::scalar(Ty::Float, tokens) })
     }
 
+    /// A memory pass cannot start under an element-wise condition or inside a value block.
+    fn reduction_allowed(&mut self, name: &str, at: &impl ToTokens) -> Option<()> {
+        if self.no_reduction_depth == 0 {
+            return Some(());
+        }
+        self.errors.error(
+            at,
+            format!(
+                "`{name}` cannot sit under an element-wise condition or inside a value block; bind it with `let` first"
+            ),
+        );
+        None
+    }
+
     /// `row_mean(x)` / `col_mean(x)`: PyTorch's `x.mean(dim=-1 / -2, keepdim=True)`. Of an
     /// element-wise value, a sum accumulated in a memory pass; of a row value, the mean over
     /// each matrix's rows, computed between passes.
@@ -67,13 +75,7 @@ impl Lowerer<'_> {
         let name = if row { "row_mean" } else { "col_mean" };
         match (value.place, row) {
             (Place::Elem, _) => {
-                if self.no_reduction_depth > 0 {
-                    self.errors.error(
-                        at,
-                        format!("`{name}` cannot sit under an element-wise condition or inside a value block; bind it with `let` first"),
-                    );
-                    return None;
-                }
+                self.reduction_allowed(name, at)?;
                 let pass = value.stage.max(self.branch_stage()) + 1;
                 self.last_pass = self.last_pass.max(pass);
                 let (target, tokens) = if row {
