@@ -98,6 +98,21 @@ pub fn max_stage(stmts: &[ElemStmt]) -> usize {
 /// The loop body for the final pass (`None`: every statement, no accumulation) or for
 /// reduction pass `p` (statements of earlier stages plus the accumulations of pass `p`).
 pub fn render(stmts: &[ElemStmt], pass: Option<usize>) -> TokenStream {
+    render_into(stmts, pass, Sink::Lanes)
+}
+
+/// Where a reduction pass's loop puts a tensor reduction's values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    /// Added straight into the lane accumulators (`acc[lane] += v`).
+    Lanes,
+    /// Stored into the block's value array (`values[i] = v`), folded into the lanes after the
+    /// block's loop, so the loop itself is a plain element loop that vectorises.
+    Block,
+}
+
+/// [`render`] with a choice of where tensor reductions go.
+pub fn render_into(stmts: &[ElemStmt], pass: Option<usize>, sink: Sink) -> TokenStream {
     let mut out = TokenStream::new();
     for stmt in stmts {
         match stmt {
@@ -109,6 +124,10 @@ pub fn render(stmts: &[ElemStmt], pass: Option<usize>) -> TokenStream {
             ElemStmt::Accumulate { pass: own, target, kind, value } => {
                 if pass == Some(*own) {
                     out.extend(match (target, kind) {
+                        (Target::Tensor(reduction), _) if sink == Sink::Block => {
+                            let values = BLOCK_VALUES.at(reduction);
+                            quote::quote!(#values[#INDEX] = #value;)
+                        }
                         (Target::Tensor(reduction), ReduceKind::Sum) => {
                             let acc = ACCUMULATOR.at(reduction);
                             quote::quote!(#acc[#LANE] += #RT::Element::to_f64(#value);)
@@ -128,7 +147,7 @@ pub fn render(stmts: &[ElemStmt], pass: Option<usize>) -> TokenStream {
             }
             ElemStmt::Branch { stage, test, then, otherwise } => {
                 if pass.is_none_or(|p| *stage < p) || contains_pass(then, pass) || contains_pass(otherwise, pass) {
-                    let (then, otherwise) = (render(then, pass), render(otherwise, pass));
+                    let (then, otherwise) = (render_into(then, pass, sink), render_into(otherwise, pass, sink));
                     out.extend(quote::quote!(if #test { #then } else { #otherwise }));
                 }
             }

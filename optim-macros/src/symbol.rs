@@ -105,6 +105,8 @@ symbols! {
     /// A running sum in row/column code.
     RUNNING_SUM = "__sum";
     // ---- the expansion's own ---------------------------------------------------------------
+    /// Family: a reduction's values over one block of a reduction pass.
+    BLOCK_VALUES = "__bv";
     /// The element index in a loop.
     INDEX = "__i";
     /// The loop's length.

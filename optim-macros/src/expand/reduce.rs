@@ -10,6 +10,9 @@ use crate::ir::{self};
 /// combination order stays fixed.
 pub(super) const LANES: usize = 8;
 
+/// Elements per block of a reduction pass's loop (a multiple of [`LANES`]).
+const BLOCK: usize = 64;
+
 /// The loop of reduction pass `pass`: statements of earlier stages, then this pass's
 /// accumulations into lane accumulators, folded in a fixed order into `out`.
 fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
@@ -37,20 +40,58 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
         };
         quote!(if let ::core::option::Option::Some(__o) = #OUT.get_mut(#r) { *__o = #fold; })
     });
+    // Each block of BLOCK elements rebinds every slice to the block (no bounds checks in the
+    // loop), computes the pass's values into a block array in a plain element loop (which
+    // vectorises like the update loop), then folds them into the lanes: element i still goes to
+    // lane i % LANES, in order, so the sums are those of a lane-by-lane loop.
+    let block_states = full_states(rule).map(|(i, _)| {
+        let slice = STATE_SLICE.at(i);
+        quote!(let #slice: &[#ELEM] = #slice.get(__base..__base + #BLOCK).unwrap_or(&[]);)
+    });
+    let block_body = ir::render_into(&rule.body, Some(pass), ir::Sink::Block);
+    let block_values = mine.iter().map(|(r, kind)| {
+        let values = BLOCK_VALUES.at(r);
+        let identity = match kind {
+            ir::ReduceKind::Sum => quote!(<#ELEM as #RT::Element>::ZERO),
+            ir::ReduceKind::Max => quote!(<#ELEM as #RT::Element>::from_f64(f64::NEG_INFINITY)),
+        };
+        quote!(let mut #values: [#ELEM; #BLOCK] = [#identity; #BLOCK];)
+    });
+    let block_folds = mine.iter().map(|(r, kind)| {
+        let (values, acc) = (BLOCK_VALUES.at(r), ACCUMULATOR.at(r));
+        let fold = match kind {
+            ir::ReduceKind::Sum => quote!(#acc[__k % #LANES] += <#ELEM as #RT::Element>::to_f64(#values[__k]);),
+            ir::ReduceKind::Max => quote! {
+                #acc[__k % #LANES] = #acc[__k % #LANES].max(<#ELEM as #RT::Element>::to_f64(#values[__k]));
+            },
+        };
+        quote!(for __k in 0..#BLOCK { #fold })
+    });
     let walk = if rule.factored() {
         element_walk(rule, quote!(let #LANE = #INDEX % #LANES; #loads #body))
     } else {
         quote! {
-            let __blocks = #LEN / #LANES;
+            let __blocks = #LEN / #BLOCK;
             for #MATRIX in 0..__blocks {
-                for #LANE in 0..#LANES {
-                    let #INDEX = #MATRIX * #LANES + #LANE;
+                let __base = #MATRIX * #BLOCK;
+                let #PARAM: &[#ELEM; #BLOCK] = match #PARAM[__base..__base + #BLOCK].try_into() {
+                    ::core::result::Result::Ok(block) => block,
+                    ::core::result::Result::Err(_) => return,
+                };
+                let #GRAD: &[#ELEM; #BLOCK] = match #GRAD[__base..__base + #BLOCK].try_into() {
+                    ::core::result::Result::Ok(block) => block,
+                    ::core::result::Result::Err(_) => return,
+                };
+                #(#block_states)*
+                #(#block_values)*
+                for #INDEX in 0..#BLOCK {
                     #loads
-                    #body
+                    #block_body
                 }
+                #(#block_folds)*
             }
-            for #INDEX in __blocks * #LANES..#LEN {
-                let #LANE = #INDEX - __blocks * #LANES;
+            for #INDEX in __blocks * #BLOCK..#LEN {
+                let #LANE = #INDEX % #LANES;
                 #loads
                 #body
             }
