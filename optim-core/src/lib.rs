@@ -15,6 +15,7 @@ mod parallel;
 mod param;
 mod rule;
 mod sparse;
+mod staging;
 mod state;
 
 /// Defines an optimizer from its update rule: hyperparameters, state and one step of math,
