@@ -190,6 +190,17 @@ pub enum CheckpointError {
         /// The missing state.
         name: &'static str,
     },
+    /// A state whose presence depends on the parameter's shape alone (AdaFactor's full
+    /// `exp_avg_sq`, kept for vectors only) saved for a parameter of a shape that has none.
+    #[error("parameter {param}: state `{name}` does not exist for a parameter of shape {shape:?}")]
+    StateForShape {
+        /// Global index of the parameter.
+        param: usize,
+        /// The state's name.
+        name: &'static str,
+        /// The parameter's shape.
+        shape: Vec<usize>,
+    },
     /// A step count too large to keep counting: kernels see the step as an `f64`, exact up to
     /// 2^53, and the next step must not overflow.
     #[error("{} step count {found} is out of range (at most 2^53)", match param {
