@@ -242,7 +242,7 @@ impl SequentialLR {
 
     fn read(&self, r: &mut StateReader<'_>) -> Result<Progress> {
         let groups = self.base_lrs.len();
-        let last_epoch = r.int("last_epoch")?;
+        let last_epoch = r.epoch("last_epoch")?;
         let milestones = r.counts("milestones")?;
         let milestones = r.check(Self::checked(milestones, self.schedulers.len()))?;
         let base_lrs = r.floats("base_lrs", groups)?;
@@ -267,7 +267,7 @@ impl SequentialLR {
     const JUMP: &'static str = "has no closed form, so it cannot take over at a milestone of another SequentialLR";
 
     fn advance(&mut self, target: &mut dyn LrTarget) -> Result<()> {
-        let epoch = self.last_epoch + 1;
+        let epoch = self.last_epoch.saturating_add(1);
         let index = bisect_right(&self.milestones, epoch);
         let scheduler = &mut self.schedulers[index];
         if index > 0 && i128::from(self.milestones[index - 1]) == i128::from(epoch) {
@@ -363,7 +363,7 @@ impl ChainedScheduler {
 
     fn read(&self, r: &mut StateReader<'_>) -> Result<(i64, Vec<f64>, Vec<f64>)> {
         let groups = self.base_lrs.len();
-        Ok((r.int("last_epoch")?, r.floats("base_lrs", groups)?, r.floats("last_lr", groups)?))
+        Ok((r.epoch("last_epoch")?, r.floats("base_lrs", groups)?, r.floats("last_lr", groups)?))
     }
 }
 
@@ -385,7 +385,7 @@ impl ChainedScheduler {
         for scheduler in &mut self.schedulers {
             scheduler.step(target)?;
         }
-        self.last_epoch += 1;
+        self.last_epoch = self.last_epoch.saturating_add(1);
         self.last_lr = group_floats(target, Self::NAME, "lr")?;
         Ok(())
     }
