@@ -45,7 +45,7 @@ pub mod lr_scheduler;
 pub mod simd;
 pub mod zoo;
 
-pub use checkpoint::{CheckpointError, StateDict};
+pub use checkpoint::{CheckpointError, CorruptKind, StateDict};
 pub use element::Element;
 pub use error::{OptimError, Result};
 pub use factored::{FactorBuffers, Factors, FactorsMut, StateShape, matrix_dims};
