@@ -166,3 +166,108 @@ fn an_optimizer_without_groups_is_refused() {
     let err = Optimizer::<Sgd, f32>::new(vec![], Sgd::hyper()).unwrap_err();
     assert_eq!(err, OptimError::EmptyGroup);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 7: the smaller holes.
+
+/// A file rebuilt with its header text edited (the checksum covers the metadata's entries and
+/// the tensors, not the header's layout, so these edits keep it valid).
+fn with_header(bytes: &[u8], edit: impl FnOnce(&str) -> String) -> Vec<u8> {
+    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = edit(std::str::from_utf8(&bytes[8..8 + len]).unwrap().trim_end());
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&bytes[8 + len..]);
+    out
+}
+
+fn trained_adam() -> (Optimizer<Adam, f32>, Vec<u8>) {
+    let p = Param::new(ArrayD::<f32>::ones(vec![3]));
+    let mut opt = Optimizer::<Adam, f32>::new(vec![p.clone()], Adam::hyper()).unwrap();
+    p.set_grad(ArrayD::from_elem(vec![3], 0.5));
+    opt.step().unwrap();
+    let bytes = opt.to_bytes().unwrap();
+    (opt, bytes)
+}
+
+fn corrupt_kind(result: Result<(), OptimError>) -> optim::CorruptKind {
+    match result {
+        Err(OptimError::Checkpoint(CheckpointError::Corrupt { kind, .. })) => kind,
+        other => panic!("expected a corrupt-file error, got {other:?}"),
+    }
+}
+
+#[test]
+fn duplicate_keys_and_unknown_fields_in_the_header_are_refused() {
+    use optim::CorruptKind;
+    let (mut opt, bytes) = trained_adam();
+    let before = opt.state_dict();
+    // the same tensor named twice, both entries pointing at the same bytes
+    let twice = with_header(&bytes, |h| {
+        let start = h.find("\"state.0.exp_avg\"").unwrap();
+        let end = start + h[start..].find('}').unwrap() + 1;
+        format!("{},{}", &h[..end], &h[start..])
+    });
+    assert_eq!(corrupt_kind(opt.load_bytes(&twice)), CorruptKind::Header);
+    // a metadata entry given twice with one value
+    let meta = with_header(&bytes, |h| h.replacen("\"format\":", "\"format\":\"optim-checkpoint/1\",\"format\":", 1));
+    assert_eq!(corrupt_kind(opt.load_bytes(&meta)), CorruptKind::Header);
+    // a field the format does not define in a tensor entry
+    let extra = with_header(&bytes, |h| h.replacen("\"data_offsets\"", "\"note\":1,\"data_offsets\"", 1));
+    assert_eq!(corrupt_kind(opt.load_bytes(&extra)), CorruptKind::Header);
+    // and the untouched layout still loads
+    opt.load_bytes(&with_header(&bytes, str::to_owned)).unwrap();
+    assert_eq!(opt.state_dict(), before);
+}
+
+#[test]
+fn truncation_and_trailing_bytes_are_told_apart() {
+    use optim::CorruptKind;
+    let (mut opt, bytes) = trained_adam();
+    for cut in [0, 5, 8, 20, bytes.len() - 1] {
+        assert_eq!(corrupt_kind(opt.load_bytes(&bytes[..cut])), CorruptKind::Truncated, "cut at {cut}");
+    }
+    let mut long = bytes.clone();
+    long.extend_from_slice(b"tail");
+    assert_eq!(corrupt_kind(opt.load_bytes(&long)), CorruptKind::TrailingBytes);
+    assert_eq!(corrupt_kind(opt.load_bytes(&u64::MAX.to_le_bytes())), CorruptKind::HeaderTooLarge);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_file_is_refused() {
+    let (mut opt, _) = trained_adam();
+    let err = opt.load("/dev/zero").unwrap_err();
+    assert!(matches!(err, OptimError::Checkpoint(CheckpointError::Corrupt { .. })), "{err:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn saving_through_a_symlink_keeps_the_link_and_the_permissions() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let (opt, _) = trained_adam();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("run-7.safetensors");
+    let link = dir.path().join("latest.safetensors");
+    std::fs::write(&target, b"stale").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    symlink(&target, &link).unwrap();
+    opt.save(&link).unwrap();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(optim::StateDict::<f32>::load(&target).unwrap(), opt.state_dict());
+    assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_scheduler_cannot_set_a_nan_learning_rate() {
+    use optim::lr_scheduler::{LambdaLR, LrTarget};
+    let p = Param::new(ArrayD::<f64>::zeros(vec![1]));
+    let mut opt = Sgd::optimizer(vec![p], Sgd::hyper().lr(0.1)).unwrap();
+    let mut sched = LambdaLR::new(&mut opt, |epoch| if epoch >= 1 { f64::NAN } else { 1.0 }).unwrap();
+    let err = sched.step(&mut opt).unwrap_err();
+    assert!(matches!(err, OptimError::InvalidHyper { name: "lr", .. }), "{err:?}");
+    assert_eq!(opt.param_groups()[0].hyper.lr, 0.1);
+    let err = opt.set_group_hyper(0, "lr", optim::HyperValue::Float(f64::NAN)).unwrap_err();
+    assert!(matches!(err, OptimError::InvalidHyper { name: "lr", .. }), "{err:?}");
+    assert_eq!(opt.param_groups()[0].hyper.lr, 0.1);
+}
