@@ -47,7 +47,9 @@ fn every_recorded_case_matches_torch() {
         },
         Err(missing) => tally.fail("param_groups", missing),
     }
-    println!("{}", tally.summary("torch parity"));
+    let summary = tally.summary("torch parity");
+    println!("{summary}");
+    golden::assert_readme_agrees(&summary, &["OPTIM_TORCH_GOLDEN"]);
     tally.assert_no_failures();
     assert!(tally.checked > 0, "no case was checked");
 }

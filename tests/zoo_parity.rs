@@ -64,7 +64,10 @@ fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
 fn check(title: &str, recording: &Value) {
     let cases = recording["cases"].as_array().expect("cases");
     let tally = replay_cases(cases, EXPECTED_SKIPS, replay_case);
-    println!("{}", tally.summary(title));
+    let summary = tally.summary(title);
+    println!("{summary}");
+    let overrides = ["OPTIM_ZOO_GOLDEN", "OPTIM_ZOO_FLAGS_GOLDEN", "OPTIM_ZOO_ADAFACTOR_GOLDEN"];
+    golden::assert_readme_agrees(&summary, &overrides);
     tally.assert_no_failures();
     assert!(tally.checked > 0, "no case was checked");
 }

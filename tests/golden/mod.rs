@@ -336,3 +336,21 @@ fn infer_shape(value: &Value) -> Vec<usize> {
         _ => Vec::new(),
     }
 }
+
+/// Checks that the README's line for this suite (the line starting with the summary's title)
+/// shows the counts this run printed, so the README's figures come from the tests' output
+/// (`scripts/readme_figures.py` rewrites them). Only for the recordings in the repository:
+/// `env_vars` naming another recording skip it. Worst errors are shown, not compared: they
+/// may differ in the last digit with another platform's `libm`.
+pub fn assert_readme_agrees(summary: &str, env_vars: &[&str]) {
+    // the script that rewrites the README runs the tests with OPTIM_UPDATING_README set
+    if env_vars.iter().chain(&["OPTIM_UPDATING_README"]).any(|var| std::env::var_os(var).is_some()) {
+        return;
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let title = summary.split(':').next().unwrap_or_default();
+    let line = readme.lines().find(|line| line.starts_with(&format!("{title}:")));
+    let counts = |line: &str| line.split(", worst").next().unwrap_or_default().to_owned();
+    let line = line.unwrap_or_else(|| panic!("README.md has no `{title}:` line; run scripts/readme_figures.py"));
+    assert_eq!(counts(line), counts(summary), "README.md's figures are stale; run scripts/readme_figures.py");
+}
