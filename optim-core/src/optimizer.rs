@@ -174,8 +174,11 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
 
     /// One optimization step over every parameter that has a gradient.
     ///
-    /// Validates everything first (hyperparameters of every group, every gradient's shape); on
-    /// error nothing has changed.
+    /// Validates everything first (hyperparameters of every group, every gradient's shape, every
+    /// parameter's shape against its state); on error nothing has changed. Each parameter is
+    /// checked under the lock that holds it for the whole step, so another thread changing a
+    /// gradient meanwhile cannot make the step update what was not checked: its
+    /// [`Param::lock`] waits until the step is done.
     ///
     /// ```
     /// use optim_core::{builtins::Sgd, OptimError, Optimizer, Param};
