@@ -4,8 +4,9 @@
 //! checkpoint error that leaves the optimizer exactly as it was, or load exactly what was saved:
 //! no panic, no other error, no change on refusal, no damaged file accepted.
 //!
-//! `OPTIM_FUZZ_SECONDS` (default 3) and `PROPTEST_CASES` (default 2000) size the random part;
-//! CI runs the defaults.
+//! Then hand-built state dicts: a saved one with random edits to every field, loaded with
+//! `load_state_dict`. `OPTIM_FUZZ_SECONDS` (default 3) and `PROPTEST_CASES` (default 2000) size
+//! each random part; CI runs the defaults.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -18,6 +19,7 @@ use optim::checkpoint::CheckpointError;
 use optim::zoo::AdaFactor;
 use optim::{Element, OptimError, Optimizer, Param, Rule};
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 
 /// What a run of hostile inputs did: the figures the issue asks for.
@@ -188,26 +190,202 @@ fn apply(mut bytes: Vec<u8>, damages: &[Damage], corpus: &[Seed]) -> Vec<u8> {
     bytes
 }
 
+/// Runs `body` on values drawn from `strategy`: `PROPTEST_CASES` of them (default 2000), for
+/// at most `OPTIM_FUZZ_SECONDS` (default 3). A value after which `figures` counts a failure is
+/// printed, so a CI failure can be reproduced.
+fn fuzz<S: Strategy>(strategy: S, figures: &mut Figures, mut body: impl FnMut(&S::Value, &mut Figures))
+where
+    S::Value: Debug,
+{
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok());
+    let budget = Duration::from_secs_f64(env("OPTIM_FUZZ_SECONDS").unwrap_or(3.0));
+    let cases = env("PROPTEST_CASES").unwrap_or(2000.0) as u64;
+    let mut runner = TestRunner::new(Config { failure_persistence: None, ..Config::default() });
+    let started = Instant::now();
+    for _ in 0..cases {
+        if started.elapsed() > budget {
+            break;
+        }
+        let value = strategy.new_tree(&mut runner).expect("a value").current();
+        let failures = |f: &Figures| f.panics + f.untyped_errors + f.state_changes + f.bad_inputs_accepted;
+        let before = failures(figures);
+        body(&value, figures);
+        if failures(figures) > before {
+            eprintln!("failing input: {value:?}");
+        }
+    }
+}
+
 #[test]
 fn random_damage_to_a_corpus_of_files() {
-    let budget =
-        Duration::from_secs_f64(std::env::var("OPTIM_FUZZ_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3.0));
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
     let corpus = corpus();
-    let figures = std::cell::RefCell::new(Figures::default());
+    let mut figures = Figures::default();
     let started = Instant::now();
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let strategy = (any::<prop::sample::Index>(), prop::collection::vec(damage(), 1..4));
-    runner
-        .run(&strategy, |(which, damages)| {
-            if started.elapsed() > budget {
-                return Ok(()); // over budget: the remaining cases are not run
+    fuzz(strategy, &mut figures, |(which, damages), figures| {
+        let seed = &corpus[which.index(corpus.len())];
+        (seed.load)(&apply(seed.bytes.clone(), damages, &corpus), figures);
+    });
+    figures.assert_clean(&format!("random damage ({:.1?})", started.elapsed()));
+}
+
+/// One edit of a hand-built state dict.
+#[derive(Debug, Clone)]
+enum Edit {
+    Steps(u64),
+    ParamStep(prop::sample::Index, u64),
+    DropTensor(prop::sample::Index, prop::sample::Index),
+    Tensor(prop::sample::Index, &'static str, Vec<usize>),
+    Scalar(prop::sample::Index, &'static str, f64),
+    Hyper(prop::sample::Index, &'static str, optim::HyperValue),
+    DropHyper(prop::sample::Index, prop::sample::Index),
+    ParamIndex(prop::sample::Index, prop::sample::Index, usize),
+    DropEntry(prop::sample::Index),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    use optim::HyperValue::{Bool, Float, Int, Pair};
+    let index = any::<prop::sample::Index>;
+    let name = prop::sample::select(vec!["exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "lr", "x"]);
+    let float = prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(-1.0), Just(0.0), Just(1e300)];
+    let hyper = prop_oneof![
+        float.clone().prop_map(Float),
+        any::<bool>().prop_map(Bool),
+        any::<i64>().prop_map(Int),
+        (float.clone(), float.clone()).prop_map(|(a, b)| Pair(a, b)),
+    ];
+    let steps = prop_oneof![Just(0u64), Just(1 << 53), Just((1 << 53) + 1), Just(u64::MAX), 0u64..10];
+    prop_oneof![
+        steps.clone().prop_map(Edit::Steps),
+        (index(), steps).prop_map(|(i, s)| Edit::ParamStep(i, s)),
+        (index(), index()).prop_map(|(i, t)| Edit::DropTensor(i, t)),
+        (index(), name.clone(), prop::collection::vec(0usize..5, 0..3)).prop_map(|(i, n, s)| Edit::Tensor(i, n, s)),
+        (index(), name.clone(), float).prop_map(|(i, n, v)| Edit::Scalar(i, n, v)),
+        (index(), name.clone(), hyper).prop_map(|(g, n, v)| Edit::Hyper(g, n, v)),
+        (index(), index()).prop_map(|(g, k)| Edit::DropHyper(g, k)),
+        (index(), index(), 0usize..6).prop_map(|(g, p, v)| Edit::ParamIndex(g, p, v)),
+        index().prop_map(Edit::DropEntry),
+    ]
+}
+
+fn edit_dict(sd: &mut optim::StateDict<f64>, edit: &Edit) {
+    let entry_keys: Vec<usize> = sd.state.keys().copied().collect();
+    let entry = |i: &prop::sample::Index| (!entry_keys.is_empty()).then(|| entry_keys[i.index(entry_keys.len())]);
+    match edit {
+        Edit::Steps(s) => sd.steps_taken = *s,
+        Edit::ParamStep(i, s) => {
+            if let Some(k) = entry(i) {
+                sd.state.get_mut(&k).unwrap().step = *s;
             }
-            let seed = &corpus[which.index(corpus.len())];
-            let input = apply(seed.bytes.clone(), &damages, &corpus);
-            (seed.load)(&input, &mut figures.borrow_mut());
-            Ok(())
-        })
-        .unwrap();
-    figures.borrow().assert_clean(&format!("random damage ({:.1?})", started.elapsed()));
+        }
+        Edit::DropTensor(i, t) => {
+            if let Some(k) = entry(i) {
+                let tensors = &mut sd.state.get_mut(&k).unwrap().tensors;
+                if let Some(name) = tensors.keys().nth(t.index(tensors.len().max(1))).cloned() {
+                    tensors.remove(&name);
+                }
+            }
+        }
+        Edit::Tensor(i, name, shape) => {
+            if let Some(k) = entry(i) {
+                let tensor = ArrayD::from_elem(shape.clone(), 0.25);
+                sd.state.get_mut(&k).unwrap().tensors.insert((*name).to_owned(), tensor);
+            }
+        }
+        Edit::Scalar(i, name, v) => {
+            if let Some(k) = entry(i) {
+                sd.state.get_mut(&k).unwrap().scalars.insert((*name).to_owned(), *v);
+            }
+        }
+        Edit::Hyper(g, name, v) => {
+            let len = sd.param_groups.len();
+            sd.param_groups[g.index(len)].hyper.insert((*name).to_owned(), *v);
+        }
+        Edit::DropHyper(g, k) => {
+            let len = sd.param_groups.len();
+            let hyper = &mut sd.param_groups[g.index(len)].hyper;
+            if let Some(name) = hyper.keys().nth(k.index(hyper.len().max(1))).cloned() {
+                hyper.remove(&name);
+            }
+        }
+        Edit::ParamIndex(g, p, v) => {
+            let len = sd.param_groups.len();
+            let params = &mut sd.param_groups[g.index(len)].params;
+            let at = p.index(params.len());
+            params[at] = *v;
+        }
+        Edit::DropEntry(i) => {
+            if let Some(k) = entry(i) {
+                sd.state.remove(&k);
+            }
+        }
+    }
+}
+
+/// What loading `sd` must give when it is accepted: as PyTorch, parameters are matched by
+/// position, so the checkpoint's indices are renumbered in order; an integer given for a float
+/// hyperparameter reads as that float.
+fn canonical(sd: &optim::StateDict<f64>) -> optim::StateDict<f64> {
+    let mut out = sd.clone();
+    let mut position = 0;
+    out.state.clear();
+    for group in &mut out.param_groups {
+        for index in &mut group.params {
+            if let Some(entry) = sd.state.get(index) {
+                out.state.insert(position, entry.clone());
+            }
+            *index = position;
+            position += 1;
+        }
+        for value in group.hyper.values_mut() {
+            if let optim::HyperValue::Int(i) = *value {
+                *value = optim::HyperValue::Float(i as f64);
+            }
+        }
+    }
+    out
+}
+
+/// Hand-built state dicts: a saved one (two groups, amsgrad) with random edits to every field.
+/// Each is refused leaving the optimizer as it was, or loaded and then saved back unchanged.
+#[test]
+fn hand_built_state_dicts() {
+    let build = || {
+        let params: Vec<Param<f64>> =
+            [&[2usize, 3][..], &[4]].iter().map(|s| Param::new(ArrayD::ones(s.to_vec()))).collect();
+        let groups = vec![
+            optim::Group::new(vec![params[0].clone()]),
+            optim::Group::new(vec![params[1].clone()]).with("lr", 0.5),
+        ];
+        (Optimizer::<Adam, f64>::with_groups(groups, Adam::hyper().amsgrad(true)).unwrap(), params)
+    };
+    let (mut source, params) = build();
+    for p in &params {
+        p.set_grad(ArrayD::from_elem(p.value().shape().to_vec(), 0.3));
+    }
+    source.step().unwrap();
+    let saved = source.state_dict();
+    let mut figures = Figures::default();
+    fuzz(prop::collection::vec(edit(), 1..4), &mut figures, |edits, figures| {
+        let mut sd = saved.clone();
+        for e in edits {
+            edit_dict(&mut sd, e);
+        }
+        let (mut target, _) = build();
+        let before = format!("{target:?}");
+        figures.inputs += 1;
+        match catch_unwind(AssertUnwindSafe(|| target.load_state_dict(&sd))) {
+            Err(_) => figures.panics += 1,
+            Ok(Ok(())) if target.state_dict() == canonical(&sd) => figures.intact_loads += 1,
+            Ok(Ok(())) => figures.bad_inputs_accepted += 1,
+            Ok(Err(OptimError::Checkpoint(error))) => {
+                *figures.refusals.entry(refusal_kind(&error)).or_default() += 1;
+                if format!("{target:?}") != before {
+                    figures.state_changes += 1;
+                }
+            }
+            Ok(Err(_)) => figures.untyped_errors += 1,
+        }
+    });
+    figures.assert_clean("hand-built state dicts");
 }
