@@ -200,25 +200,31 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
         let states = &self.states;
         self.staging.take(&mut self.groups, |g, i, data| check_param::<R, T>(states, g, i, data))?;
         // Everything below is infallible: state creation, step counts and the scalar prologues
-        // (once per tensor, in order), then every kernel in one parallel region.
-        self.work.clear();
-        for (group_index, (group, states)) in self.groups.iter().zip(&mut self.states).enumerate() {
-            for (index, (param, slot)) in group.params.iter().zip(states.iter_mut()).enumerate() {
-                let data = param.lock();
-                if data.grad.is_none() && data.sparse_grad.is_none() {
-                    continue;
+        // (once per tensor, in order), then every kernel in one parallel region. Should it panic
+        // all the same, the parameters are given back first: held ones would block every lock.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.work.clear();
+            for (group_index, (group, states)) in self.groups.iter().zip(&mut self.states).enumerate() {
+                for (index, (param, slot)) in group.params.iter().zip(states.iter_mut()).enumerate() {
+                    let data = param.lock();
+                    if data.grad.is_none() && data.sparse_grad.is_none() {
+                        continue;
+                    }
+                    let state = slot.get_or_insert_with(|| ParamState::new::<R>(data.value.shape(), &group.hyper));
+                    state.allocate_present::<R>(&group.hyper);
+                    state.step += 1;
+                    let prep = R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, &[], 0);
+                    state.factored_stage::<R>(&prep, 0);
+                    self.work.push(Work { group: group_index, index, prep, len: data.value.len() });
                 }
-                let state = slot.get_or_insert_with(|| ParamState::new::<R>(data.value.shape(), &group.hyper));
-                state.allocate_present::<R>(&group.hyper);
-                state.step += 1;
-                let prep = R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, &[], 0);
-                state.factored_stage::<R>(&prep, 0);
-                self.work.push(Work { group: group_index, index, prep, len: data.value.len() });
             }
-        }
-        self.run_reduction_passes();
-        run_all::<R, T>(&self.groups, &mut self.states, &self.work);
+            self.run_reduction_passes();
+            run_all::<R, T>(&self.groups, &mut self.states, &self.work);
+        }));
         self.staging.give_back(&mut self.groups);
+        if let Err(panic) = ran {
+            std::panic::resume_unwind(panic);
+        }
         self.steps_taken += 1;
         self.run_hooks(true);
         Ok(())
