@@ -134,3 +134,44 @@ fn extreme_saved_values_are_refused_or_stepped_without_panic() {
     assert!(panics.is_empty(), "{} panics:\n{}", panics.len(), panics.join("\n"));
     assert_eq!(changed, 0);
 }
+
+/// ReduceLROnPlateau, which steps on a metric: the same extremes in its saved state, stepped
+/// with ordinary, NaN and infinite metrics.
+#[test]
+fn extreme_plateau_states_are_refused_or_stepped_without_panic() {
+    let config = PlateauConfig { patience: 1, cooldown: 1, ..PlateauConfig::default() };
+    let opt = optimizer();
+    let mut source = ReduceLROnPlateau::new(&opt, config.clone()).unwrap();
+    let mut source_opt = optimizer();
+    for metric in [1.0, 2.0, 3.0] {
+        source.step(&mut source_opt, metric).unwrap();
+    }
+    let (mut inputs, mut panics, mut changed) = (0u32, 0u32, 0u32);
+    for state in variants(&source.state_dict()) {
+        inputs += 1;
+        let mut opt = optimizer();
+        let mut target = ReduceLROnPlateau::new(&opt, config.clone()).unwrap();
+        let before = format!("{:?}", (target.state_dict(), opt.param_groups()[0].hyper.lr));
+        let outcome = catch_unwind(AssertUnwindSafe(|| match target.load_state_dict(&state) {
+            Err(_) => format!("{:?}", (target.state_dict(), opt.param_groups()[0].hyper.lr)) != before,
+            Ok(()) => {
+                let mut changed = false;
+                for metric in [0.5, f64::NAN, f64::INFINITY, 0.25] {
+                    let before = format!("{:?}", (target.state_dict(), opt.param_groups()[0].hyper.lr));
+                    if target.step(&mut opt, metric).is_err() {
+                        changed |= format!("{:?}", (target.state_dict(), opt.param_groups()[0].hyper.lr)) != before;
+                    }
+                }
+                changed
+            }
+        }));
+        match outcome {
+            Err(_) => panics += 1,
+            Ok(true) => changed += 1,
+            Ok(false) => {}
+        }
+    }
+    println!("hostile plateau states: {inputs} inputs tried, {panics} panics, {changed} state changes on refusal");
+    assert!(inputs > 50);
+    assert_eq!((panics, changed), (0, 0));
+}
