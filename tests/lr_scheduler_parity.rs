@@ -356,7 +356,10 @@ fn every_recorded_schedule_matches_torch() {
             Err(mismatch) => tally.fail(label, mismatch),
         }
     }
-    println!("scheduler parity: {} cases checked, worst relative error {:.2e}", tally.checked, tally.worst64);
+    let summary =
+        format!("scheduler parity: {} cases checked, worst relative error {:.2e}", tally.checked, tally.worst64);
+    println!("{summary}");
+    golden::assert_readme_agrees(&summary, &["OPTIM_TORCH_GOLDEN"]);
     tally.assert_no_failures();
     let checked = tally.checked;
     assert!(checked >= 30, "only {checked} scheduler cases were checked");

@@ -51,7 +51,9 @@ fn sparse_adam_matches_torch() {
             Err(e) => tally.fail(format_args!("case {index}"), e),
         }
     }
-    println!("sparse parity: {} cases checked, worst relative error {}", tally.checked, tally.worst());
+    let summary = format!("sparse parity: {} cases checked, worst relative error {}", tally.checked, tally.worst());
+    println!("{summary}");
+    golden::assert_readme_agrees(&summary, &["OPTIM_SPARSE_GOLDEN"]);
     tally.assert_no_failures();
     assert_eq!(cases.len(), 6);
 }

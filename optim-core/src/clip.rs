@@ -86,7 +86,9 @@ pub fn get_total_norm<T: Element>(params: &[Param<T>], norm_type: f64, error_if_
 
 /// Scales every gradient of `params` by `max_norm / (total_norm + 1e-6)`, clamped to at most 1
 /// (PyTorch's `torch.nn.utils.clip_grads_with_norm_`); the coefficient is computed in the
-/// element type, as PyTorch computes it in the gradients' dtype.
+/// element type, as PyTorch computes it in the gradients' dtype, except where that would round
+/// it to zero (a finite norm beyond the element type's range): then gradients are scaled in
+/// `f64`, so they are clipped, never zeroed.
 ///
 /// ```
 /// use optim_core::clip::clip_grads_with_norm_;
@@ -103,9 +105,19 @@ pub fn clip_grads_with_norm_<T: Element>(params: &[Param<T>], max_norm: f64, tot
     let coef = one / (T::from_f64(total_norm) + T::from_f64(1e-6)) * T::from_f64(max_norm);
     // torch.clamp(max=1.0): a NaN coefficient stays NaN.
     let coef = if coef > one { one } else { coef };
+    // A finite norm the element type cannot hold (f32 gradients near f32::MAX, whose norm is
+    // computed in f64) would make the coefficient 0 there and zero the gradients: scale in f64
+    // instead, where the coefficient and the products are right.
+    let wide = (max_norm / (total_norm + 1e-6)).min(1.0);
+    let overflowed = total_norm.is_finite() && !T::from_f64(total_norm).to_f64().is_finite();
+    let underflowed = coef.to_f64() == 0.0 && wide > 0.0;
     for param in params {
         if let Some(grad) = gradient(&mut param.lock()) {
-            grad.mapv_inplace(|g| g * coef);
+            if overflowed || underflowed {
+                grad.mapv_inplace(|g| T::from_f64(g.to_f64() * wide));
+            } else {
+                grad.mapv_inplace(|g| g * coef);
+            }
         }
     }
 }

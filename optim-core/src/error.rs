@@ -71,6 +71,32 @@ pub enum OptimError {
         /// The gradient's shape.
         grad: Vec<usize>,
     },
+    /// A parameter whose shape changed after its state was created (its state has the old
+    /// shape); the step is refused and nothing changes.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Adam, OptimError, Optimizer, Param};
+    /// let p = Param::new(ndarray::arr1(&[1.0f32, 2.0]).into_dyn());
+    /// let mut opt = Optimizer::<Adam, f32>::new(vec![p.clone()], Adam::hyper()).unwrap();
+    /// p.set_grad(ndarray::arr1(&[0.5f32, 0.5]).into_dyn());
+    /// opt.step().unwrap();
+    /// p.lock().value = ndarray::arr1(&[1.0f32, 2.0, 3.0]).into_dyn();
+    /// p.set_grad(ndarray::arr1(&[0.5f32, 0.5, 0.5]).into_dyn());
+    /// assert!(matches!(opt.step(), Err(OptimError::ParamShape { group: 0, index: 0, .. })));
+    /// ```
+    #[error(
+        "group {group}, parameter {index}: the parameter has shape {param:?} but its state was created for {state:?}"
+    )]
+    ParamShape {
+        /// Index of the param group.
+        group: usize,
+        /// Index of the parameter within its group.
+        index: usize,
+        /// The shape the parameter's state has.
+        state: Vec<usize>,
+        /// The parameter's shape now.
+        param: Vec<usize>,
+    },
     /// A parameter given twice, in one group or across groups.
     #[error(
         "a parameter appears in more than one place (group {group}, parameter {index}); each parameter may be optimized once"
@@ -97,8 +123,8 @@ pub enum OptimError {
         /// Index of the parameter within its group.
         index: usize,
     },
-    /// A param group without parameters.
-    #[error("a param group needs at least one parameter")]
+    /// A param group without parameters, or an optimizer without any group.
+    #[error("a param group needs at least one parameter, and an optimizer at least one group")]
     EmptyGroup,
     /// A group or parameter index that does not exist.
     #[error("{what} index {index} out of range (there are {len})")]

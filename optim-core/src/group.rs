@@ -77,7 +77,10 @@ impl<T> Group<T> {
 }
 
 /// A live param group of an optimizer: its parameters and its own hyperparameters, which may be
-/// changed between steps (this is how LR schedulers work).
+/// changed between steps (this is how LR schedulers work). Written directly, through
+/// [`Optimizer::param_groups_mut`](crate::Optimizer::param_groups_mut), they are checked at the
+/// next step; [`LrTarget::set_group_hyper`](crate::lr_scheduler::LrTarget::set_group_hyper)
+/// checks a value when it is set.
 ///
 /// ```
 /// use optim_core::{builtins::Sgd, Optimizer, Param};

@@ -17,6 +17,7 @@ mod passes;
 mod reduce;
 mod rule;
 mod sparse;
+mod staging;
 mod state;
 
 /// Defines an optimizer from its update rule: hyperparameters, state and one step of math,
@@ -46,7 +47,7 @@ pub mod lr_scheduler;
 pub mod simd;
 pub mod zoo;
 
-pub use checkpoint::{CheckpointError, StateDict};
+pub use checkpoint::{CheckpointError, CorruptKind, StateDict};
 pub use element::Element;
 pub use error::{OptimError, Result};
 pub use factored::{FactorBuffers, Factors, FactorsMut, StateShape, matrix_dims};

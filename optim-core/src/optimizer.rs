@@ -3,6 +3,7 @@
 use crate::hooks::Hooks;
 use crate::parallel::Work;
 use crate::passes::{WorkPlan, run_passes};
+use crate::staging::Staging;
 use crate::{Element, Group, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
 
 /// An optimizer: param groups with their own hyperparameters, lazily created per-parameter
@@ -32,6 +33,8 @@ pub struct Optimizer<R: Rule, T: Element = f32> {
     /// Reduction results of the current step, `R::REDUCTIONS.len()` per work item.
     reductions: Vec<f64>,
     pub(crate) hooks: Hooks<R, T>,
+    /// Where parameters' data sits during a step, so the step sees one consistent view.
+    staging: Staging<T>,
 }
 
 impl<R: Rule, T: Element> Optimizer<R, T> {
@@ -55,9 +58,15 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// let twice = vec![Group::new(vec![p.clone()]), Group::new(vec![p])];
     /// let err = Optimizer::<Sgd, f32>::with_groups(twice, Sgd::hyper()).unwrap_err();
     /// assert!(matches!(err, OptimError::DuplicateParam { group: 1, index: 0 }));
+    /// let none = Optimizer::<Sgd, f32>::with_groups(vec![], Sgd::hyper()).unwrap_err();
+    /// assert_eq!(none, OptimError::EmptyGroup);
     /// ```
     pub fn with_groups(groups: Vec<Group<T>>, defaults: R::Hyper) -> Result<Self, OptimError> {
         defaults.validate()?;
+        // PyTorch refuses an optimizer with no parameter at all, with or without groups
+        if groups.is_empty() {
+            return Err(OptimError::EmptyGroup);
+        }
         let mut optimizer = Optimizer {
             defaults,
             groups: Vec::new(),
@@ -66,6 +75,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             work: Vec::new(),
             reductions: Vec::new(),
             hooks: Hooks::default(),
+            staging: Staging::default(),
         };
         for group in groups {
             optimizer.add_param_group(group)?;
@@ -165,8 +175,11 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
 
     /// One optimization step over every parameter that has a gradient.
     ///
-    /// Validates everything first (hyperparameters of every group, every gradient's shape); on
-    /// error nothing has changed.
+    /// Validates everything first (hyperparameters of every group, every gradient's shape, every
+    /// parameter's shape against its state); on error nothing has changed. Each parameter is
+    /// checked under the lock that holds it for the whole step, so another thread changing a
+    /// gradient meanwhile cannot make the step update what was not checked: its
+    /// [`Param::lock`] waits until the step is done.
     ///
     /// ```
     /// use optim_core::{builtins::Sgd, OptimError, Optimizer, Param};
@@ -181,9 +194,41 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// ```
     pub fn step(&mut self) -> Result<(), OptimError> {
         self.run_hooks(false);
-        self.validate_step()?;
+        for group in &self.groups {
+            group.hyper.validate()?;
+        }
+        // each parameter is checked under the lock that takes it for the whole step
+        let states = &self.states;
+        self.staging.take(&mut self.groups, |g, i, data| check_param::<R, T>(states, g, i, data))?;
         // Everything below is infallible: state creation, step counts and the scalar prologues
-        // (once per tensor, in order), then every kernel in one parallel region.
+        // (once per tensor, in order), then every pass in one parallel region each. Should it
+        // panic all the same, the parameters are given back first: held ones would block every lock.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.prepare_work();
+            let width = R::REDUCTIONS.len();
+            self.reductions.clear();
+            // a rule with only row/column sums has no per-tensor results but still runs its passes
+            self.reductions.resize(self.work.len() * width.max(1), 0.0);
+            let mut plan = WorkPlan {
+                groups: &self.groups,
+                states: &mut self.states,
+                work: &mut self.work,
+                reductions: &mut self.reductions,
+            };
+            run_passes::<R>(&mut plan);
+        }));
+        self.staging.give_back(&mut self.groups);
+        if let Err(panic) = ran {
+            std::panic::resume_unwind(panic);
+        }
+        self.steps_taken += 1;
+        self.run_hooks(true);
+        Ok(())
+    }
+
+    /// The step's work list: every parameter with a gradient, its state created or completed,
+    /// its step count advanced and its scalar program run at stage 0.
+    fn prepare_work(&mut self) {
         self.work.clear();
         for (group_index, (group, states)) in self.groups.iter().zip(&mut self.states).enumerate() {
             for (index, (param, slot)) in group.params.iter().zip(states.iter_mut()).enumerate() {
@@ -199,48 +244,34 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 self.work.push(Work { group: group_index, index, prep, len: data.value.len() });
             }
         }
-        let width = R::REDUCTIONS.len();
-        self.reductions.clear();
-        // a rule with only row/column sums has no per-tensor results but still runs its passes
-        self.reductions.resize(self.work.len() * width.max(1), 0.0);
-        let mut plan = WorkPlan {
-            groups: &self.groups,
-            states: &mut self.states,
-            work: &mut self.work,
-            reductions: &mut self.reductions,
-        };
-        run_passes::<R>(&mut plan);
-        self.steps_taken += 1;
-        self.run_hooks(true);
-        Ok(())
     }
+}
 
-    /// Checks every group's hyperparameters and every gradient before anything changes.
-    fn validate_step(&self) -> Result<(), OptimError> {
-        for group in &self.groups {
-            group.hyper.validate()?;
-        }
-        for (group_index, group) in self.groups.iter().enumerate() {
-            for (index, param) in group.params.iter().enumerate() {
-                let data = param.lock();
-                if let Some(grad) = &data.grad
-                    && grad.shape() != data.value.shape()
-                {
-                    return Err(OptimError::GradShape {
-                        group: group_index,
-                        index,
-                        param: data.value.shape().to_vec(),
-                        grad: grad.shape().to_vec(),
-                    });
-                }
-                if let Some(sparse) = &data.sparse_grad {
-                    if !R::SPARSE {
-                        return Err(OptimError::SparseUnsupported { optimizer: R::NAME, group: group_index, index });
-                    }
-                    sparse.check_fits(data.value.shape())?;
-                }
-            }
-        }
-        Ok(())
+/// Checks one parameter before a step: its gradient fits it, and so does its state, if any.
+fn check_param<R: Rule, T: Element>(
+    states: &[Vec<Option<ParamState<T>>>],
+    group: usize,
+    index: usize,
+    data: &crate::ParamData<T>,
+) -> Result<(), OptimError> {
+    if let Some(Some(state)) = states.get(group).and_then(|g| g.get(index))
+        && state.shape != data.value.shape()
+    {
+        // a parameter reshaped after its state was created: the state no longer fits it
+        let (state, param) = (state.shape.clone(), data.value.shape().to_vec());
+        return Err(OptimError::ParamShape { group, index, state, param });
     }
+    if let Some(grad) = &data.grad
+        && grad.shape() != data.value.shape()
+    {
+        let (param, grad) = (data.value.shape().to_vec(), grad.shape().to_vec());
+        return Err(OptimError::GradShape { group, index, param, grad });
+    }
+    if let Some(sparse) = &data.sparse_grad {
+        if !R::SPARSE {
+            return Err(OptimError::SparseUnsupported { optimizer: R::NAME, group, index });
+        }
+        sparse.check_fits(data.value.shape())?;
+    }
+    Ok(())
 }

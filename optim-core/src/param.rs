@@ -1,6 +1,7 @@
 //! Shared parameter handles: the model and the optimizer see the same arrays.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use ndarray::ArrayD;
 
@@ -38,7 +39,16 @@ pub struct ParamData<T> {
 /// assert!(w.same_as(&seen_by_optimizer));
 /// ```
 #[derive(Debug, Clone)]
-pub struct Param<T>(Arc<Mutex<ParamData<T>>>);
+pub struct Param<T>(Arc<Shared<T>>);
+
+/// What the handles share: the data, and whether an optimizer step holds it (its data then
+/// sits in the optimizer's staging copy, and [`Param::lock`] waits until the step gives it back).
+#[derive(Debug)]
+struct Shared<T> {
+    data: Mutex<ParamData<T>>,
+    in_step: AtomicBool,
+    released: Condvar,
+}
 
 impl<T> Param<T> {
     /// Wraps a tensor as a parameter without a gradient.
@@ -48,13 +58,16 @@ impl<T> Param<T> {
     /// assert!(p.lock().grad.is_none());
     /// ```
     pub fn new(value: ArrayD<T>) -> Self {
-        Param(Arc::new(Mutex::new(ParamData { value, grad: None, sparse_grad: None })))
+        let data = Mutex::new(ParamData { value, grad: None, sparse_grad: None });
+        Param(Arc::new(Shared { data, in_step: AtomicBool::new(false), released: Condvar::new() }))
     }
 
     /// Locks the parameter for reading or writing its value and gradient.
     ///
     /// Never panics: a lock poisoned by a panic elsewhere is recovered, because every writer in
-    /// this crate leaves the data consistent.
+    /// this crate leaves the data consistent. While an optimizer step is updating the parameter
+    /// it waits for the step to finish, so it sees the parameter before or after a step, never
+    /// in between.
     ///
     /// ```
     /// let p = optim_core::Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
@@ -62,7 +75,45 @@ impl<T> Param<T> {
     /// assert_eq!(p.lock().value[0], 2.0);
     /// ```
     pub fn lock(&self) -> MutexGuard<'_, ParamData<T>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        let guard = self.lock_raw();
+        let wait = self.0.released.wait_while(guard, |_| self.0.in_step.load(Ordering::Acquire));
+        wait.unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The data lock, whether or not a step holds the parameter.
+    fn lock_raw(&self) -> MutexGuard<'_, ParamData<T>> {
+        self.0.data.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Under one lock: runs `check` on the data and, if it passes, moves the data into `stage`
+    /// and marks the parameter held by a step, so nobody else sees or changes it until
+    /// [`Param::give_back`].
+    pub(crate) fn take_for_step<E>(
+        &self,
+        stage: &Param<T>,
+        check: impl FnOnce(&ParamData<T>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut data = self.lock();
+        check(&data)?;
+        core::mem::swap(&mut *data, &mut *stage.lock_raw());
+        self.0.in_step.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Ends what [`Param::take_for_step`] began: the data comes back from `stage` and waiting
+    /// lockers wake up.
+    pub(crate) fn give_back(&self, stage: &Param<T>) {
+        let mut data = self.lock_raw();
+        core::mem::swap(&mut *data, &mut *stage.lock_raw());
+        self.0.in_step.store(false, Ordering::Release);
+        drop(data);
+        self.0.released.notify_all();
+    }
+
+    /// An address that orders handles: steps take their parameters in this order, so two
+    /// optimizers sharing parameters cannot wait on each other.
+    pub(crate) fn address(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
     }
 
     /// Sets the gradient (PyTorch: `p.grad = g`).

@@ -5,12 +5,10 @@ use safetensors::SafeTensors;
 use safetensors::tensor::TensorInfo;
 
 use super::checksum::{TensorBytes, checksum};
+use super::header::{self, PREFIX};
 use super::metadata::{self, FORMAT, key};
-use super::{CheckpointError, StateDict, elements};
+use super::{CheckpointError, CorruptKind, StateDict, elements};
 use crate::{Element, OptimError};
-
-/// The length of the header-size prefix of a safetensors file.
-const PREFIX: usize = 8;
 
 impl<T: Element> StateDict<T> {
     /// Reads a checkpoint from the bytes of a file written by [`StateDict::to_bytes`].
@@ -37,11 +35,26 @@ impl<T: Element> StateDict<T> {
 }
 
 fn corrupt(reason: impl ToString) -> CheckpointError {
-    CheckpointError::Corrupt { reason: reason.to_string() }
+    header::corrupt(CorruptKind::Layout, reason)
+}
+
+/// What the safetensors reader found wrong, by kind (the strict header check before it has
+/// already refused truncation, trailing bytes and malformed headers).
+fn safetensors_error(error: safetensors::SafeTensorError) -> CheckpointError {
+    use safetensors::SafeTensorError as E;
+    let kind = match &error {
+        E::HeaderTooSmall | E::InvalidHeaderLength => CorruptKind::Truncated,
+        E::MetadataIncompleteBuffer => CorruptKind::Layout,
+        E::HeaderTooLarge => CorruptKind::HeaderTooLarge,
+        E::InvalidHeader(_) | E::InvalidHeaderDeserialization(_) | E::JsonError(_) => CorruptKind::Header,
+        _ => CorruptKind::Layout,
+    };
+    header::corrupt(kind, error)
 }
 
 fn decode<T: Element>(bytes: &[u8]) -> Result<StateDict<T>, CheckpointError> {
-    let (header_len, header) = SafeTensors::read_metadata(bytes).map_err(corrupt)?;
+    header::check(bytes)?;
+    let (header_len, header) = SafeTensors::read_metadata(bytes).map_err(safetensors_error)?;
     let data = PREFIX.checked_add(header_len).and_then(|start| bytes.get(start..)).ok_or_else(|| corrupt("no data"))?;
     let entries = header.metadata().as_ref().ok_or(CheckpointError::MissingMetadata { key: key::FORMAT })?;
     if let Some(unknown) = entries.keys().filter(|k| !key::ALL.contains(&k.as_str())).min() {

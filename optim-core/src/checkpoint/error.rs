@@ -37,11 +37,12 @@ pub enum CheckpointError {
         /// The I/O error, formatted.
         message: String,
     },
-    /// The bytes are not a well-formed safetensors file (truncated, a damaged header, tensor
-    /// offsets that do not add up).
-    #[error("not a valid checkpoint file: {reason}")]
+    /// The bytes are not a well-formed safetensors file; `kind` says how.
+    #[error("not a valid checkpoint file ({kind}): {reason}")]
     Corrupt {
-        /// What the safetensors reader found wrong.
+        /// What kind of damage.
+        kind: CorruptKind,
+        /// The details, for people.
         reason: String,
     },
     /// The file's checksum does not match its contents: the file was damaged or edited.
@@ -190,6 +191,17 @@ pub enum CheckpointError {
         /// The missing state.
         name: &'static str,
     },
+    /// A state whose presence depends on the parameter's shape alone (AdaFactor's full
+    /// `exp_avg_sq`, kept for vectors only) saved for a parameter of a shape that has none.
+    #[error("parameter {param}: state `{name}` does not exist for a parameter of shape {shape:?}")]
+    StateForShape {
+        /// Global index of the parameter.
+        param: usize,
+        /// The state's name.
+        name: &'static str,
+        /// The parameter's shape.
+        shape: Vec<usize>,
+    },
     /// A step count too large to keep counting: kernels see the step as an `f64`, exact up to
     /// 2^53, and the next step must not overflow.
     #[error("{} step count {found} is out of range (at most 2^53)", match param {
@@ -214,6 +226,50 @@ pub enum CheckpointError {
         /// The state tensor's shape.
         found: Vec<usize>,
     },
+}
+
+/// How a checkpoint file is malformed, in [`CheckpointError::Corrupt`]: what a caller may act on
+/// (a truncated file may be a copy still in progress; the others are damage).
+///
+/// ```
+/// use optim_core::{builtins::Sgd, CheckpointError, CorruptKind, OptimError, Optimizer, Param};
+/// let p = Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+/// let mut opt = Optimizer::<Sgd, f32>::new(vec![p], Sgd::hyper()).unwrap();
+/// let mut bytes = opt.to_bytes().unwrap();
+/// let cut = opt.load_bytes(&bytes[..bytes.len() - 1]).unwrap_err();
+/// assert!(matches!(cut, OptimError::Checkpoint(CheckpointError::Corrupt { kind: CorruptKind::Truncated, .. })));
+/// bytes.push(0);
+/// let long = opt.load_bytes(&bytes).unwrap_err();
+/// assert!(matches!(long, OptimError::Checkpoint(CheckpointError::Corrupt { kind: CorruptKind::TrailingBytes, .. })));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CorruptKind {
+    /// The file ends before what its header declares (the length prefix, the header or the
+    /// tensor data cut short).
+    Truncated,
+    /// Bytes after the end the header declares.
+    TrailingBytes,
+    /// A header length beyond the format's limit (100 MB).
+    HeaderTooLarge,
+    /// A header that is not UTF-8 JSON of the format's structure: a wrong type, a duplicate
+    /// key, an unknown field.
+    Header,
+    /// Tensor offsets, shapes and dtypes that do not add up: outside the data, overlapping,
+    /// leaving gaps, or a byte count that does not fit the shape.
+    Layout,
+}
+
+impl core::fmt::Display for CorruptKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CorruptKind::Truncated => "truncated",
+            CorruptKind::TrailingBytes => "trailing bytes",
+            CorruptKind::HeaderTooLarge => "header too large",
+            CorruptKind::Header => "malformed header",
+            CorruptKind::Layout => "tensor layout",
+        })
+    }
 }
 
 impl From<CheckpointError> for OptimError {

@@ -125,10 +125,14 @@ pub(crate) fn checksum_from_hex(text: &str) -> Result<u32, CheckpointError> {
 
 /// Parses the `steps_taken` entry.
 pub(crate) fn steps_from_decimal(text: &str) -> Result<u64, CheckpointError> {
-    text.parse().map_err(|e: std::num::ParseIntError| CheckpointError::BadMetadata {
-        key: key::STEPS_TAKEN,
-        reason: e.to_string(),
-    })
+    let bad = |reason: String| CheckpointError::BadMetadata { key: key::STEPS_TAKEN, reason };
+    // plain decimal as the writer writes it: `u64::from_str` alone would also take "+3"
+    let canonical =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    if !canonical {
+        return Err(bad(format!("{text:?} is not a plain decimal count")));
+    }
+    text.parse().map_err(|e: std::num::ParseIntError| bad(e.to_string()))
 }
 
 #[cfg(test)]
@@ -179,5 +183,9 @@ mod tests {
         assert!(checksum_from_hex("0000000g").is_err() && checksum_from_hex("ABCDEF01").is_err());
         assert_eq!(checksum_from_hex("0000002a").unwrap(), 42);
         assert!(steps_from_decimal("-1").is_err());
+        for bad in ["+3", "03", "", " 3", "3 "] {
+            assert!(steps_from_decimal(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(steps_from_decimal("0").unwrap(), 0);
     }
 }

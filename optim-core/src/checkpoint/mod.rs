@@ -59,8 +59,9 @@
 //!
 //! # What loading checks
 //!
-//! Reading ([`StateDict::from_bytes`]) refuses a file that safetensors cannot parse (truncated,
-//! damaged header), a checksum mismatch (any damage to values the structure does not reveal), a
+//! Reading ([`StateDict::from_bytes`]) refuses a file that safetensors cannot parse, each with a
+//! [`CorruptKind`] (truncated, bytes after the declared end, a damaged header, a duplicate key
+//! or an unknown field in it, tensor offsets that do not add up), a checksum mismatch (any damage to values the structure does not reveal), a
 //! missing or unknown metadata entry, another format version, a dtype other than the reader's,
 //! malformed or duplicate-keyed JSON, and tensors that are misnamed, stored as another dtype, or
 //! belong to no `state` entry. Loading into an optimizer
@@ -77,7 +78,9 @@
 //! until the flag is on again), and one absent although its condition is now on is created fresh
 //! at the next step. Both arise in an optimizer's own state when a flag changes between steps,
 //! so refusing them would make some checkpoints unloadable by the optimizer that wrote them. A
-//! state without a condition, and every scalar state, must be present.
+//! state without a condition, and every scalar state, must be present; so must a state whose
+//! condition reads only the parameter's shape (AdaFactor's `ndim >= 2` factors), which no flag
+//! can change, and such a state must be absent when its condition is false.
 
 mod capture;
 mod checksum;
@@ -87,9 +90,10 @@ mod elements;
 mod encode;
 mod error;
 mod file;
+mod header;
 mod json;
 mod metadata;
 mod restore;
 
 pub use dict::{GroupDict, ParamStateDict, StateDict};
-pub use error::CheckpointError;
+pub use error::{CheckpointError, CorruptKind};

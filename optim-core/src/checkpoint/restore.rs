@@ -23,7 +23,9 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// look like that after a flag changed between steps: a conditional state the checkpoint has
     /// although its condition is now off (it is kept, unused, as in the optimizer that saved it),
     /// and a conditional state it lacks although its condition is now on (it is created fresh
-    /// at the next step, as when the flag is switched on during training).
+    /// at the next step, as when the flag is switched on during training). A condition on the
+    /// shape alone (`ndim >= 2`, no hyperparameter) cannot change, so a state under such a
+    /// condition must be there exactly when the condition holds.
     ///
     /// ```
     /// use optim_core::{builtins::Adam, CheckpointError, OptimError, Optimizer, Param};
@@ -164,6 +166,8 @@ fn restore<R: Rule, T: Element>(
         return Err(CheckpointError::MissingState { param: index, name });
     }
 
+    check_shape_conditions::<R, T>(index, entry, &shape, hyper)?;
+
     let mut state = ParamState::empty::<R>(&shape, hyper);
     state.step = entry.step;
     state.tensors = R::STATES
@@ -177,12 +181,56 @@ fn restore<R: Rule, T: Element>(
     Ok(state)
 }
 
+/// States whose presence depends on the parameter's shape alone (`ndim >= 2`) cannot have
+/// come or gone with a flag switched between steps, so the tolerance for conditional states does
+/// not apply to them: such a state is there exactly when its condition holds for this shape.
+fn check_shape_conditions<R: Rule, T: Element>(
+    index: usize,
+    entry: &ParamStateDict<T>,
+    shape: &[usize],
+    hyper: &R::Hyper,
+) -> Result<(), CheckpointError> {
+    for (i, decl) in R::STATES.iter().enumerate() {
+        let Some(condition) = decl.condition else { continue };
+        if !reads_only_shape(condition) {
+            continue;
+        }
+        let present = R::state_present(hyper, shape, i);
+        let saved = entry.tensors.contains_key(decl.name);
+        if present && !saved {
+            return Err(CheckpointError::MissingState { param: index, name: decl.name });
+        }
+        if saved && !present {
+            return Err(CheckpointError::StateForShape { param: index, name: decl.name, shape: shape.to_vec() });
+        }
+    }
+    Ok(())
+}
+
+/// Whether a presence condition, as the spec writes it, names nothing but the parameter's
+/// `ndim` and `numel` (and literals): no hyperparameter.
+fn reads_only_shape(condition: &str) -> bool {
+    condition
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
+        .all(|word| matches!(word, "ndim" | "numel" | "true" | "false"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::decode::reseal;
     use super::super::metadata::key;
     use crate::builtins::NAdam;
     use crate::{Group, Optimizer, Param, StateDict};
+
+    #[test]
+    fn conditions_that_read_only_the_shape() {
+        assert!(super::reads_only_shape("ndim >= 2"));
+        assert!(super::reads_only_shape("ndim < 2 && numel > 1e3"));
+        assert!(!super::reads_only_shape("amsgrad"));
+        assert!(!super::reads_only_shape("ndim >= 2 && factored"));
+        assert!(!super::reads_only_shape("weight_decay > 0"));
+    }
 
     fn trained(lr: f64) -> Optimizer<NAdam, f64> {
         let a = Param::new(ndarray::arr1(&[1.0f64, -2.0]).into_dyn());

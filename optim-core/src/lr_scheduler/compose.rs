@@ -6,7 +6,7 @@ use super::{
     LrScheduler, LrTarget, SchedulerState, bisect_right, check_groups, epochs, group_floats, invalid, set_lrs,
     step_error,
 };
-use crate::Result;
+use crate::{HyperValue, Result};
 
 /// Members of a composite: at least one, all over `target`'s param groups.
 fn check_members(what: &'static str, target: &dyn LrTarget, schedulers: &[Box<dyn LrScheduler>]) -> Result<Vec<f64>> {
@@ -242,7 +242,7 @@ impl SequentialLR {
 
     fn read(&self, r: &mut StateReader<'_>) -> Result<Progress> {
         let groups = self.base_lrs.len();
-        let last_epoch = r.int("last_epoch")?;
+        let last_epoch = r.epoch("last_epoch")?;
         let milestones = r.counts("milestones")?;
         let milestones = r.check(Self::checked(milestones, self.schedulers.len()))?;
         let base_lrs = r.floats("base_lrs", groups)?;
@@ -267,7 +267,7 @@ impl SequentialLR {
     const JUMP: &'static str = "has no closed form, so it cannot take over at a milestone of another SequentialLR";
 
     fn advance(&mut self, target: &mut dyn LrTarget) -> Result<()> {
-        let epoch = self.last_epoch + 1;
+        let epoch = self.last_epoch.saturating_add(1);
         let index = bisect_right(&self.milestones, epoch);
         let scheduler = &mut self.schedulers[index];
         if index > 0 && i128::from(self.milestones[index - 1]) == i128::from(epoch) {
@@ -363,7 +363,7 @@ impl ChainedScheduler {
 
     fn read(&self, r: &mut StateReader<'_>) -> Result<(i64, Vec<f64>, Vec<f64>)> {
         let groups = self.base_lrs.len();
-        Ok((r.int("last_epoch")?, r.floats("base_lrs", groups)?, r.floats("last_lr", groups)?))
+        Ok((r.epoch("last_epoch")?, r.floats("base_lrs", groups)?, r.floats("last_lr", groups)?))
     }
 }
 
@@ -382,10 +382,23 @@ impl ChainedScheduler {
     const JUMP: &'static str = "has no closed form, so it cannot take over at a milestone of a SequentialLR";
 
     fn advance(&mut self, target: &mut dyn LrTarget) -> Result<()> {
-        for scheduler in &mut self.schedulers {
-            scheduler.step(target)?;
+        // Members step one after another: if one refuses, those before it are stepped back (their
+        // own saved states, which always load) and the groups get their values back, so a failed
+        // chained step changes nothing.
+        let members: Vec<SchedulerState> = self.schedulers.iter().map(|s| s.state_dict()).collect();
+        let values = scheduled_values(target);
+        for index in 0..self.schedulers.len() {
+            if let Err(error) = self.schedulers[index].step(target) {
+                for (scheduler, state) in self.schedulers.iter_mut().zip(&members).take(index) {
+                    let _ = scheduler.load_state_dict(state);
+                }
+                for &(group, name, value) in &values {
+                    let _ = target.set_group_hyper(group, name, value);
+                }
+                return Err(error);
+            }
         }
-        self.last_epoch += 1;
+        self.last_epoch = self.last_epoch.saturating_add(1);
         self.last_lr = group_floats(target, Self::NAME, "lr")?;
         Ok(())
     }
@@ -406,3 +419,13 @@ impl ChainedScheduler {
 }
 
 composite_scheduler!(ChainedScheduler);
+
+/// Every group's values of the hyperparameters schedulers write (`lr`, `momentum`, `betas`).
+fn scheduled_values(target: &dyn LrTarget) -> Vec<(usize, &'static str, HyperValue)> {
+    let names = ["lr", "momentum", "betas"];
+    (0..target.group_count())
+        .flat_map(|group| {
+            names.into_iter().filter_map(move |name| Some((group, name, target.group_hyper(group, name)?)))
+        })
+        .collect()
+}

@@ -204,7 +204,7 @@ impl Policy for CosineAnnealingWarmRestarts {
         if self.core.last_epoch < 0 {
             self.set_epoch(0.0);
         } else {
-            self.core.last_epoch += 1;
+            self.core.last_epoch = self.core.last_epoch.saturating_add(1);
             self.t_cur += 1.0;
             if self.t_cur >= self.t_i as f64 {
                 self.t_cur %= self.t_i as f64;

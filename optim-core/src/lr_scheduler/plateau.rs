@@ -220,12 +220,12 @@ impl ReduceLROnPlateau {
     /// ```
     pub fn step(&mut self, target: &mut dyn LrTarget, metric: f64) -> Result<()> {
         let mut next = self.clone();
-        next.last_epoch += 1;
+        next.last_epoch = next.last_epoch.saturating_add(1);
         if self.is_better(metric, self.best) {
             next.best = metric;
             next.num_bad_epochs = 0;
         } else {
-            next.num_bad_epochs += 1;
+            next.num_bad_epochs = next.num_bad_epochs.saturating_add(1);
         }
         if next.cooldown_counter > 0 {
             next.cooldown_counter -= 1;
@@ -419,9 +419,9 @@ impl ReduceLROnPlateau {
         next.default_min_lr = r.maybe_float("default_min_lr")?;
         next.eps = r.float("eps")?;
         next.best = r.float("best")?;
-        next.num_bad_epochs = r.count("num_bad_epochs")?;
-        next.cooldown_counter = r.count("cooldown_counter")?;
-        next.last_epoch = r.int("last_epoch")?;
+        next.num_bad_epochs = r.counter("num_bad_epochs")?;
+        next.cooldown_counter = r.counter("cooldown_counter")?;
+        next.last_epoch = r.epoch("last_epoch")?;
         next.last_lr = r.floats("last_lr", self.last_lr.len())?;
         r.finish()?;
         *self = next;

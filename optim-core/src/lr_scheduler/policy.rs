@@ -48,8 +48,8 @@ impl Core {
 
     fn load(&mut self, r: &mut StateReader<'_>) -> Result<()> {
         let groups = self.groups();
-        self.last_epoch = r.int("last_epoch")?;
-        self.step_count = r.count("step_count")?;
+        self.last_epoch = r.epoch("last_epoch")?;
+        self.step_count = r.counter("step_count")?;
         self.base_lrs = r.floats("base_lrs", groups)?;
         self.last_lr = r.floats("last_lr", groups)?;
         Ok(())
@@ -61,11 +61,16 @@ pub(crate) fn scaled(lrs: impl IntoIterator<Item = f64>, factor: f64) -> Vec<f64
     lrs.into_iter().map(|lr| lr * factor).collect()
 }
 
-/// An epoch count given as `u64`, checked to fit the `i64` epochs are counted in.
+/// The largest epoch count or counter a scheduler takes or loads: exact as an `f64` (the
+/// policies compute in `f64`), and far enough from `i64::MAX` that counting on and the policies'
+/// arithmetic (`2 * T_max`) never overflow.
+pub(crate) const MAX_EPOCH: i64 = 1 << 53;
+
+/// An epoch count given as `u64`, checked to be at least `min` and at most [`MAX_EPOCH`].
 pub(crate) fn epochs(what: &'static str, name: &str, value: u64, min: u64) -> Result<i64> {
     match i64::try_from(value) {
-        Ok(v) if value >= min => Ok(v),
-        _ => Err(invalid(what, format!("{name} must be at least {min} and fit an i64, got {value}"))),
+        Ok(v) if value >= min && v <= MAX_EPOCH => Ok(v),
+        _ => Err(invalid(what, format!("{name} must be at least {min} and at most 2^53, got {value}"))),
     }
 }
 
@@ -104,7 +109,8 @@ pub(crate) trait Policy: HasCore + Clone + Send {
 
     /// PyTorch's `step()` up to `get_lr`: advance the counters, then compute.
     fn advance(&mut self, target: &dyn LrTarget, initial: bool) -> Result<Plan> {
-        self.core_mut().last_epoch += 1;
+        // saturating: a loaded counter is at most 2^53, so this never saturates in practice
+        self.core_mut().last_epoch = self.core().last_epoch.saturating_add(1);
         self.get_lr(target, initial)
     }
 
@@ -142,7 +148,7 @@ pub(crate) fn drive<P: Policy>(
 
 pub(crate) fn policy_step<P: Policy>(policy: &mut P, target: &mut dyn LrTarget) -> Result<()> {
     drive(policy, target, |p, t| {
-        p.core_mut().step_count += 1;
+        p.core_mut().step_count = p.core().step_count.saturating_add(1);
         p.advance(t, false)
     })
 }

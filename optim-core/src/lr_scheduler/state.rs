@@ -189,6 +189,25 @@ impl<'a> StateReader<'a> {
         u64::try_from(value).map_err(|_| self.error(format!("`{key}` = {value} should not be negative")))
     }
 
+    /// An epoch counter (`last_epoch`): from -1 (before the initial step) to
+    /// [`MAX_EPOCH`](super::policy::MAX_EPOCH), so that counting on can never overflow.
+    pub(crate) fn epoch(&mut self, key: &str) -> Result<i64> {
+        let value = self.int(key)?;
+        if !(-1..=super::policy::MAX_EPOCH).contains(&value) {
+            return Err(self.error(format!("`{key}` = {value} is out of range (-1 to 2^53)")));
+        }
+        Ok(value)
+    }
+
+    /// A step counter: from 0 to [`MAX_EPOCH`](super::policy::MAX_EPOCH).
+    pub(crate) fn counter(&mut self, key: &str) -> Result<u64> {
+        let value = self.count(key)?;
+        if value > super::policy::MAX_EPOCH as u64 {
+            return Err(self.error(format!("`{key}` = {value} is out of range (0 to 2^53)")));
+        }
+        Ok(value)
+    }
+
     /// An epoch count of at least `min`, checked as the constructors check it.
     pub(crate) fn epochs(&mut self, key: &str, min: u64) -> Result<i64> {
         let value = self.count(key)?;

@@ -34,7 +34,8 @@ pub trait LrTarget {
     /// Sets hyperparameter `name` of group `group`; nothing changes on error.
     ///
     /// # Errors
-    /// When the group or the hyperparameter does not exist, or the value has the wrong type.
+    /// When the group or the hyperparameter does not exist, the value has the wrong type, or
+    /// the value is NaN or infinite.
     fn set_group_hyper(&mut self, group: usize, name: &str, value: HyperValue) -> Result<()>;
     /// Whether the optimizer has hyperparameter `name` at all (PyTorch's `name in
     /// optimizer.defaults`).
@@ -59,6 +60,19 @@ impl<R: Rule, T: Element> LrTarget for Optimizer<R, T> {
         let Some(slot) = self.param_groups_mut().get_mut(group) else {
             return Err(OptimError::IndexOutOfRange { what: "param group", index: group, len });
         };
+        // A NaN or infinite value is refused here, by the scheduler step that computed it, not
+        // at the optimizer's next step. Finite values out of range are not: PyTorch's OneCycleLR
+        // extrapolates past its last step (a negative lr), which the next step then refuses.
+        let finite = match value {
+            HyperValue::Float(v) => v.is_finite(),
+            HyperValue::Pair(a, b) => a.is_finite() && b.is_finite(),
+            _ => true,
+        };
+        if !finite {
+            let name = slot.hyper.names().iter().copied().find(|n| *n == name).unwrap_or("hyperparameter");
+            let value = format!("{value:?}");
+            return Err(OptimError::InvalidHyper { optimizer: R::NAME, name, value, constraint: "finite" });
+        }
         slot.hyper.set(name, value)
     }
 
