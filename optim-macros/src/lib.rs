@@ -1,8 +1,12 @@
 //! The `optimizer!` DSL: an update rule in a few lines of math, compiled into a fused kernel.
 //!
-//! Phases: `ast` parses the spec, `lower` resolves names, types every expression and hoists
-//! scalar work out of the element loop into the `ir`, and `expand` writes the code. Errors
-//! are collected across a phase, so one compile shows every mistake.
+//! Phases, one module each: `ast` parses the spec; `lower` resolves names and types every
+//! value (each keeps its span), places it (scalar prologue, row/column code or element loop)
+//! and hoists scalar work, one submodule per concern; `lower::check` runs the whole-spec checks
+//! as a flat list of named rules; the result is the `ir`, which `expand` turns into code, one
+//! submodule per generated item. `symbol` names every identifier the generated code uses, and
+//! the fixed sizes shared with the runtime come from `optim_contract`. Errors are collected
+//! across a phase, so one compile shows every mistake.
 //!
 //! See `optim_core`'s crate docs for the language reference.
 
