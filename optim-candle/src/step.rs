@@ -87,7 +87,7 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     /// let mut opt = CandleOptimizer::<SparseAdam>::new(vec![table.clone()], SparseAdam::hyper().lr(0.5)).unwrap();
     /// let rows = RowSparse::new(vec![2], ndarray::ArrayD::ones(vec![1, 2])).unwrap();
     /// opt.set_sparse_grad(&table, rows).unwrap();
-    /// opt.step(&candle_core::backprop::GradStore::new()).unwrap();
+    /// opt.step(&candle_core::backprop::GradStore::default()).unwrap();
     /// let after = table.as_tensor().to_vec2::<f32>().unwrap();
     /// assert_eq!(after[0], [1.0, 1.0]);
     /// assert_eq!(after[2], [0.5, 0.5]); // Adam's first step: lr · sign(g)
