@@ -54,7 +54,9 @@ mod lend;
 mod nn;
 mod optimizer;
 mod step;
+mod varmap;
 
 pub use element::CandleElement;
 pub use error::BridgeError;
 pub use optimizer::{CandleOptimizer, VarGroup};
+pub use varmap::{decay_groups, sorted_vars};

@@ -90,7 +90,7 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     /// opt.step(&candle_core::backprop::GradStore::default()).unwrap();
     /// let after = table.as_tensor().to_vec2::<f32>().unwrap();
     /// assert_eq!(after[0], [1.0, 1.0]);
-    /// assert_eq!(after[2], [0.5, 0.5]); // Adam's first step: lr · sign(g)
+    /// assert!(after[2].iter().all(|x| (x - 0.5).abs() < 1e-6)); // Adam's first step: lr · sign(g)
     /// ```
     pub fn set_sparse_grad(&mut self, var: &Var, grad: RowSparse<T>) -> Result<(), BridgeError> {
         let slot = self.position(var.as_tensor()).ok_or(BridgeError::UnknownVar)?;
