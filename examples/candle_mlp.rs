@@ -34,12 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_fn(|x| x.relu())
         .add(candle_nn::linear(64, 10, vb.pp("fc2"))?);
 
-    // The one line: was `candle_nn::AdamW::new(varmap.all_vars(), ParamsAdamW { lr: 3e-3, .. })?`.
+    // The one line: was `candle_nn::AdamW::new(varmap.all_vars(), ParamsAdamW { lr: 1e-2, .. })?`.
     // Here with two groups (biases without weight decay); `CandleOptimizer::<AdamW>::new(
-    // varmap.all_vars(), AdamW::hyper().lr(3e-3))?` is the literal one-line swap.
+    // varmap.all_vars(), AdamW::hyper().lr(1e-2))?` is the literal one-line swap.
     let mut opt = CandleOptimizer::<AdamW>::with_groups(
         decay_groups(&varmap, |name| name.ends_with(".bias")),
-        AdamW::hyper().lr(3e-3).weight_decay(0.01),
+        AdamW::hyper().lr(1e-2).weight_decay(0.01),
     )?;
     let (epochs, batch) = (10, 64);
     let batches = train.len().div_ceil(batch);

@@ -64,7 +64,7 @@ fn main() -> Result<()> {
 
     // Interrupted: 20 steps, save both halves of the training state, drop everything.
     {
-        let (varmap, net) = model()?;
+        let (mut varmap, net) = model()?;
         varmap.load(file("initial.safetensors"))?;
         let mut opt = optimizer(&varmap)?;
         train(&net, &mut opt, 0..20)?;
@@ -72,7 +72,7 @@ fn main() -> Result<()> {
         opt.save(file("optimizer.safetensors"))?; // optim: state, step counts, hyperparameters
     }
     // ...a new process would start here: build the model, load both files, continue.
-    let (varmap, net) = model()?;
+    let (mut varmap, net) = model()?;
     varmap.load(file("model.safetensors"))?;
     let mut opt = optimizer(&varmap)?;
     opt.load(file("optimizer.safetensors"))?;

@@ -49,11 +49,12 @@ fn main() -> Result<(), OptimError> {
         b.set_grad(ArrayD::from_elem(vec![1], residual.sum_axis(Axis(0)).into_scalar() * 2.0 / n as f32));
         opt.step()?;
         if step % 100 == 0 {
-            println!("step {step:3}  mse {loss:.5}");
+            println!("step {step:3}  mse {loss:.6}  lr {:.4}", opt.param_groups()[0].hyper.lr);
+            opt.param_groups_mut()[0].hyper.lr *= 0.5; // sign steps never shrink: the rate must
         }
     }
     let error = (&w.value() - &w_true.into_dyn()).mapv(f32::abs).fold(0.0f32, |a, &e| a.max(e));
-    println!("largest weight error {error:.3} (Signum settles within about lr of the optimum)");
+    println!("largest weight error {error:.4}");
     println!("the rule's state after training: {:?}", opt.state(0, 0).map(|s| s.tensor_names().collect::<Vec<_>>()));
     Ok(())
 }

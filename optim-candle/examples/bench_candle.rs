@@ -117,10 +117,6 @@ fn run_set(name: &str, shapes: &[Vec<usize>], reps: usize) -> candle_core::Resul
     let theirs = measure(2, reps, || candle.step(&grads).expect("candle step"));
     drop(candle);
 
-    let mut bridge = CandleOptimizer::<AdamW>::new(vars.clone(), hyper.clone()).map_err(candle_core::Error::wrap)?;
-    let bridged = measure(2, reps, || bridge.step(&grads).expect("bridge step"));
-    drop(bridge);
-
     let params: Vec<Param<f32>> = vars
         .iter()
         .zip(shapes)
@@ -134,9 +130,20 @@ fn run_set(name: &str, shapes: &[Vec<usize>], reps: usize) -> candle_core::Resul
             Ok(param)
         })
         .collect::<candle_core::Result<_>>()?;
-    drop((vars, grads));
     let mut ours = Optimizer::<AdamW, f32>::new(params, hyper).map_err(candle_core::Error::wrap)?;
-    let own = measure(2, reps, || ours.step().expect("optim step"));
+    let mut bridge = CandleOptimizer::<AdamW>::new(vars.clone(), hyper).map_err(candle_core::Error::wrap)?;
+    // The two are measured in alternating rounds (the median round of each is kept), so that
+    // drift on a shared machine does not favour either.
+    let (mut bridged, mut own) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        bridged.push(measure(1, reps, || bridge.step(&grads).expect("bridge step")));
+        own.push(measure(1, reps, || ours.step().expect("optim step")));
+    }
+    let median_round = |mut rounds: Vec<Measured>| {
+        rounds.sort_by(|a, b| a.ms.total_cmp(&b.ms));
+        rounds.swap_remove(1)
+    };
+    let (bridged, own) = (median_round(bridged), median_round(own));
 
     let gbps = 28.0 * count as f64 / (bridged.ms * 1e-3) / 1e9;
     println!(

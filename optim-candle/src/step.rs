@@ -18,6 +18,9 @@ enum Grad<'g, T> {
     Sparse(RowSparse<T>),
 }
 
+/// Every parameter of a step with its handle, its Var and its gradient.
+type Work<'g, T> = Vec<(Param<T>, Var, Grad<'g, T>)>;
+
 impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     /// One step over every Var that has a gradient in `grads` (others are skipped, as PyTorch
     /// skips parameters without `.grad`).
@@ -41,8 +44,8 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     /// assert_eq!(w.as_tensor().to_vec1::<f32>().unwrap(), [0.5, 1.5]);
     /// ```
     pub fn step(&mut self, grads: &GradStore) -> Result<(), BridgeError> {
-        let mut sparse = std::mem::take(&mut self.sparse);
-        let collected = self.collect(grads, &mut sparse);
+        let sparse = std::mem::take(&mut self.sparse);
+        let collected = self.collect(grads, &sparse);
         let result = collected.and_then(|work| self.run(work));
         if result.is_err() {
             self.sparse = sparse; // still pending: the step did not happen
@@ -104,8 +107,8 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     fn collect<'g>(
         &self,
         grads: &'g GradStore,
-        sparse: &mut Vec<((usize, usize), RowSparse<T>)>,
-    ) -> Result<Vec<(Param<T>, Var, Grad<'g, T>)>, BridgeError> {
+        sparse: &[((usize, usize), RowSparse<T>)],
+    ) -> Result<Work<'g, T>, BridgeError> {
         let mut work = Vec::new();
         let mut lent = HashSet::new();
         for (g, (group, vars)) in self.inner.param_groups().iter().zip(&self.vars).enumerate() {
@@ -147,7 +150,7 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     }
 
     /// Lends every buffer, runs the optimizer's step, and clears the handles' gradients.
-    fn run(&mut self, mut work: Vec<(Param<T>, Var, Grad<'_, T>)>) -> Result<(), BridgeError> {
+    fn run(&mut self, mut work: Work<'_, T>) -> Result<(), BridgeError> {
         for (param, _, grad) in &mut work {
             if let Grad::Copied(copy) = grad {
                 param.lock().grad = Some(std::mem::replace(copy, empty()));

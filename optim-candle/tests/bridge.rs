@@ -80,7 +80,8 @@ fn a_failed_step_changes_nothing() {
     let before = to_array(w.as_tensor());
     let mut opt = CandleOptimizer::<Adam>::new(vec![w.clone()], Adam::hyper().lr(0.1)).unwrap();
     let good = Tensor::ones((3, 2), DType::F32, &Device::Cpu).unwrap();
-    let cases: [(Tensor, fn(&BridgeError) -> bool); 2] = [
+    type Expected = fn(&BridgeError) -> bool;
+    let cases: [(Tensor, Expected); 2] = [
         (Tensor::ones((2, 3), DType::F32, &Device::Cpu).unwrap(), |e| {
             matches!(e, BridgeError::Optim(OptimError::GradShape { group: 0, index: 0, .. }))
         }),
