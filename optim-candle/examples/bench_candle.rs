@@ -175,7 +175,7 @@ fn main() -> candle_core::Result<()> {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     println!(
-        "AdamW, f32, {} thread(s), {cpu}; median of the timed steps after 2 warm-up steps",
+        "AdamW, f32, {} thread(s), {cpu}; medians of timed steps after warm-up (bridge and optim: the median of 3 alternating rounds)",
         rayon::current_num_threads()
     );
     println!();
@@ -190,11 +190,12 @@ fn main() -> candle_core::Result<()> {
     }
     let only = std::env::args().skip_while(|a| a != "--only").nth(1);
     let wanted = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
-    let sets: [(&str, Vec<Vec<usize>>, usize); 4] = [
+    let sets: [(&str, Vec<Vec<usize>>, usize); 5] = [
         ("transformer 128×4", transformer(1024, 128, 4), 15),
         ("16M", vec![vec![1 << 24]], 9),
         ("1000 × 4096", vec![vec![4096]; 1000], 9),
         ("transformer 768×12", transformer(16384, 768, 12), 5),
+        ("1000 × 16 (per-tensor overhead)", vec![vec![16]; 1000], 15),
     ];
     for (name, shapes, reps) in sets.iter().filter(|(name, ..)| wanted(name)) {
         run_set(name, shapes, *reps)?;

@@ -278,16 +278,15 @@ fn check_var<T: CandleElement>(var: &Var, group: usize, index: usize) -> Result<
         }
         _ => {}
     }
-    if !owns_storage::<T>(var.as_tensor()) {
-        return Err(BridgeError::NotOwned { group, index });
-    }
-    Ok(storage_key(var.as_tensor()))
+    owned_key::<T>(var.as_tensor()).ok_or(BridgeError::NotOwned { group, index })
 }
 
-/// Whether `tensor` is a contiguous CPU tensor of `T` covering its whole storage from offset 0.
-pub(crate) fn owns_storage<T: CandleElement>(tensor: &Tensor) -> bool {
+/// The storage key of `tensor` when it is a contiguous CPU tensor of `T` covering its whole
+/// storage from offset 0 (so its buffer can be lent), `None` otherwise.
+pub(crate) fn owned_key<T: CandleElement>(tensor: &Tensor) -> Option<usize> {
     let (storage, layout) = tensor.storage_and_layout();
-    let Storage::Cpu(cpu) = &*storage else { return false };
+    let Storage::Cpu(cpu) = &*storage else { return None };
     let len = cpu.as_slice::<T>().map(<[T]>::len).ok();
-    layout.is_contiguous() && layout.start_offset() == 0 && len == Some(layout.shape().elem_count())
+    let whole = layout.is_contiguous() && layout.start_offset() == 0 && len == Some(layout.shape().elem_count());
+    whole.then(|| std::ptr::from_ref::<Storage>(&storage).addr())
 }

@@ -8,7 +8,7 @@ use ndarray::{ArrayD, IxDyn};
 use optim_core::{OptimError, Param, RowSparse, Rule};
 
 use crate::lend::{Loan, Role, empty, lend};
-use crate::optimizer::{owns_storage, storage_key};
+use crate::optimizer::owned_key;
 use crate::{BridgeError, CandleElement, CandleOptimizer};
 
 /// A gradient's way into the step: its own buffer lent, or a copy when it cannot be lent.
@@ -117,8 +117,8 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
                     Grad::Sparse(sparse[at].1.clone())
                 } else if let Some(grad) = grads.get(var.as_tensor()) {
                     self.check_grad(g, i, var, grad)?;
-                    let key = storage_key(grad);
-                    if owns_storage::<T>(grad) && !self.keys.contains_key(&key) && lent.insert(key) {
+                    let key = owned_key::<T>(grad);
+                    if key.is_some_and(|key| !self.keys.contains_key(&key) && lent.insert(key)) {
                         Grad::Lent(grad)
                     } else {
                         let copy = grad.flatten_all()?.to_vec1::<T>()?;
@@ -173,10 +173,12 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
             }
             inner.step()
         });
-        for (param, _, _) in &work {
-            let mut data = param.lock();
-            data.grad = None;
-            data.sparse_grad = None;
+        for (param, _, grad) in &work {
+            if !matches!(grad, Grad::Lent(_)) {
+                let mut data = param.lock(); // a lent gradient went back with its buffer
+                data.grad = None;
+                data.sparse_grad = None;
+            }
         }
         Ok(stepped??)
     }
