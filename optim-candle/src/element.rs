@@ -22,22 +22,18 @@ pub trait CandleElement: Element + candle_core::WithDType {
     fn storage_vec(storage: &mut CpuStorage) -> Option<&mut Vec<Self>>;
 }
 
-impl CandleElement for f32 {
-    const CANDLE_DTYPE: DType = DType::F32;
-    fn storage_vec(storage: &mut CpuStorage) -> Option<&mut Vec<f32>> {
-        match storage {
-            CpuStorage::F32(data) => Some(data),
-            _ => None,
+macro_rules! candle_element {
+    ($($ty:ty => $variant:ident),*) => {$(
+        impl CandleElement for $ty {
+            const CANDLE_DTYPE: DType = DType::$variant;
+            fn storage_vec(storage: &mut CpuStorage) -> Option<&mut Vec<$ty>> {
+                match storage {
+                    CpuStorage::$variant(data) => Some(data),
+                    _ => None,
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl CandleElement for f64 {
-    const CANDLE_DTYPE: DType = DType::F64;
-    fn storage_vec(storage: &mut CpuStorage) -> Option<&mut Vec<f64>> {
-        match storage {
-            CpuStorage::F64(data) => Some(data),
-            _ => None,
-        }
-    }
-}
+candle_element!(f32 => F32, f64 => F64);

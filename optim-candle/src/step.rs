@@ -30,6 +30,12 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     /// kernels update the Vars in place. Everything is checked before anything changes: on
     /// error the Vars, the state and the step count are as they were.
     ///
+    /// The step write-locks every Var and gradient it updates, one after the other, until it
+    /// ends: code on other threads that reads them meanwhile waits, and code that holds one of
+    /// their locks while waiting for another (a candle op over two of these tensors, running
+    /// concurrently with the step) could wait forever. Step while no other thread uses the model,
+    /// as a training loop does.
+    ///
     /// # Errors
     /// A gradient on another device, of another dtype or shape; invalid hyperparameters.
     ///
