@@ -28,10 +28,10 @@ pub use optim_core::*;
 /// `candle_nn::optim::Optimizer`. Enabled by the `candle` feature.
 ///
 /// ```
+/// use optim::candle::candle_core::{Device, Var}; // the candle this bridge is built against
 /// use optim::candle::CandleOptimizer;
-/// use optim::prelude::*;
-/// let w = candle_core::Var::new(&[1.0f32], &candle_core::Device::Cpu).unwrap();
 /// use optim::zoo::Lion;
+/// let w = Var::new(&[1.0f32], &Device::Cpu).unwrap();
 /// let mut opt = CandleOptimizer::<Lion>::new(vec![w.clone()], Lion::hyper().lr(0.5)).unwrap();
 /// opt.backward_step(&w.as_tensor().sum_all().unwrap()).unwrap();
 /// assert_eq!(w.as_tensor().to_vec1::<f32>().unwrap(), [0.5]);

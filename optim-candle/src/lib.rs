@@ -61,6 +61,10 @@ mod optimizer;
 mod step;
 mod varmap;
 
+/// The candle crates the bridge is built against, for code that must use exactly these versions.
+pub use candle_core;
+/// See [`candle_core`].
+pub use candle_nn;
 pub use element::CandleElement;
 pub use error::BridgeError;
 pub use optimizer::{CandleOptimizer, VarGroup};
