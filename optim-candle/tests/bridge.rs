@@ -152,7 +152,15 @@ fn gradients_that_cannot_be_lent_are_copied() {
 
 #[test]
 fn a_model_with_thousands_of_tensors_steps_on_a_sized_stack() {
-    let vars: Vec<Var> = (0..1500).map(|i| var(&[3], i)).collect();
+    // 32 parameters: the most the callbacks nest for on the caller's stack (here a 2 MB test
+    // thread, in a debug build); 1500: on the big-stack pool.
+    for count in [32, 1500] {
+        many_tensors(count);
+    }
+}
+
+fn many_tensors(count: usize) {
+    let vars: Vec<Var> = (0..count).map(|i| var(&[3], i)).collect();
     let params: Vec<Param<f32>> = vars.iter().map(|v| Param::new(to_array(v.as_tensor()))).collect();
     let mut bridge = CandleOptimizer::<AdamW>::new(vars.clone(), AdamW::hyper().lr(0.01)).unwrap();
     let mut reference = Optimizer::<AdamW, f32>::new(params.clone(), AdamW::hyper().lr(0.01)).unwrap();
