@@ -152,8 +152,8 @@ fn gradients_that_cannot_be_lent_are_copied() {
 
 #[test]
 fn a_model_with_thousands_of_tensors_steps_on_a_sized_stack() {
-    // 32 parameters: the most the callbacks nest for on the caller's stack (here a 2 MB test
-    // thread, in a debug build); 1500: on the big-stack pool.
+    // 32 parameters: the most the callbacks nest for on the caller's stack in a debug build
+    // (here a 2 MB test thread); 1500: on the big-stack pool.
     for count in [32, 1500] {
         many_tensors(count);
     }
