@@ -24,6 +24,21 @@
 
 pub use optim_core::*;
 
+/// The candle bridge ([`optim_candle`]): any rule driving candle `Var`s through
+/// `candle_nn::optim::Optimizer`. Enabled by the `candle` feature.
+///
+/// ```
+/// use optim::candle::candle_core::{Device, Var}; // the candle this bridge is built against
+/// use optim::candle::CandleOptimizer;
+/// use optim::zoo::Lion;
+/// let w = Var::new(&[1.0f32], &Device::Cpu).unwrap();
+/// let mut opt = CandleOptimizer::<Lion>::new(vec![w.clone()], Lion::hyper().lr(0.5)).unwrap();
+/// opt.backward_step(&w.as_tensor().sum_all().unwrap()).unwrap();
+/// assert_eq!(w.as_tensor().to_vec1::<f32>().unwrap(), [0.5]);
+/// ```
+#[cfg(feature = "candle")]
+pub use optim_candle as candle;
+
 /// Everything a training loop needs, in one import.
 pub mod prelude {
     pub use optim_core::builtins::*;

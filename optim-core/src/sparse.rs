@@ -84,8 +84,18 @@ impl<T: Element> RowSparse<T> {
         &mut self.values
     }
 
-    /// Checks that this gradient fits a parameter of shape `shape`.
-    pub(crate) fn check_fits(&self, shape: &[usize]) -> Result<(), OptimError> {
+    /// Checks that this gradient fits a parameter of shape `shape`: the same row shape, and
+    /// every row in range.
+    ///
+    /// # Errors
+    /// [`OptimError::SparseGrad`] saying what does not fit.
+    ///
+    /// ```
+    /// let g = optim_core::RowSparse::new(vec![3], ndarray::ArrayD::<f32>::ones(vec![1, 2])).unwrap();
+    /// assert!(g.check_fits(&[4, 2]).is_ok());
+    /// assert!(g.check_fits(&[3, 2]).is_err() && g.check_fits(&[4, 5]).is_err());
+    /// ```
+    pub fn check_fits(&self, shape: &[usize]) -> Result<(), OptimError> {
         let fits = !shape.is_empty() && self.values.shape()[1..] == shape[1..];
         if !fits {
             return Err(OptimError::SparseGrad {
