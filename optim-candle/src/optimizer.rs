@@ -128,12 +128,18 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     /// assert!(matches!(err, optim_candle::BridgeError::Optim(OptimError::DuplicateParam { group: 1, index: 0 })));
     /// ```
     pub fn with_groups(groups: Vec<VarGroup>, defaults: R::Hyper) -> Result<Self, BridgeError> {
+        let mut groups = groups.into_iter();
+        // as PyTorch (and `Optimizer::with_groups`): an optimizer needs a parameter
+        let first = groups.next().ok_or(OptimError::EmptyGroup)?;
+        let keys = HashMap::new();
+        let (built, first_keys) = Self::checked_group(&keys, 0, &first)?;
         let mut opt = CandleOptimizer {
-            inner: Optimizer::with_groups(Vec::new(), defaults)?,
+            inner: Optimizer::with_groups(vec![built], defaults)?,
             vars: Vec::new(),
-            keys: HashMap::new(),
+            keys,
             sparse: Vec::new(),
         };
+        opt.record_group(first, first_keys);
         for group in groups {
             opt.add_param_group(group)?;
         }
@@ -156,22 +162,37 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     /// assert_eq!(opt.vars().len(), 2);
     /// ```
     pub fn add_param_group(&mut self, group: VarGroup) -> Result<(), BridgeError> {
-        let g = self.vars.len();
+        let (built, keys) = Self::checked_group(&self.keys, self.vars.len(), &group)?;
+        self.inner.add_param_group(built)?;
+        self.record_group(group, keys);
+        Ok(())
+    }
+
+    /// Checks group `g`'s `Var`s (device, dtype, ownership, not already optimized) and builds
+    /// the `Param` group that will hold their buffers during a step; changes nothing.
+    fn checked_group(
+        known: &HashMap<usize, (usize, usize)>,
+        g: usize,
+        group: &VarGroup,
+    ) -> Result<(Group<T>, Vec<usize>), BridgeError> {
         let mut keys = Vec::with_capacity(group.vars.len());
         for (index, var) in group.vars.iter().enumerate() {
             let key = check_var::<T>(var, g, index)?;
-            if self.keys.contains_key(&key) || keys.contains(&key) {
+            if known.contains_key(&key) || keys.contains(&key) {
                 return Err(OptimError::DuplicateParam { group: g, index }.into());
             }
             keys.push(key);
         }
         let params = group.vars.iter().map(|_| Param::new(empty())).collect();
-        let built =
-            group.overrides.into_iter().fold(Group::new(params), |built, (name, value)| built.with(&name, value));
-        self.inner.add_param_group(built)?;
+        let built = group.overrides.iter().fold(Group::new(params), |built, (name, value)| built.with(name, *value));
+        Ok((built, keys))
+    }
+
+    /// Remembers an accepted group's `Var`s and their keys.
+    fn record_group(&mut self, group: VarGroup, keys: Vec<usize>) {
+        let g = self.vars.len();
         self.keys.extend(keys.into_iter().enumerate().map(|(index, key)| (key, (g, index))));
         self.vars.push(group.vars);
-        Ok(())
     }
 
     /// The Vars, group by group.

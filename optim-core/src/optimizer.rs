@@ -254,10 +254,13 @@ fn check_param<R: Rule, T: Element>(
     index: usize,
     data: &crate::ParamData<T>,
 ) -> Result<(), OptimError> {
+    let stepped = data.grad.is_some() || data.sparse_grad.is_some();
     if let Some(Some(state)) = states.get(group).and_then(|g| g.get(index))
+        && stepped
         && state.shape != data.value.shape()
     {
-        // a parameter reshaped after its state was created: the state no longer fits it
+        // a parameter reshaped after its state was created: the state no longer fits it (one
+        // without a gradient is skipped by this step, so its state is not touched)
         let (state, param) = (state.shape.clone(), data.value.shape().to_vec());
         return Err(OptimError::ParamShape { group, index, state, param });
     }
