@@ -1,6 +1,6 @@
 //! Shared parameter handles: the model and the optimizer see the same arrays.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use ndarray::ArrayD;
@@ -48,6 +48,9 @@ struct Shared<T> {
     data: Mutex<ParamData<T>>,
     in_step: AtomicBool,
     released: Condvar,
+    /// Lockers waiting for a step to give the parameter back, counted under the data lock: a
+    /// step wakes them only when there are some (a condvar's wake is a system call).
+    waiters: AtomicUsize,
 }
 
 impl<T> Param<T> {
@@ -59,7 +62,8 @@ impl<T> Param<T> {
     /// ```
     pub fn new(value: ArrayD<T>) -> Self {
         let data = Mutex::new(ParamData { value, grad: None, sparse_grad: None });
-        Param(Arc::new(Shared { data, in_step: AtomicBool::new(false), released: Condvar::new() }))
+        let (in_step, released, waiters) = (AtomicBool::new(false), Condvar::new(), AtomicUsize::new(0));
+        Param(Arc::new(Shared { data, in_step, released, waiters }))
     }
 
     /// Locks the parameter for reading or writing its value and gradient.
@@ -76,8 +80,14 @@ impl<T> Param<T> {
     /// ```
     pub fn lock(&self) -> MutexGuard<'_, ParamData<T>> {
         let guard = self.lock_raw();
+        if !self.0.in_step.load(Ordering::Acquire) {
+            return guard;
+        }
+        self.0.waiters.fetch_add(1, Ordering::SeqCst);
         let wait = self.0.released.wait_while(guard, |_| self.0.in_step.load(Ordering::Acquire));
-        wait.unwrap_or_else(|poisoned| poisoned.into_inner())
+        let guard = wait.unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.0.waiters.fetch_sub(1, Ordering::SeqCst);
+        guard
     }
 
     /// The data lock, whether or not a step holds the parameter.
@@ -106,8 +116,12 @@ impl<T> Param<T> {
         let mut data = self.lock_raw();
         core::mem::swap(&mut *data, &mut *stage.lock_raw());
         self.0.in_step.store(false, Ordering::Release);
+        // read under the data lock, which every waiter held when it counted itself
+        let waiting = self.0.waiters.load(Ordering::SeqCst) > 0;
         drop(data);
-        self.0.released.notify_all();
+        if waiting {
+            self.0.released.notify_all();
+        }
     }
 
     /// An address that orders handles: steps take their parameters in this order, so two
