@@ -3,13 +3,12 @@
 
 mod checkpoints;
 
-use optim::builtins::*;
 use ndarray::ArrayD;
+use optim::builtins::*;
 use optim::checkpoint::StateDict;
 use optim::{Element, HyperValue, Optimizer, Param, Rule};
 
 use checkpoints::*;
-
 
 // ---------------------------------------------------------------------------------------------
 // Resume identity: N steps straight == K steps, save, load into a fresh optimizer, N - K steps.

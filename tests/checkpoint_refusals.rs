@@ -7,9 +7,9 @@ use std::cell::{Cell, RefCell};
 use std::fmt::Debug;
 use std::time::Instant;
 
+use ndarray::ArrayD;
 use optim::builtins::*;
 use optim::checkpoint::{CheckpointError, StateDict};
-use ndarray::ArrayD;
 use optim::{Element, HyperValue, OptimError, Optimizer, Param, Rule};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

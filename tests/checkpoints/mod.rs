@@ -7,7 +7,6 @@ use ndarray::ArrayD;
 use optim::checkpoint::StateDict;
 use optim::{Element, Group, HyperValue, Optimizer, Param, Rule};
 
-
 /// Parameter shapes per group; the last is empty, to cover parameters with no elements.
 pub const SHAPES: [&[&[usize]]; 2] = [&[&[3, 4], &[5], &[2, 1, 3]], &[&[7], &[0, 3]]];
 /// The learning rate group 1 overrides.
