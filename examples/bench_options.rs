@@ -8,6 +8,9 @@
 //! cargo run --release --example bench_options -- --elements 1000000 --reps 5
 //! ```
 
+#[path = "../benches/kernels/machine.rs"]
+mod machine;
+
 use std::time::Instant;
 
 use ndarray::ArrayD;
@@ -88,14 +91,7 @@ fn main() {
             _ => return eprintln!("usage: bench_options [--elements N] [--reps N]"),
         }
     }
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
+    let cpu = machine::cpu_model();
     println!("ADOPT, {elements} f32 elements, median of {reps} timings of 5 steps; {cpu}\n");
     println!("| threads | without the option | cautious = false | ratio | cautious = true |");
     println!("|--:|--:|--:|--:|--:|");

@@ -20,6 +20,8 @@
 mod cases;
 #[path = "../benches/kernels/fixture.rs"]
 mod fixture;
+#[path = "../benches/kernels/machine.rs"]
+mod machine;
 #[path = "../benches/kernels/naive.rs"]
 mod naive;
 #[path = "../benches/kernels/probe.rs"]
@@ -219,12 +221,6 @@ fn measure(large: Shape, many: Shape, reps: usize) -> Run {
     Run { threads: rayon::current_num_threads(), bandwidth, rows: visitor.rows }
 }
 
-fn cpu_model() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = info.lines().find_map(|line| line.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim()));
-    model.unwrap_or("unknown CPU").to_string()
-}
-
 fn plural(threads: usize) -> &'static str {
     if threads == 1 { "" } else { "s" }
 }
@@ -319,7 +315,7 @@ fn json(runs: &[Vec<Run>], large: Shape, many: Shape) {
         })
         .collect();
     let doc = serde_json::json!({
-        "cpu": cpu_model(),
+        "cpu": machine::cpu_model(),
         "simd": format!("{:?}", SimdLevel::detected()),
         "large": { "count": large.count, "len": large.len },
         "many": { "count": many.count, "len": many.len },
@@ -362,7 +358,7 @@ fn main() {
     } else {
         println!(
             "CPU: {} ({:?} clones); median of {} timings per figure and round.\n",
-            cpu_model(),
+            machine::cpu_model(),
             SimdLevel::detected(),
             options.reps
         );

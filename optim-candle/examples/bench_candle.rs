@@ -13,6 +13,9 @@
 //! The sets: a ~1M and a ~100M parameter transformer (embedding, per layer attention and MLP
 //! weights, biases and layer norms), one 16M tensor, and 1000 tensors of 4096.
 
+#[path = "../../benches/kernels/machine.rs"]
+mod machine;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
@@ -166,14 +169,7 @@ fn run_set(name: &str, shapes: &[Vec<usize>], reps: usize) -> candle_core::Resul
 
 fn main() -> candle_core::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
+    let cpu = machine::cpu_model();
     println!(
         "AdamW, f32, {} thread(s), {cpu}; medians of timed steps after warm-up (bridge and optim: the median of 3 alternating rounds)",
         rayon::current_num_threads()

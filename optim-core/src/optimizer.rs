@@ -205,10 +205,11 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
         // panic all the same, the parameters are given back first: held ones would block every lock.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.prepare_work();
-            let width = R::REDUCTIONS.len();
             self.reductions.clear();
-            // a rule with only row/column sums has no per-tensor results but still runs its passes
-            self.reductions.resize(self.work.len() * width.max(1), 0.0);
+            if R::PASSES > 1 {
+                // a rule with only row/column sums has no per-tensor results but still runs its passes
+                self.reductions.resize(self.work.len() * R::REDUCTIONS.len().max(1), 0.0);
+            }
             let mut plan = WorkPlan {
                 groups: &self.groups,
                 states: &mut self.states,

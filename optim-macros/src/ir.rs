@@ -183,9 +183,16 @@ fn collect_conditions(stmts: &[ElemStmt], pass: usize, tests: &mut Vec<TokenStre
 
 /// Whether any statement (at any depth) accumulates into a reduction pass.
 pub fn accumulates(stmts: &[ElemStmt]) -> bool {
+    accumulates_where(stmts, &|_| true)
+}
+
+/// Whether any statement (at any depth) accumulates into a pass that `wanted` accepts.
+fn accumulates_where(stmts: &[ElemStmt], wanted: &impl Fn(usize) -> bool) -> bool {
     stmts.iter().any(|s| match s {
-        ElemStmt::Accumulate { .. } => true,
-        ElemStmt::Branch { then, otherwise, .. } => accumulates(then) || accumulates(otherwise),
+        ElemStmt::Accumulate { pass, .. } => wanted(*pass),
+        ElemStmt::Branch { then, otherwise, .. } => {
+            accumulates_where(then, wanted) || accumulates_where(otherwise, wanted)
+        }
         ElemStmt::Code { .. } => false,
     })
 }
@@ -200,11 +207,7 @@ pub fn only_accumulates(stmts: &[ElemStmt]) -> bool {
 }
 
 fn contains_pass(stmts: &[ElemStmt], pass: Option<usize>) -> bool {
-    stmts.iter().any(|s| match s {
-        ElemStmt::Accumulate { pass: own, .. } => pass == Some(*own),
-        ElemStmt::Branch { then, otherwise, .. } => contains_pass(then, pass) || contains_pass(otherwise, pass),
-        ElemStmt::Code { .. } => false,
-    })
+    accumulates_where(stmts, &|own| pass == Some(own))
 }
 
 pub struct Rule {

@@ -70,14 +70,12 @@ pub(super) fn mask_dispatch(
 /// `pass_needed`, when some reduction pass runs only under a flag: the pass is skipped for a
 /// tensor whose mask makes every accumulation of that pass unreachable.
 pub(super) fn pass_needed_fn(rule: &ir::Rule) -> TokenStream {
-    let arms: Vec<TokenStream> = (1..rule.passes)
-        .map(|pass| {
-            let conditions = ir::pass_conditions(&rule.body, pass);
-            quote!(#pass => false #(|| (#conditions))*,)
-        })
-        .collect();
-    let unconditional = (1..rule.passes)
-        .all(|pass| ir::pass_conditions(&rule.body, pass).iter().any(|c| c.to_string() == quote!(true).to_string()));
+    let conditions: Vec<Vec<TokenStream>> =
+        (1..rule.passes).map(|pass| ir::pass_conditions(&rule.body, pass)).collect();
+    let always = quote!(true).to_string();
+    let unconditional = conditions.iter().all(|c| c.iter().any(|c| c.to_string() == always));
+    let arms =
+        conditions.iter().zip(1..rule.passes).map(|(conditions, pass)| quote!(#pass => false #(|| (#conditions))*,));
     // row/column code between passes may read a pass's sums without an accumulation of its own
     if unconditional || rule.factored() {
         return TokenStream::new();
