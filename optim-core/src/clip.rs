@@ -26,7 +26,7 @@ use crate::{Element, OptimError, Param, ParamData, Result};
 
 /// `torch.linalg.vector_norm(values, p)`, accumulated in `f64`: any `p`, with `inf` the largest
 /// magnitude, `-inf` the smallest, and `0` the number of non-zero values.
-fn vector_norm(values: impl Iterator<Item = f64>, p: f64) -> f64 {
+pub(crate) fn vector_norm(values: impl Iterator<Item = f64>, p: f64) -> f64 {
     let magnitudes = values.map(f64::abs);
     if p == f64::INFINITY {
         magnitudes.fold(0.0, |acc, x| if x.is_nan() || x > acc { x } else { acc })
@@ -41,6 +41,11 @@ fn vector_norm(values: impl Iterator<Item = f64>, p: f64) -> f64 {
     } else {
         magnitudes.map(|x| x.powf(p)).sum::<f64>().powf(1.0 / p)
     }
+}
+
+/// The norm of order `p` of one parameter's gradient, `None` when it has none.
+pub(crate) fn gradient_norm<T: Element>(data: &mut ParamData<T>, p: f64) -> Option<f64> {
+    gradient(data).map(|grad| tensor_norm(grad, p))
 }
 
 fn tensor_norm<T: Element>(grad: &ArrayD<T>, p: f64) -> f64 {
@@ -101,25 +106,31 @@ pub fn get_total_norm<T: Element>(params: &[Param<T>], norm_type: f64, error_if_
 /// assert!((g[0] - 0.5).abs() < 1e-6 && (g[1] + 0.5).abs() < 1e-6);
 /// ```
 pub fn clip_grads_with_norm_<T: Element>(params: &[Param<T>], max_norm: f64, total_norm: f64) {
-    let one = T::from_f64(1.0);
-    let coef = one / (T::from_f64(total_norm) + T::from_f64(1e-6)) * T::from_f64(max_norm);
-    // torch.clamp(max=1.0): a NaN coefficient stays NaN.
-    let coef = if coef > one { one } else { coef };
-    // A finite norm the element type cannot hold (f32 gradients near f32::MAX, whose norm is
-    // computed in f64) would make the coefficient 0 there and zero the gradients: scale in f64
-    // instead, where the coefficient and the products are right.
+    let coefficient = clip_coefficient::<T>(max_norm, total_norm);
     let wide = (max_norm / (total_norm + 1e-6)).min(1.0);
-    let overflowed = total_norm.is_finite() && !T::from_f64(total_norm).to_f64().is_finite();
-    let underflowed = coef.to_f64() == 0.0 && wide > 0.0;
     for param in params {
         if let Some(grad) = gradient(&mut param.lock()) {
-            if overflowed || underflowed {
-                grad.mapv_inplace(|g| T::from_f64(g.to_f64() * wide));
-            } else {
-                grad.mapv_inplace(|g| g * coef);
+            match coefficient {
+                Some(coef) => grad.mapv_inplace(|g| g * coef),
+                None => grad.mapv_inplace(|g| T::from_f64(g.to_f64() * wide)),
             }
         }
     }
+}
+
+/// The factor gradients are multiplied by, in the element type as PyTorch computes it:
+/// `max_norm / (total_norm + 1e-6)`, clamped to at most 1 (a NaN stays NaN). `None` where the
+/// element type cannot hold it faithfully: a finite norm beyond the type's range (f32 gradients
+/// near `f32::MAX`, whose norm is computed in `f64`) would make it 0 and zero the gradients,
+/// so they are scaled in `f64` instead.
+pub(crate) fn clip_coefficient<T: Element>(max_norm: f64, total_norm: f64) -> Option<T> {
+    let one = T::from_f64(1.0);
+    let coef = one / (T::from_f64(total_norm) + T::from_f64(1e-6)) * T::from_f64(max_norm);
+    let coef = if coef > one { one } else { coef };
+    let wide = (max_norm / (total_norm + 1e-6)).min(1.0);
+    let overflowed = total_norm.is_finite() && !T::from_f64(total_norm).to_f64().is_finite();
+    let underflowed = coef.to_f64() == 0.0 && wide > 0.0;
+    (!overflowed && !underflowed).then_some(coef)
 }
 
 /// Clips the gradients of `params` so that their total norm of order `norm_type` (any `p`,

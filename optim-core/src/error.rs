@@ -171,6 +171,15 @@ pub enum OptimError {
         /// The norm found.
         total_norm: f64,
     },
+    /// `step` while a group is at its evaluation point: call `train()` first (Schedule-Free's
+    /// "not in train mode" error).
+    #[error("{optimizer}: group {group} is in eval mode; call `train()` before `step()`")]
+    EvalMode {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The first group in eval mode.
+        group: usize,
+    },
 }
 
 /// Shorthand for results of this crate.

@@ -95,6 +95,10 @@ pub struct ParamGroup<R: Rule, T> {
     /// This group's hyperparameters.
     pub hyper: R::Hyper,
     pub(crate) params: Vec<Param<T>>,
+    /// One value per [`Rule::GROUP_STATES`] (Prodigy's `d`, Schedule-Free's `weight_sum`).
+    pub(crate) values: Vec<f64>,
+    /// At the evaluation point (after `eval()`), for rules with [`Rule::POINTS`].
+    pub(crate) eval_mode: bool,
 }
 
 impl<R: Rule, T> ParamGroup<R, T> {
@@ -108,5 +112,55 @@ impl<R: Rule, T> ParamGroup<R, T> {
     /// ```
     pub fn params(&self) -> &[Param<T>] {
         &self.params
+    }
+
+    /// A group of `params` with hyperparameters `hyper`, its values at their initial values.
+    pub(crate) fn new(hyper: R::Hyper, params: Vec<Param<T>>) -> Self {
+        let values = (0..R::GROUP_STATES.len()).map(|index| R::group_state_init(&hyper, index)).collect();
+        ParamGroup { hyper, params, values, eval_mode: false }
+    }
+
+    /// The group value `name` ([`Rule::GROUP_STATES`]), as PyTorch users read
+    /// `optimizer.param_groups[0]["d"]`; `None` for a name the rule does not keep.
+    ///
+    /// ```
+    /// use optim_core::{zoo::Prodigy, Optimizer, Param};
+    /// let p = Param::new(ndarray::arr1(&[1.0f64, -1.0]).into_dyn());
+    /// let mut opt = Prodigy::optimizer(vec![p.clone()], Prodigy::hyper()).unwrap();
+    /// assert_eq!(opt.param_groups()[0].value("d"), Some(1e-6)); // d0
+    /// p.set_grad(ndarray::arr1(&[0.5, 0.5]).into_dyn());
+    /// opt.step().unwrap();
+    /// assert_eq!(opt.param_groups()[0].value("k"), Some(1.0));
+    /// assert_eq!(opt.param_groups()[0].value("lr"), None); // a hyperparameter: see `hyper`
+    /// ```
+    pub fn value(&self, name: &str) -> Option<f64> {
+        R::GROUP_STATES.iter().position(|n| *n == name).and_then(|i| self.values.get(i).copied())
+    }
+
+    /// Every group value, by name, in declaration order.
+    ///
+    /// ```
+    /// use optim_core::{zoo::AdamWScheduleFree, Optimizer, Param};
+    /// let p = Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+    /// let opt = AdamWScheduleFree::optimizer(vec![p], AdamWScheduleFree::hyper()).unwrap();
+    /// let names: Vec<&str> = opt.param_groups()[0].values().map(|(name, _)| name).collect();
+    /// assert!(names.contains(&"weight_sum"));
+    /// ```
+    pub fn values(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        R::GROUP_STATES.iter().copied().zip(self.values.iter().copied())
+    }
+
+    /// Whether the group's parameters are at the evaluation point (after
+    /// [`Optimizer::eval`](crate::Optimizer::eval)); always `false` for rules without one.
+    ///
+    /// ```
+    /// use optim_core::{zoo::SGDScheduleFree, Optimizer, Param};
+    /// let p = Param::new(ndarray::arr1(&[1.0f32]).into_dyn());
+    /// let mut opt = SGDScheduleFree::optimizer(vec![p], SGDScheduleFree::hyper()).unwrap();
+    /// opt.eval();
+    /// assert!(opt.param_groups()[0].in_eval_mode());
+    /// ```
+    pub fn in_eval_mode(&self) -> bool {
+        self.eval_mode
     }
 }

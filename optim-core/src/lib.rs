@@ -6,7 +6,9 @@ mod buffer;
 mod element;
 mod error;
 mod factored;
+mod grad_clip;
 mod group;
+mod group_values;
 mod hooks;
 mod hyper;
 mod kernel;
@@ -14,6 +16,7 @@ mod optimizer;
 mod parallel;
 mod param;
 mod passes;
+mod points;
 mod reduce;
 mod rule;
 mod sparse;
@@ -51,13 +54,14 @@ pub use checkpoint::{CheckpointError, CorruptKind, StateDict};
 pub use element::Element;
 pub use error::{OptimError, Result};
 pub use factored::{FactorBuffers, Factors, FactorsMut, StateShape, matrix_dims};
+pub use grad_clip::GradClip;
 pub use group::{Group, ParamGroup};
 pub use hooks::{HookHandle, StepHook};
 pub use hyper::{ChoiceName, HyperSet, HyperValue};
 pub use optim_contract::{MAX_CHOICE_NAME, MAX_CONDITIONS, MAX_REDUCTIONS, MAX_STATES, Mask};
 pub use optimizer::Optimizer;
 pub use param::{Param, ParamData};
-pub use rule::{Prepared, ReduceKind, Reduction, Rule, StateDecl};
+pub use rule::{GroupScalars, Prepared, ReduceKind, ReduceScope, Reduction, Rule, StateDecl};
 pub use simd::SimdLevel;
 pub use sparse::RowSparse;
 pub use state::ParamState;
@@ -68,8 +72,8 @@ pub mod __private {
     pub use crate::factored::at;
     pub use crate::simd::{Kernel, ReduceKernel, dispatch, dispatch_reduce};
     pub use crate::{
-        ChoiceName, Element, FactorBuffers, Factors, FactorsMut, HyperSet, HyperValue, Mask, OptimError, Optimizer,
-        Param, Prepared, ReduceKind, Reduction, Rule, SimdLevel, StateDecl, StateShape,
+        ChoiceName, Element, FactorBuffers, Factors, FactorsMut, GroupScalars, HyperSet, HyperValue, Mask, OptimError,
+        Optimizer, Param, Prepared, ReduceKind, ReduceScope, Reduction, Rule, SimdLevel, StateDecl, StateShape,
     };
     pub use optim_macros::__optimizer;
 }

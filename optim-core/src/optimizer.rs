@@ -1,10 +1,11 @@
 //! The generic PyTorch-style optimizer that turns any [`Rule`] into `torch.optim.*`.
 
+use crate::group_values::{commit_group_values, next_values};
 use crate::hooks::Hooks;
 use crate::parallel::Work;
 use crate::passes::{WorkPlan, run_passes};
 use crate::staging::Staging;
-use crate::{Element, Group, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
+use crate::{Element, GradClip, Group, GroupScalars, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
 
 /// An optimizer: param groups with their own hyperparameters, lazily created per-parameter
 /// state, `zero_grad`, `step` and `add_param_group`, for any rule `R` and element type `T`.
@@ -32,6 +33,14 @@ pub struct Optimizer<R: Rule, T: Element = f32> {
     work: Vec<Work<R::Prep>>,
     /// Reduction results of the current step, `R::REDUCTIONS.len()` per work item.
     reductions: Vec<f64>,
+    /// The group values the current step computes, `R::GROUP_STATES.len()` per group.
+    group_next: Vec<f64>,
+    /// Clipping by the global gradient norm, fused into the step.
+    pub(crate) clip: Option<GradClip>,
+    /// The gradient norm the last step measured for clipping.
+    pub(crate) last_grad_norm: Option<f64>,
+    /// The per-parameter gradient norms of the current step (kept to avoid allocating).
+    pub(crate) norms: Vec<f64>,
     pub(crate) hooks: Hooks<R, T>,
     /// Where parameters' data sits during a step, so the step sees one consistent view.
     staging: Staging<T>,
@@ -74,6 +83,10 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             steps_taken: 0,
             work: Vec::new(),
             reductions: Vec::new(),
+            group_next: Vec::new(),
+            clip: None,
+            last_grad_norm: None,
+            norms: Vec::new(),
             hooks: Hooks::default(),
             staging: Staging::default(),
         };
@@ -107,7 +120,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             }
         }
         self.states.push(vec![None; group.params.len()]);
-        self.groups.push(ParamGroup { hyper, params: group.params });
+        self.groups.push(ParamGroup::new(hyper, group.params));
         Ok(())
     }
 
@@ -194,17 +207,30 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// ```
     pub fn step(&mut self) -> Result<(), OptimError> {
         self.run_hooks(false);
-        for group in &self.groups {
+        for (index, group) in self.groups.iter().enumerate() {
             group.hyper.validate()?;
+            if group.eval_mode {
+                return Err(OptimError::EvalMode { optimizer: R::NAME, group: index });
+            }
         }
         // each parameter is checked under the lock that takes it for the whole step
         let states = &self.states;
         self.staging.take(&mut self.groups, |g, i, data| check_param::<R, T>(states, g, i, data))?;
+        let (grad_scale, grad_norm) = match self.clip.map(|clip| self.clip_scale(clip)) {
+            None => (1.0, None),
+            Some(Ok((scale, norm))) => (scale, Some(norm)),
+            Some(Err(error)) => {
+                self.staging.give_back(&mut self.groups);
+                return Err(error);
+            }
+        };
         // Everything below is infallible: state creation, step counts and the scalar prologues
         // (once per tensor, in order), then every pass in one parallel region each. Should it
         // panic all the same, the parameters are given back first: held ones would block every lock.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.prepare_work();
+            self.group_next.clear();
+            self.group_next.resize(self.groups.len() * R::GROUP_STATES.len(), 0.0);
+            self.prepare_work(grad_scale);
             self.reductions.clear();
             if R::PASSES > 1 {
                 // a rule with only row/column sums has no per-tensor results but still runs its passes
@@ -215,21 +241,25 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 states: &mut self.states,
                 work: &mut self.work,
                 reductions: &mut self.reductions,
+                group_next: &mut self.group_next,
+                grad_scale,
             };
             run_passes::<R>(&mut plan);
+            commit_group_values(&mut self.groups, &self.group_next, &self.work);
         }));
         self.staging.give_back(&mut self.groups);
         if let Err(panic) = ran {
             std::panic::resume_unwind(panic);
         }
         self.steps_taken += 1;
+        self.last_grad_norm = grad_norm;
         self.run_hooks(true);
         Ok(())
     }
 
     /// The step's work list: every parameter with a gradient, its state created or completed,
     /// its step count advanced and its scalar program run at stage 0.
-    fn prepare_work(&mut self) {
+    fn prepare_work(&mut self, grad_scale: f64) {
         self.work.clear();
         for (group_index, (group, states)) in self.groups.iter().zip(&mut self.states).enumerate() {
             for (index, (param, slot)) in group.params.iter().zip(states.iter_mut()).enumerate() {
@@ -240,7 +270,19 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 let state = slot.get_or_insert_with(|| ParamState::new::<R>(&data.value, &group.hyper));
                 state.allocate_present::<R>(&group.hyper, &data.value);
                 state.step += 1;
-                let prep = R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, &[], 0);
+                let next = next_values::<R>(&mut self.group_next, group_index);
+                let group_values = GroupScalars { current: &group.values, next };
+                let prep = R::prepare_in_group(
+                    &group.hyper,
+                    state.step,
+                    &mut state.scalars,
+                    group_values,
+                    &state.shape,
+                    &[],
+                    0,
+                );
+                let mut prep = prep;
+                R::scale_grad(&mut prep, grad_scale);
                 state.factored_stage::<R>(&prep, 0);
                 self.work.push(Work { group: group_index, index, prep, len: data.value.len() });
             }

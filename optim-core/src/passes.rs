@@ -6,8 +6,9 @@
 //! program and row/column code, then the update pass.
 
 use crate::factored::{Factors, FactorsMut, take_factored, views};
+use crate::group_values::{fold_group_reductions, next_values};
 use crate::parallel::{Work, reduce_all, run_all};
-use crate::{Element, ParamGroup, ParamState, Rule, SimdLevel};
+use crate::{Element, GroupScalars, ParamGroup, ParamState, Rule, SimdLevel};
 
 /// What a step does at each point of the sequence; the driver decides the order.
 pub(crate) trait PassPlan {
@@ -88,23 +89,25 @@ impl<'a, 's, R: Rule, T: Element> SlicePlan<'a, 's, R, T> {
 
 impl<R: Rule, T: Element> PassPlan for SlicePlan<'_, '_, R, T> {
     fn reduce(&mut self, pass: usize) {
-        if !R::pass_needed(&self.prep, pass) {
-            return;
+        if R::pass_needed(&self.prep, pass) {
+            self.accumulators.fill(0.0);
+            let whole = Factors { temps: &self.temps, ..Factors::whole(self.shape) };
+            crate::reduce::reduce_tensor::<R, T>(
+                self.level,
+                pass,
+                &self.prep,
+                whole,
+                &mut self.accumulators,
+                self.param,
+                self.grad,
+                self.state,
+                self.reductions,
+                false,
+            );
         }
-        self.accumulators.fill(0.0);
-        let whole = Factors { temps: &self.temps, ..Factors::whole(self.shape) };
-        crate::reduce::reduce_tensor::<R, T>(
-            self.level,
-            pass,
-            &self.prep,
-            whole,
-            &mut self.accumulators,
-            self.param,
-            self.grad,
-            self.state,
-            self.reductions,
-            false,
-        );
+        // the tensor alone is its group
+        let alone = [Work { group: 0, index: 0, prep: self.prep, len: self.param.len() }];
+        fold_group_reductions::<R>(&alone, self.reductions, pass);
     }
 
     fn restage(&mut self, stage: usize) {
@@ -127,11 +130,16 @@ pub(crate) struct WorkPlan<'a, R: Rule, T> {
     pub work: &'a mut [Work<R::Prep>],
     /// `R::REDUCTIONS.len()` results per work item (at least one slot each).
     pub reductions: &'a mut [f64],
+    /// The group values the prologues compute, `R::GROUP_STATES.len()` per group.
+    pub group_next: &'a mut [f64],
+    /// The factor the kernels multiply gradients by (clipping fused into the step; else 1).
+    pub grad_scale: f64,
 }
 
 impl<R: Rule, T: Element> PassPlan for WorkPlan<'_, R, T> {
     fn reduce(&mut self, pass: usize) {
         reduce_all::<R, T>(self.groups, self.states, self.work, pass, self.reductions);
+        fold_group_reductions::<R>(self.work, self.reductions, pass);
     }
 
     fn restage(&mut self, stage: usize) {
@@ -139,8 +147,11 @@ impl<R: Rule, T: Element> PassPlan for WorkPlan<'_, R, T> {
         for (item, results) in self.work.iter_mut().zip(self.reductions.chunks(width)) {
             let group = &self.groups[item.group];
             if let Some(Some(state)) = self.states[item.group].get_mut(item.index) {
-                item.prep =
-                    R::prepare_stage(&group.hyper, state.step, &mut state.scalars, &state.shape, results, stage);
+                let next = next_values::<R>(self.group_next, item.group);
+                let values = GroupScalars { current: &group.values, next };
+                let (step, shape) = (state.step, &state.shape);
+                item.prep = R::prepare_in_group(&group.hyper, step, &mut state.scalars, values, shape, results, stage);
+                R::scale_grad(&mut item.prep, self.grad_scale);
                 state.factored_stage::<R>(&item.prep, stage);
             }
         }

@@ -71,17 +71,18 @@ impl ReduceKind {
     }
 }
 
-/// A per-tensor reduction of a rule: the memory pass that computes it and how it combines.
+/// A reduction of a rule: the memory pass that completes it, how partial results combine and
+/// over what.
 ///
 /// ```
-/// use optim_core::{optimizer, Reduction, ReduceKind, Rule};
+/// use optim_core::{optimizer, Reduction, ReduceKind, ReduceScope, Rule};
 /// optimizer! {
 ///     pub Normalized {
 ///         hyper { lr = 0.1 }
 ///         step { param -= lr * grad / norm(grad); }
 ///     }
 /// }
-/// assert_eq!(Normalized::REDUCTIONS, &[Reduction { pass: 1, kind: ReduceKind::Sum }]);
+/// assert_eq!(Normalized::REDUCTIONS, &[Reduction { pass: 1, kind: ReduceKind::Sum, scope: ReduceScope::Tensor }]);
 /// assert_eq!(Normalized::PASSES, 2);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,55 @@ pub struct Reduction {
     pub pass: usize,
     /// How partial results combine.
     pub kind: ReduceKind,
+    /// One result per tensor, or one per param group.
+    pub scope: ReduceScope,
+}
+
+/// Whether a reduction gives one number per tensor (`sum`, `norm`) or one per param group
+/// (`group_sum`, `group_norm`): the per-tensor results of every tensor of the group that steps,
+/// combined in parameter order, so the result does not depend on threads or chunking.
+///
+/// ```
+/// use optim_core::{optimizer, ReduceScope, Rule};
+/// optimizer! {
+///     pub GroupNormalized {
+///         hyper { lr = 0.1 }
+///         step { param -= lr * grad / group_norm(grad); }
+///     }
+/// }
+/// assert_eq!(GroupNormalized::REDUCTIONS[0].scope, ReduceScope::Group { f32_accumulator: false, from_prologue: false });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceScope {
+    /// Over the elements of one tensor.
+    Tensor,
+    /// Over every tensor of the param group that has a gradient this step.
+    Group {
+        /// The running sum is kept in float32, rounded after each tensor's term (`group_sum_f32`).
+        f32_accumulator: bool,
+        /// Each tensor's term is a number its prologue computed ([`Rule::fold_input`]), not a sum
+        /// a memory pass accumulated.
+        from_prologue: bool,
+    },
+}
+
+/// A param group's values (`group` state in the spec) for one tensor's prologue: the values at
+/// the start of the step, and where the last stage writes the new ones. Every tensor of the group
+/// computes the same new values; the optimizer keeps one copy in the group.
+///
+/// ```
+/// use optim_core::GroupScalars;
+/// let current = [1e-6];
+/// let mut next = [0.0];
+/// let group = GroupScalars { current: &current, next: &mut next };
+/// assert_eq!(group.current[0], 1e-6);
+/// ```
+#[derive(Debug)]
+pub struct GroupScalars<'a> {
+    /// The group's values when the step started, one per [`Rule::GROUP_STATES`].
+    pub current: &'a [f64],
+    /// Where the last stage of the prologue writes the group's new values.
+    pub next: &'a mut [f64],
 }
 
 /// An update rule compiled by `optimizer!`: hyperparameters, state layout and a fused kernel.
@@ -155,6 +205,32 @@ pub trait Rule: Sized + Send + Sync + 'static {
     }
     /// The value scalar state `index` starts at.
     fn scalar_state_init(hyper: &Self::Hyper, index: usize) -> f64;
+    /// Values kept once per param group (`group d = d0` in the spec: Prodigy's `d`,
+    /// Schedule-Free's `weight_sum`), in declaration order. The optimizer keeps them in each
+    /// [`ParamGroup`](crate::ParamGroup), where PyTorch users find them.
+    const GROUP_STATES: &'static [&'static str] = &[];
+    /// The value group state `index` starts at.
+    fn group_state_init(hyper: &Self::Hyper, index: usize) -> f64 {
+        let _ = (hyper, index);
+        0.0
+    }
+    /// Whether the rule has an evaluation point (`eval` and `train` in the spec): see
+    /// [`Rule::switch_point`].
+    const POINTS: bool = false;
+    /// Moves one parameter between its training point and its evaluation point
+    /// (Schedule-Free's `optimizer.eval()` / `train()`): `to_eval` applies the spec's `eval`
+    /// assignment to every element, otherwise its `train` one. `state` holds one slice per
+    /// entry of [`Rule::STATES`]. Rules without points leave the parameter alone.
+    fn switch_point<T: Element>(hyper: &Self::Hyper, to_eval: bool, param: &mut [T], state: &[&[T]]) {
+        let _ = (hyper, to_eval, param, state);
+    }
+    /// The term this tensor adds to group reduction `reduction` when the reduction folds
+    /// per-tensor numbers ([`ReduceScope::Group`] with `from_prologue`), read from the prologue
+    /// of the stage before its pass.
+    fn fold_input(prep: &Self::Prep, reduction: usize) -> f64 {
+        let _ = (prep, reduction);
+        0.0
+    }
     /// Memory passes per step: 1 for element-wise rules; one more per stage of reductions.
     const PASSES: usize;
     /// The rule's per-tensor reductions, in order of appearance in the spec.
@@ -187,6 +263,30 @@ pub trait Rule: Sized + Send + Sync + 'static {
         reductions: &[f64],
         stage: usize,
     ) -> Self::Prep;
+    /// Whether [`Rule::scale_grad`] works: every rule `optimizer!` compiles can multiply its
+    /// gradient loads by a factor, which is how clipping is fused into the step.
+    const SCALES_GRAD: bool = false;
+    /// Makes the kernels of `prep` read every gradient element multiplied by `scale` (in the
+    /// element type), so clipping by the global norm costs no pass that writes the gradients.
+    /// Returns whether it could ([`Rule::SCALES_GRAD`]).
+    fn scale_grad(prep: &mut Self::Prep, scale: f64) -> bool {
+        let _ = (prep, scale);
+        false
+    }
+    /// [`Rule::prepare_stage`] for a tensor of a param group whose group values are `group`
+    /// (the optimizer's entry point; rules without group state ignore `group`).
+    fn prepare_in_group(
+        hyper: &Self::Hyper,
+        step: u64,
+        scalar_state: &mut [f64],
+        group: GroupScalars<'_>,
+        shape: &[usize],
+        reductions: &[f64],
+        stage: usize,
+    ) -> Self::Prep {
+        let _ = group;
+        Self::prepare_stage(hyper, step, scalar_state, shape, reductions, stage)
+    }
     /// The fused element loop: one pass over `param`, `grad` and the present states.
     ///
     /// `state` holds one slice per entry of [`Rule::STATES`]; slices of absent states may be

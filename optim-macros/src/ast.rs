@@ -12,6 +12,11 @@ pub struct Spec {
     pub requires: Vec<Require>,
     pub states: Vec<State>,
     pub step: Vec<syn::Stmt>,
+    /// `eval { param = ...; }` and `train { ... }`: how the parameters move between a
+    /// training point and an evaluation point (Schedule-Free's y and x), or empty.
+    pub eval: Vec<syn::Stmt>,
+    pub train: Vec<syn::Stmt>,
+    pub eval_span: Span,
     pub step_span: Span,
     /// `#[dense_only]`: the rule refuses row-sparse gradients.
     pub dense_only: bool,
@@ -35,6 +40,8 @@ pub struct State {
     pub docs: Vec<Attribute>,
     /// `scalar name = ...` declares one value per parameter instead of one per element.
     pub scalar: bool,
+    /// `group name = ...` declares one value per param group, kept in the group.
+    pub group: bool,
     /// `row name = ...` / `col name = ...`: one value per row / per column of the parameter.
     pub axis: Axis,
     pub name: Ident,
@@ -50,7 +57,7 @@ pub enum Axis {
     Cols,
 }
 
-const SECTIONS: [&str; 4] = ["hyper", "require", "state", "step"];
+const SECTIONS: [&str; 6] = ["hyper", "require", "state", "step", "eval", "train"];
 
 impl Parse for Spec {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -89,6 +96,9 @@ impl Parse for Spec {
             states: Vec::new(),
             step: Vec::new(),
             step_span: Span::call_site(),
+            eval: Vec::new(),
+            train: Vec::new(),
+            eval_span: Span::call_site(),
             dense_only,
             display_name,
         };
@@ -111,10 +121,15 @@ impl Parse for Spec {
                     spec.step_span = brace.span.join();
                     has_step = true;
                 }
+                "eval" => {
+                    spec.eval = content.call(syn::Block::parse_within)?;
+                    spec.eval_span = section.span();
+                }
+                "train" => spec.train = content.call(syn::Block::parse_within)?,
                 _ => {
                     let hint = crate::errors::did_you_mean(&key, SECTIONS)
                         .map(|s| format!("; did you mean `{s}`?"))
-                        .unwrap_or_else(|| "; expected `hyper`, `require`, `state` or `step`".into());
+                        .unwrap_or_else(|| "; expected `hyper`, `require`, `state`, `step`, `eval` or `train`".into());
                     return Err(syn::Error::new(section.span(), format!("unknown section `{key}`{hint}")));
                 }
             }
@@ -175,13 +190,14 @@ fn parse_state(input: ParseStream) -> syn::Result<State> {
     let docs = input.call(Attribute::parse_outer)?;
     let first: Ident = input.parse()?;
     let keyword = input.peek(Ident).then(|| first.to_string());
-    let (scalar, axis) = match keyword.as_deref() {
-        Some("scalar") => (true, Axis::Full),
-        Some("row") => (false, Axis::Rows),
-        Some("col") => (false, Axis::Cols),
-        _ => (false, Axis::Full),
+    let (scalar, group, axis) = match keyword.as_deref() {
+        Some("scalar") => (true, false, Axis::Full),
+        Some("group") => (false, true, Axis::Full),
+        Some("row") => (false, false, Axis::Rows),
+        Some("col") => (false, false, Axis::Cols),
+        _ => (false, false, Axis::Full),
     };
-    let name = if scalar || axis != Axis::Full { input.parse()? } else { first };
+    let name = if scalar || group || axis != Axis::Full { input.parse()? } else { first };
     input.parse::<Token![=]>()?;
     let init = parse_operand(input)?;
     let condition = if input.peek(Token![if]) {
@@ -190,7 +206,7 @@ fn parse_state(input: ParseStream) -> syn::Result<State> {
     } else {
         None
     };
-    Ok(State { docs, scalar, axis, name, init, condition })
+    Ok(State { docs, scalar, group, axis, name, init, condition })
 }
 
 /// An expression that stops before `in` and `if`, which follow a default or an initial value.

@@ -53,6 +53,39 @@ pub struct ElemState {
     pub init_reads_param: bool,
 }
 
+/// One number per param group (`group d = d0`): read by every tensor's prologue, written only
+/// from values that are the same for every tensor of the group.
+pub struct GroupState {
+    pub name: syn::Ident,
+    pub docs: Vec<syn::Attribute>,
+    pub init: TokenStream,
+    pub init_text: String,
+}
+
+/// A reduction: the pass that completes it, how partial results combine, and its scope.
+#[derive(Clone, Copy)]
+pub struct Reduction {
+    pub pass: usize,
+    pub kind: ReduceKind,
+    pub scope: Scope,
+}
+
+impl Reduction {
+    /// Whether a memory pass accumulates it (a group sum of per-tensor numbers is folded from
+    /// the prologue's slots instead).
+    pub fn accumulated(&self) -> bool {
+        !matches!(self.scope, Scope::Group { slot: Some(_), .. })
+    }
+}
+
+/// Over one tensor (`sum`), or over every tensor of the group that steps (`group_sum`) of an
+/// element-wise value, or of a per-tensor number held in prologue slot `slot`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Tensor,
+    Group { f32_accumulator: bool, slot: Option<usize> },
+}
+
 pub struct ScalarState {
     pub name: syn::Ident,
     pub docs: Vec<syn::Attribute>,
@@ -221,10 +254,17 @@ pub struct Rule {
     pub body: Vec<ElemStmt>,
     /// Per reduction, in order of appearance: the pass that computes it and how partial results
     /// combine.
-    pub reductions: Vec<(usize, ReduceKind)>,
+    pub reductions: Vec<Reduction>,
+    /// One number per param group, in declaration order.
+    pub group_states: Vec<GroupState>,
+    /// `eval` and `train`: the parameter's new value at each point, as element code over
+    /// `param`, the states (`STATE_VALUE`) and the hyperparameters.
+    pub points: Option<(TokenStream, TokenStream)>,
     /// Memory passes per step: one per reduction stage, plus the final update.
     pub passes: usize,
     pub slots: usize,
+    /// The slot holding the factor gradient loads are multiplied by ([`Rule::scale_grad`]).
+    pub grad_scale_slot: usize,
     pub bits: usize,
     pub param_written: bool,
     pub grad_read: bool,

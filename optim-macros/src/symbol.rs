@@ -48,6 +48,8 @@ symbols! {
     STATE_VALUE = "__st";
     /// Family: scalar state `n`, read and written by the prologue.
     SCALAR_STATE = "__ss";
+    /// Family: group state `n`, read by the prologue, written only from group-wide values.
+    GROUP_STATE = "__gs";
     /// Family: hoisted scalar slot `n`, converted to the element type for the loop.
     SLOT = "__c";
     /// The prologue's array of hoisted scalars.
@@ -119,6 +121,8 @@ symbols! {
     STATE = "__state";
     /// The scalar state slice handed to the prologue.
     SCALAR_STATE_IN = "__scalar_state";
+    /// The group's values at the start of the step, handed to the prologue.
+    GROUP_STATE_IN = "__group";
     /// The prologue's result.
     PREP = "__prep";
     /// The chunk's placement and row/column data.

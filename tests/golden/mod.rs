@@ -60,10 +60,15 @@ impl Tally {
 
     /// `{title}: N cases checked, M skipped (expected: ...), worst relative error f64 X, f32 Y`.
     pub fn summary(&self, title: &str) -> String {
+        self.summary_naming(title, "expected")
+    }
+
+    /// [`Tally::summary`] with another word before the skipped names (`unsupported`).
+    pub fn summary_naming(&self, title: &str, skips: &str) -> String {
         let mut names = self.skipped.clone();
         names.dedup();
         format!(
-            "{title}: {} cases checked, {} skipped (expected: {}), worst relative error {}",
+            "{title}: {} cases checked, {} skipped ({skips}: {}), worst relative error {}",
             self.checked,
             self.skipped.len(),
             if names.is_empty() { "none".to_string() } else { names.join(", ") },
@@ -222,6 +227,8 @@ pub fn hyper_value(value: &Value) -> HyperValue {
             let v = numbers(value);
             HyperValue::Pair(v[0], v[1])
         }
+        Value::String(name) => HyperValue::Choice(optim::ChoiceName::new(name).expect("a short choice name")),
+        Value::Null => HyperValue::Unset,
         other => panic!("unsupported hyperparameter value {other}"),
     }
 }

@@ -59,6 +59,18 @@ pub fn every_rule(v: &mut impl Visit) {
     v.visit::<SignSgd>("SignSGD", SignSgd::hyper());
     v.visit::<Tiger>("Tiger", Tiger::hyper());
     v.visit::<Yogi>("Yogi", Yogi::hyper());
+    let bias = ("use_bias_correction", Bool(true));
+    v.visit::<Prodigy>("Prodigy", with(Prodigy::hyper(), &[decay, bias, ("safeguard_warmup", Bool(true))]));
+    v.visit::<Prodigy>("Prodigy coupled", with(Prodigy::hyper(), &[decay, ("decouple", Bool(false))]));
+    v.visit::<DAdaptAdam>("DAdaptAdam", with(DAdaptAdam::hyper(), &[decay, ("bias_correction", Bool(true))]));
+    v.visit::<AdamWScheduleFree>(
+        "AdamWScheduleFree",
+        with(AdamWScheduleFree::hyper(), &[decay, ("warmup_steps", HyperValue::Int(2))]),
+    );
+    v.visit::<SGDScheduleFree>("SGDScheduleFree", with(SGDScheduleFree::hyper(), &[decay]));
+    v.visit::<Adopt>("ADOPT cautious", with(Adopt::hyper(), &[decay, ("cautious", Bool(true))]));
+    v.visit::<Mars>("MARS cautious", with(Mars::hyper(), &[decay, ("cautious", Bool(true))]));
+    v.visit::<Mars>("MARS lion", Mars::hyper().mars_type(MarsMarsType::Lion));
 }
 
 /// The rule types `builtins` and `zoo` export, read from their `mod.rs` (`pub use x::{Rule,

@@ -38,6 +38,8 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             let hyper = group.hyper.names().iter().filter_map(|&name| Some((name.to_owned(), group.hyper.get(name)?)));
             let mut dict = GroupDict::new((first..first + group.params.len()).collect());
             dict.hyper = hyper.collect();
+            dict.values = group.values().map(|(name, value)| (name.to_owned(), value)).collect();
+            dict.eval_mode = group.eval_mode;
             for (offset, slot) in states.iter().enumerate() {
                 if let Some(param_state) = slot {
                     state.insert(first + offset, capture::<R, T>(param_state, &group.hyper));

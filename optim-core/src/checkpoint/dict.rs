@@ -74,8 +74,10 @@ impl<T> ParamStateDict<T> {
     }
 }
 
-/// One entry of [`StateDict::param_groups`]: a group's hyperparameters by name and the global
-/// indices of its parameters (PyTorch's `{"params": [0, 1], "lr": 0.01, ...}`).
+/// One entry of [`StateDict::param_groups`]: a group's hyperparameters by name, the global
+/// indices of its parameters (PyTorch's `{"params": [0, 1], "lr": 0.01, ...}`), and for
+/// whole-group rules the values kept in the group (Prodigy's `"d"`) and whether it is at its
+/// evaluation point (Schedule-Free's `train_mode` is `!eval_mode`).
 ///
 /// ```
 /// use optim_core::{checkpoint::GroupDict, HyperValue};
@@ -89,6 +91,10 @@ pub struct GroupDict {
     pub hyper: BTreeMap<String, HyperValue>,
     /// The global indices of the group's parameters, in order.
     pub params: Vec<usize>,
+    /// The group's values ([`Rule::GROUP_STATES`](crate::Rule::GROUP_STATES)), by name.
+    pub values: BTreeMap<String, f64>,
+    /// Whether the group was at its evaluation point (after `eval()`).
+    pub eval_mode: bool,
 }
 
 impl GroupDict {
@@ -99,6 +105,6 @@ impl GroupDict {
     /// assert!(group.hyper.is_empty());
     /// ```
     pub fn new(params: Vec<usize>) -> Self {
-        GroupDict { hyper: BTreeMap::new(), params }
+        GroupDict { hyper: BTreeMap::new(), params, values: BTreeMap::new(), eval_mode: false }
     }
 }

@@ -173,6 +173,25 @@ pub enum CheckpointError {
         /// What is wrong with the group's hyperparameters.
         error: Box<OptimError>,
     },
+    /// A param group without one of the values the rule keeps per group (Prodigy's `d`).
+    #[error("param group {group}: value `{name}` is missing")]
+    MissingGroupValue {
+        /// Index of the group.
+        group: usize,
+        /// The missing value.
+        name: &'static str,
+    },
+    /// A param group value the rule does not keep, or an evaluation point for a rule without
+    /// one (`eval_mode`).
+    #[error("param group {group}: {optimizer} keeps no group value `{name}`")]
+    UnknownGroupValue {
+        /// Index of the group.
+        group: usize,
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The unknown value.
+        name: String,
+    },
     /// A state (tensor or scalar) the optimizer does not have.
     #[error("parameter {param}: {optimizer} has no state `{name}`")]
     UnknownState {

@@ -38,6 +38,12 @@ struct GroupJson {
     params: Vec<usize>,
     #[serde(deserialize_with = "unique_map")]
     hyper: BTreeMap<String, JsonHyper>,
+    /// Values kept in the group (whole-group rules only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "unique_map")]
+    values: BTreeMap<String, JsonFloat>,
+    /// At the evaluation point (rules with `eval` / `train` only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    eval_mode: bool,
 }
 
 /// One parameter's non-tensor state: `{"step": 4}` or `{"step": 4, "scalars": {"mu_product": 0.9}}`.
@@ -72,6 +78,8 @@ pub(crate) fn groups_to_json(groups: &[GroupDict]) -> Result<String, CheckpointE
         .map(|g| GroupJson {
             params: g.params.clone(),
             hyper: g.hyper.iter().map(|(name, value)| (name.clone(), JsonHyper(*value))).collect(),
+            values: g.values.iter().map(|(name, &value)| (name.clone(), JsonFloat(value))).collect(),
+            eval_mode: g.eval_mode,
         })
         .collect();
     to_json(key::PARAM_GROUPS, &groups)
@@ -85,6 +93,8 @@ pub(crate) fn groups_from_json(text: &str) -> Result<Vec<GroupDict>, CheckpointE
         .map(|g| GroupDict {
             hyper: g.hyper.into_iter().map(|(name, value)| (name, value.0)).collect(),
             params: g.params,
+            values: g.values.into_iter().map(|(name, value)| (name, value.0)).collect(),
+            eval_mode: g.eval_mode,
         })
         .collect())
 }

@@ -45,7 +45,7 @@
 //! | `optimizer` | the rule's PyTorch class name, [`Rule::NAME`](crate::Rule::NAME) (`Adam`) |
 //! | `dtype` | [`Element::DTYPE`](crate::Element::DTYPE) (`float32`, `float64`) |
 //! | `steps_taken` | the optimizer's step count, in decimal |
-//! | `param_groups` | JSON: `[{"params": [0, 1], "hyper": {"lr": 0.001, "betas": [0.9, 0.999], "amsgrad": false}}]` |
+//! | `param_groups` | JSON: `[{"params": [0, 1], "hyper": {"lr": 0.001, "betas": [0.9, 0.999], "amsgrad": false}}]`; whole-group rules add `"values": {"d": 1e-6, "k": 3.0}` and, at the evaluation point, `"eval_mode": true` |
 //! | `state` | JSON: `{"0": {"step": 10}, "1": {"step": 4, "scalars": {"mu_product": 0.93}}}` |
 //! | `crc32` | 8 lowercase hex digits: CRC-32 of all of the above and of every tensor's name, dtype, shape and bytes |
 //!
@@ -68,7 +68,8 @@
 //! ([`Optimizer::load_state_dict`](crate::Optimizer::load_state_dict)) then refuses another
 //! optimizer kind or dtype, a different number of groups or of parameters in a group, a
 //! parameter index listed twice, state for an index no group lists, hyperparameters that are
-//! missing, unknown, of the wrong type or out of range, unknown states, missing states, step
+//! missing, unknown, of the wrong type or out of range, group values that are missing or
+//! unknown (or an evaluation point for a rule without one), unknown states, missing states, step
 //! counts above 2^53 (kernels see the step as an `f64`), and state tensors shaped unlike their
 //! parameters. Each is a [`CheckpointError`] variant naming what it
 //! found, and on any error the optimizer is exactly as it was.

@@ -62,6 +62,9 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             .enumerate()
             .map(|(group, dict)| resolve_hyper::<R>(&self.defaults, group, dict))
             .collect::<Result<Vec<_>, _>>()?;
+        for (group, dict) in sd.param_groups.iter().enumerate() {
+            check_group_values::<R>(group, dict)?;
+        }
         let mut states: Vec<Vec<Option<ParamState<T>>>> =
             self.groups.iter().map(|g| vec![None; g.params.len()]).collect();
         for (&index, entry) in &sd.state {
@@ -76,8 +79,11 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             }
         }
 
-        for (group, hyper) in self.groups.iter_mut().zip(hypers) {
+        for ((group, hyper), dict) in self.groups.iter_mut().zip(hypers).zip(&sd.param_groups) {
             group.hyper = hyper;
+            group.values =
+                R::GROUP_STATES.iter().map(|name| dict.values.get(*name).copied().unwrap_or_default()).collect();
+            group.eval_mode = dict.eval_mode;
         }
         self.states = states;
         self.steps_taken = sd.steps_taken;
@@ -131,6 +137,20 @@ fn resolve_hyper<R: Rule>(defaults: &R::Hyper, group: usize, dict: &GroupDict) -
     }
     hyper.validate().map_err(wrap)?;
     Ok(hyper)
+}
+
+/// A group's values: exactly the rule's, and an evaluation point only for a rule that has one.
+fn check_group_values<R: Rule>(group: usize, dict: &GroupDict) -> Result<(), CheckpointError> {
+    if let Some(name) = dict.values.keys().find(|name| !R::GROUP_STATES.contains(&name.as_str())) {
+        return Err(CheckpointError::UnknownGroupValue { group, optimizer: R::NAME, name: name.clone() });
+    }
+    if let Some(name) = R::GROUP_STATES.iter().find(|name| !dict.values.contains_key(**name)) {
+        return Err(CheckpointError::MissingGroupValue { group, name });
+    }
+    if dict.eval_mode && !R::POINTS {
+        return Err(CheckpointError::UnknownGroupValue { group, optimizer: R::NAME, name: "eval_mode".into() });
+    }
+    Ok(())
 }
 
 /// One parameter's state from its checkpoint entry, checked against the rule and the parameter.

@@ -31,7 +31,7 @@ pub(super) fn generated_docs(spec: &Spec, rule: &ir::Rule) -> String {
         };
         doc += &format!("| `{}` | {default} | {range} | {} |\n", hyper.name, doc_text(&hyper.docs));
     }
-    if !rule.states.is_empty() || !rule.scalar_states.is_empty() {
+    if !rule.states.is_empty() || !rule.scalar_states.is_empty() || !rule.group_states.is_empty() {
         doc += "\n# State\n\n";
     }
     for state in &rule.states {
@@ -51,6 +51,15 @@ pub(super) fn generated_docs(spec: &Spec, rule: &ir::Rule) -> String {
             doc_text(&state.docs)
         );
     }
+    for state in &rule.group_states {
+        doc += &format!(
+            "- `{}`: one per param group (`param_groups()[g].value(\"{}\")`), starts at `{}`. {}\n",
+            state.name,
+            state.name,
+            state.init_text,
+            doc_text(&state.docs)
+        );
+    }
     if !spec.requires.is_empty() {
         doc += "\n# Constraints\n\n";
         for require in &spec.requires {
@@ -61,5 +70,12 @@ pub(super) fn generated_docs(spec: &Spec, rule: &ir::Rule) -> String {
         "\n# Update\n\nRun once per step for each parameter with a gradient; `step` counts from 1.\n\n```text\n{}\n```\n",
         rule.step_text
     );
+    if rule.points.is_some() {
+        doc += &format!(
+            "\n# Evaluation point\n\n`optimizer.eval()` sets every stepped parameter to\n\n```text\n{}\n```\n\nand `optimizer.train()` back with\n\n```text\n{}\n```\n",
+            crate::lower::source_text(&spec.eval),
+            crate::lower::source_text(&spec.train)
+        );
+    }
     doc
 }

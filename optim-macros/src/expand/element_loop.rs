@@ -61,7 +61,10 @@ pub(super) fn loop_parts(rule: &ir::Rule) -> LoopParts {
         let (present, slice) = (presence_test(state), &state_slices[i]);
         quote!(if #present { #LEN = #LEN.min(#slice.len()); })
     });
-    let grad_load = rule.grad_read.then(|| quote!(let #GRAD_VALUE: #ELEM = #GRAD[#INDEX];));
+    // times the gradient's scale (1, or the coefficient of clipping fused into the step: `x * 1`
+    // is `x`, so an unclipped step gives the same bits)
+    let scale = SLOT.at(rule.grad_scale_slot);
+    let grad_load = rule.grad_read.then(|| quote!(let #GRAD_VALUE: #ELEM = #GRAD[#INDEX] * #scale;));
     let state_loads = full_states(rule).filter(|(_, s)| s.read || s.written).map(|(i, state)| {
         let (local, slice) = (STATE_VALUE.at(i), &state_slices[i]);
         match &state.presence {

@@ -22,8 +22,50 @@ pub(super) fn prepare_fn(rule: &ir::Rule) -> TokenStream {
         let local = SCALAR_STATE.at(i);
         quote!(if let ::core::option::Option::Some(__slot) = #SCALAR_STATE_IN.get_mut(#i) { *__slot = #local; })
     });
+    let group_loads = (0..rule.group_states.len()).map(|i| {
+        let local = GROUP_STATE.at(i);
+        quote!(let mut #local: f64 = #GROUP_STATE_IN.current.get(#i).copied().unwrap_or_default();)
+    });
+    let group_stores = (0..rule.group_states.len()).map(|i| {
+        let local = GROUP_STATE.at(i);
+        quote!(if let ::core::option::Option::Some(__slot) = #GROUP_STATE_IN.next.get_mut(#i) { *__slot = #local; })
+    });
     let prologue = &rule.prologue;
+    let body = quote! {
+        let #NUMEL: usize = #SHAPE.iter().product();
+        let #NDIM: usize = #SHAPE.len();
+        #(#loads)*
+        #(#group_loads)*
+        let mut #SLOTS = [0.0f64; #slots];
+        let mut #MASK: #RT::Mask = 0;
+        #(#prologue)*
+        // every stage recomputes the scalar program from the same inputs; only the last
+        // one, which sees every reduction, keeps the new scalar and group state
+        if #STAGE + 1 >= #passes {
+            #(#stores)*
+            #(#group_stores)*
+        }
+        #rt::Prepared { scalars: #SLOTS, mask: #MASK }
+    };
+    if rule.group_states.is_empty() {
+        return quote! {
+            fn prepare_stage(
+                #HYPER: &Self::Hyper,
+                #STEP: u64,
+                #SCALAR_STATE_IN: &mut [f64],
+                #SHAPE: &[usize],
+                #REDUCTIONS: &[f64],
+                #STAGE: usize,
+            ) -> Self::Prep {
+                let #GROUP_STATE_IN = #rt::GroupScalars { current: &[], next: &mut [] };
+                #body
+            }
+        };
+    }
+    let count = rule.group_states.len();
     quote! {
+        /// Without a param group, the group's values start from their initial values and
+        /// what the step makes of them is dropped; [`Optimizer`] keeps them in the group.
         fn prepare_stage(
             #HYPER: &Self::Hyper,
             #STEP: u64,
@@ -32,18 +74,22 @@ pub(super) fn prepare_fn(rule: &ir::Rule) -> TokenStream {
             #REDUCTIONS: &[f64],
             #STAGE: usize,
         ) -> Self::Prep {
-            let #NUMEL: usize = #SHAPE.iter().product();
-            let #NDIM: usize = #SHAPE.len();
-            #(#loads)*
-            let mut #SLOTS = [0.0f64; #slots];
-            let mut #MASK: #RT::Mask = 0;
-            #(#prologue)*
-            // every stage recomputes the scalar program from the same inputs; only the last
-            // one, which sees every reduction, keeps the new scalar state
-            if #STAGE + 1 >= #passes {
-                #(#stores)*
-            }
-            #rt::Prepared { scalars: #SLOTS, mask: #MASK }
+            let __current: [f64; #count] = ::core::array::from_fn(|i| <Self as #rt::Rule>::group_state_init(#HYPER, i));
+            let mut __next = [0.0f64; #count];
+            let __group = #rt::GroupScalars { current: &__current, next: &mut __next };
+            <Self as #rt::Rule>::prepare_in_group(#HYPER, #STEP, #SCALAR_STATE_IN, __group, #SHAPE, #REDUCTIONS, #STAGE)
+        }
+
+        fn prepare_in_group(
+            #HYPER: &Self::Hyper,
+            #STEP: u64,
+            #SCALAR_STATE_IN: &mut [f64],
+            #GROUP_STATE_IN: #rt::GroupScalars<'_>,
+            #SHAPE: &[usize],
+            #REDUCTIONS: &[f64],
+            #STAGE: usize,
+        ) -> Self::Prep {
+            #body
         }
     }
 }

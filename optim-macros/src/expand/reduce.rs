@@ -22,8 +22,13 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
     let loads = parts.loads;
     let name = format_ident!("__reduce{}", pass);
     let body = ir::render(&rule.body, Some(pass));
-    let mine: Vec<(usize, ir::ReduceKind)> =
-        rule.reductions.iter().enumerate().filter(|(_, (p, _))| *p == pass).map(|(r, (_, kind))| (r, *kind)).collect();
+    let mine: Vec<(usize, ir::ReduceKind)> = rule
+        .reductions
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.pass == pass && r.accumulated())
+        .map(|(index, r)| (index, r.kind))
+        .collect();
     let inits = mine.iter().map(|(r, kind)| {
         let acc = ACCUMULATOR.at(r);
         let identity = match kind {

@@ -25,16 +25,26 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
     });
     let scalar_names = rule.scalar_states.iter().map(|s| s.name.to_string());
     let passes = rule.passes;
-    let reductions = rule.reductions.iter().map(|(pass, kind)| {
-        let kind = match kind {
+    let reductions = rule.reductions.iter().map(|r| {
+        let pass = r.pass;
+        let kind = match r.kind {
             ir::ReduceKind::Sum => quote!(#RT::ReduceKind::Sum),
             ir::ReduceKind::Max => quote!(#RT::ReduceKind::Max),
         };
-        quote!(#RT::Reduction { pass: #pass, kind: #kind },)
+        let scope = match r.scope {
+            ir::Scope::Tensor => quote!(#RT::ReduceScope::Tensor),
+            ir::Scope::Group { f32_accumulator, slot } => {
+                let from_prologue = slot.is_some();
+                quote!(#RT::ReduceScope::Group { f32_accumulator: #f32_accumulator, from_prologue: #from_prologue })
+            }
+        };
+        quote!(#RT::Reduction { pass: #pass, kind: #kind, scope: #scope },)
     });
     let slots = rule.slots;
-    // a lazy row update cannot see the whole tensor a reduction needs
-    let sparse = !spec.dense_only && rule.passes == 1 && !rule.factored();
+    // a lazy row update cannot see the whole tensor a reduction needs, nor the whole group
+    let sparse = !spec.dense_only && rule.passes == 1 && !rule.factored() && rule.group_states.is_empty();
+    let group = group_items(rule);
+    let grad_scale_slot = rule.grad_scale_slot;
     let initial_values = initial_values(rule);
     let factored = factored_items(rule);
     let prepare = prepare_fn(rule);
@@ -54,7 +64,14 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
             const PASSES: usize = #passes;
             const REDUCTIONS: &'static [#RT::Reduction] = &[#(#reductions)*];
 
+            const SCALES_GRAD: bool = true;
+            fn scale_grad(#PREP: &mut Self::Prep, __scale: f64) -> bool {
+                #PREP.scalars[#grad_scale_slot] = __scale;
+                true
+            }
+
             #initial_values
+            #group
             #factored
             #prepare
             #pass_needed
@@ -62,6 +79,64 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
             #reduce
         }
     }
+}
+
+/// Group state (names, initial values), the per-tensor numbers group reductions fold, and the
+/// `eval` / `train` points.
+fn group_items(rule: &ir::Rule) -> TokenStream {
+    let mut items = TokenStream::new();
+    if !rule.group_states.is_empty() {
+        let names = rule.group_states.iter().map(|s| s.name.to_string());
+        let arms = rule.group_states.iter().enumerate().map(|(i, s)| {
+            let init = &s.init;
+            quote!(#i => #init,)
+        });
+        items.extend(quote! {
+            const GROUP_STATES: &'static [&'static str] = &[#(#names),*];
+            fn group_state_init(#HYPER: &Self::Hyper, index: usize) -> f64 {
+                match index {
+                    #(#arms)*
+                    _ => 0.0,
+                }
+            }
+        });
+    }
+    let folds: Vec<TokenStream> = rule
+        .reductions
+        .iter()
+        .enumerate()
+        .filter_map(|(index, r)| match r.scope {
+            ir::Scope::Group { slot: Some(slot), .. } => Some(quote!(#index => #PREP.scalars[#slot],)),
+            _ => None,
+        })
+        .collect();
+    if !folds.is_empty() {
+        items.extend(quote! {
+            fn fold_input(#PREP: &Self::Prep, reduction: usize) -> f64 {
+                match reduction {
+                    #(#folds)*
+                    _ => 0.0,
+                }
+            }
+        });
+    }
+    if let Some((eval, train)) = &rule.points {
+        let loads = super::element_loop::full_states(rule).map(|(i, _)| {
+            let local = STATE_VALUE.at(i);
+            quote!(let #local: #ELEM = __states.get(#i).and_then(|s| s.get(__i)).copied().unwrap_or(<#ELEM as #RT::Element>::ZERO);)
+        });
+        items.extend(quote! {
+            const POINTS: bool = true;
+            fn switch_point<#ELEM: #RT::Element>(#HYPER: &Self::Hyper, __to_eval: bool, __param: &mut [#ELEM], __states: &[&[#ELEM]]) {
+                for __i in 0..__param.len() {
+                    let #PARAM_VALUE: #ELEM = __param[__i];
+                    #(#loads)*
+                    __param[__i] = if __to_eval { #eval } else { #train };
+                }
+            }
+        });
+    }
+    items
 }
 
 /// Presence conditions and initial values of the states: constants from hyperparameters, and

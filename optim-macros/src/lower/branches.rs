@@ -33,6 +33,7 @@ impl Lowerer<'_> {
         self.no_reduction_depth += element_condition;
         self.elem_condition_depth += element_condition;
         self.branch_stages.push(condition.stage);
+        self.branch_varying.push(condition.varying);
         let (then, ()) = self.in_frame(&guards, |this| {
             for stmt in &if_stmt.then_branch.stmts {
                 this.statement(stmt);
@@ -52,6 +53,7 @@ impl Lowerer<'_> {
             }
         });
         self.branch_stages.pop();
+        self.branch_varying.pop();
         self.no_reduction_depth -= element_condition;
         self.elem_condition_depth -= element_condition;
         self.join_branches(condition, &if_stmt.cond, then, otherwise, None);
@@ -255,9 +257,11 @@ impl Lowerer<'_> {
         let no_reduction = usize::from(condition.place != Place::Scalar);
         self.no_reduction_depth += no_reduction;
         self.branch_stages.push(condition.stage);
+        self.branch_varying.push(condition.varying);
         let (then, a) = self.in_frame(&guards, |this| this.block_value(&if_expr.then_branch.stmts, if_expr));
         let (otherwise, b) = self.in_frame(&else_guards, |this| this.expr(else_branch));
         self.branch_stages.pop();
+        self.branch_varying.pop();
         self.no_reduction_depth -= no_reduction;
         let (a, b) = (a?, b?);
         if a.ty != b.ty || a.ty == Ty::Pair {

@@ -24,6 +24,7 @@ impl Lowerer<'_> {
             self.errors.error(at, format!("`{name}` takes {arity} argument{plural}, got {}", args.len()));
             return None;
         }
+        let varying_before = self.seen_varying;
         let values: Vec<Option<Value>> = args.iter().map(|a| self.expr(a)).collect();
         let values: Vec<Value> = values.into_iter().collect::<Option<_>>()?;
         if OPTIONAL_FUNCTIONS.contains(&name.as_str()) {
@@ -33,6 +34,13 @@ impl Lowerer<'_> {
             self.expect(&values[0], Ty::Float, args[0])?;
             let value = values.into_iter().next()?;
             return self.reduction(&name, value, at);
+        }
+        if GROUP_FUNCTIONS.contains(&name.as_str()) {
+            // the group's value is the same for all its tensors, whatever the argument read
+            self.seen_varying = varying_before;
+            self.expect(&values[0], Ty::Float, args[0])?;
+            let value = values.into_iter().next()?;
+            return self.group_reduction(&name, value, at);
         }
         if name == "row_mean" || name == "col_mean" {
             self.expect(&values[0], Ty::Float, args[0])?;

@@ -52,10 +52,18 @@ fn states_written(l: &mut Lowerer<'_>) {
     if l.spec.step.is_empty() || walk_failed(l) {
         return;
     }
-    let mut elem_written = l.states.iter().map(|s| s.written);
+    // a state that starts from the parameter and is only read is a snapshot (Prodigy's `p0`)
+    let mut elem_written = l.states.iter().map(|s| s.written || (s.init_reads_param && s.read));
     let mut scalar_written = l.scalar_written.iter().copied();
+    let mut group_written = l.group_written.iter().copied();
     for (state, rejected) in l.spec.states.iter().zip(&l.rejected_states) {
-        let written = if state.scalar { scalar_written.next() } else { elem_written.next() };
+        let written = if state.scalar {
+            scalar_written.next()
+        } else if state.group {
+            group_written.next()
+        } else {
+            elem_written.next()
+        };
         if written == Some(false) && !rejected {
             l.errors.error(
                 &state.name,
@@ -66,7 +74,7 @@ fn states_written(l: &mut Lowerer<'_>) {
 }
 
 fn state_limit(l: &mut Lowerer<'_>) {
-    if let Some(state) = l.spec.states.iter().filter(|s| !s.scalar).nth(MAX_STATES) {
+    if let Some(state) = l.spec.states.iter().filter(|s| !s.scalar && !s.group).nth(MAX_STATES) {
         l.errors.error(
             &state.name,
             format!(

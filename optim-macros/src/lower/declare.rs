@@ -16,7 +16,10 @@ impl Lowerer<'_> {
         // Returns whether the name was declared; a rejected one gets no follow-on errors.
         let declare = |errors: &mut Errors, names: &mut HashMap<String, Name>, ident: &syn::Ident, name: Name| {
             let key = ident.to_string();
-            if matches!(key.as_str(), "param" | "grad" | "step" | "numel" | "ndim") {
+            // a group state named `step` is the group's step count (PyTorch's `group["step"]`),
+            // which then replaces the per-parameter one in the step
+            let group_step = key == "step" && matches!(name, Name::GroupState(_));
+            if matches!(key.as_str(), "param" | "grad" | "step" | "numel" | "ndim") && !group_step {
                 errors.error(ident, format!("`{key}` is built in; choose another name"));
             } else if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(key.clone()) {
                 slot.insert(name);
@@ -30,11 +33,14 @@ impl Lowerer<'_> {
         for (index, hyper) in self.spec.hypers.iter().enumerate() {
             declare(self.errors, &mut self.names, &hyper.name, Name::Hyper(index));
         }
-        let (mut elem, mut scalar) = (0, 0);
+        let (mut elem, mut scalar, mut group) = (0, 0, 0);
         for state in &self.spec.states {
             let name = if state.scalar {
                 scalar += 1;
                 Name::ScalarState(scalar - 1)
+            } else if state.group {
+                group += 1;
+                Name::GroupState(group - 1)
             } else {
                 elem += 1;
                 Name::State(elem - 1)
@@ -42,11 +48,15 @@ impl Lowerer<'_> {
             let declared = declare(self.errors, &mut self.names, &state.name, name);
             self.rejected_states.push(!declared);
         }
-        self.names.insert("param".into(), Name::Param);
-        self.names.insert("grad".into(), Name::Grad);
-        self.names.insert("step".into(), Name::Step);
-        self.names.insert("numel".into(), Name::Numel);
-        self.names.insert("ndim".into(), Name::Ndim);
+        for (key, name) in [
+            ("param", Name::Param),
+            ("grad", Name::Grad),
+            ("step", Name::Step),
+            ("numel", Name::Numel),
+            ("ndim", Name::Ndim),
+        ] {
+            self.names.entry(key.into()).or_insert(name);
+        }
     }
 
     pub(super) fn requires(&mut self) -> Vec<ir::Require> {
@@ -64,6 +74,19 @@ impl Lowerer<'_> {
     pub(super) fn declare_states(&mut self) {
         for state in &self.spec.states {
             let (init, init_reads_param) = self.initial_value(state);
+            if state.group {
+                if let Some(condition) = &state.condition {
+                    self.errors.error(condition, "a group state is always present; drop the `if`");
+                }
+                self.group_states.push(ir::GroupState {
+                    name: state.name.clone(),
+                    docs: state.docs.clone(),
+                    init,
+                    init_text: text(&state.init),
+                });
+                self.group_written.push(false);
+                continue;
+            }
             if state.scalar {
                 if let Some(condition) = &state.condition {
                     self.errors.error(condition, "a scalar state is always present; drop the `if`");
@@ -103,7 +126,7 @@ impl Lowerer<'_> {
     /// A state's initial value: a number from hyperparameters, or for a per-element state a
     /// function of the parameter's element (`z = param`), computed inline when state is created.
     fn initial_value(&mut self, state: &crate::ast::State) -> (TokenStream, bool) {
-        let per_element = !state.scalar && state.axis == crate::ast::Axis::Full;
+        let per_element = !state.scalar && !state.group && state.axis == crate::ast::Axis::Full;
         self.mode = if per_element { Mode::StateInit } else { Mode::HyperOnly };
         self.inline_scalars = true;
         let value = self.expr(&state.init).and_then(|v| self.expect(&v, Ty::Float, &state.init).map(|_| v));

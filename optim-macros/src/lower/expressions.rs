@@ -16,11 +16,14 @@ impl Lowerer<'_> {
     /// Lowers an expression and tags it with the latest reduction stage it depends on.
     pub(super) fn expr(&mut self, e: &Expr) -> Option<Value> {
         let outer = std::mem::take(&mut self.seen_stage);
+        let outer_varying = std::mem::take(&mut self.seen_varying);
         let value = self.expr_untagged(e);
         let stage = self.seen_stage;
         self.seen_stage = outer.max(stage);
+        let varying = self.seen_varying || value.as_ref().is_some_and(|v| v.varying || v.place != Place::Scalar);
+        self.seen_varying = outer_varying || varying;
         let span = syn::spanned::Spanned::span(e);
-        value.map(|v| Value { stage, span, ..v })
+        value.map(|v| Value { stage, span, varying, ..v })
     }
 
     pub(super) fn expr_untagged(&mut self, e: &Expr) -> Option<Value> {
@@ -167,7 +170,12 @@ impl Lowerer<'_> {
             }
             Name::ScalarState(index) => {
                 self.bump_var_stage(ident);
+                self.seen_varying = true;
                 Value::scalar(Ty::Float, SCALAR_STATE.at(index).into_token_stream())
+            }
+            Name::GroupState(index) => {
+                self.bump_var_stage(ident);
+                Value::scalar(Ty::Float, GROUP_STATE.at(index).into_token_stream())
             }
             Name::Param => {
                 self.bump_var_stage(ident);
@@ -177,12 +185,19 @@ impl Lowerer<'_> {
                 self.grad_read = true;
                 Value::elem(Ty::Float, quote!(#GRAD_VALUE))
             }
-            Name::Step => Value::scalar(Ty::Float, quote!((#STEP as f64))),
-            Name::Numel => Value::scalar(Ty::Float, quote!((#NUMEL as f64))),
-            Name::Ndim => Value::scalar(Ty::Float, quote!((#NDIM as f64))),
+            Name::Step | Name::Numel | Name::Ndim => {
+                self.seen_varying = true;
+                let tokens = match name {
+                    Name::Step => quote!((#STEP as f64)),
+                    Name::Numel => quote!((#NUMEL as f64)),
+                    _ => quote!((#NDIM as f64)),
+                };
+                Value::scalar(Ty::Float, tokens)
+            }
             Name::Local(value) if value.ty == Ty::Poisoned => return None,
             Name::Local(value) => {
                 self.seen_stage = self.seen_stage.max(value.stage);
+                self.seen_varying |= value.varying;
                 value
             }
         })

@@ -3,10 +3,14 @@
 /// Reductions: one element-wise argument, one number per tensor.
 pub(super) const REDUCTION_FUNCTIONS: [&str; 4] = ["sum", "mean", "norm", "amax"];
 
+/// Group reductions: one number per param group, over every tensor of the group that steps, of
+/// an element-wise value (summed over the elements too) or of a per-tensor number.
+pub(super) const GROUP_FUNCTIONS: [&str; 4] = ["group_sum", "group_sum_f32", "group_norm", "group_amax"];
+
 /// Functions of an optional hyperparameter (`beta3.unwrap_or(sqrt(b2))`, `beta3.is_some()`).
 pub(super) const OPTIONAL_FUNCTIONS: [&str; 3] = ["unwrap_or", "is_some", "is_none"];
 
-pub(super) const FUNCTIONS: [(&str, usize); 22] = [
+pub(super) const FUNCTIONS: [(&str, usize); 26] = [
     ("sum", 1),
     ("mean", 1),
     ("norm", 1),
@@ -29,4 +33,8 @@ pub(super) const FUNCTIONS: [(&str, usize); 22] = [
     ("unwrap_or", 2),
     ("is_some", 1),
     ("is_none", 1),
+    ("group_sum", 1),
+    ("group_sum_f32", 1),
+    ("group_norm", 1),
+    ("group_amax", 1),
 ];

@@ -48,8 +48,13 @@ impl Lowerer<'_> {
 
     /// Hoists a scalar float into a slot computed in the prologue; the loop reads `__cN`.
     pub(super) fn slot(&mut self, tokens: TokenStream) -> TokenStream {
+        SLOT.at(self.slot_index(tokens)).into_token_stream()
+    }
+
+    /// [`Lowerer::slot`]'s index.
+    pub(super) fn slot_index(&mut self, tokens: TokenStream) -> usize {
         let key = tokens.to_string();
-        let index = match self.reusable(&self.slots, &key) {
+        match self.reusable(&self.slots, &key) {
             Some(index) => index,
             None => {
                 let index = self.slots.len();
@@ -59,8 +64,7 @@ impl Lowerer<'_> {
                 self.slots.push(Hoisted { key, path, generation, index });
                 index
             }
-        };
-        SLOT.at(index).into_token_stream()
+        }
     }
 
     /// Hoists a scalar condition into a mask bit; the loop reads it as a constant.

@@ -14,6 +14,7 @@ mod expressions;
 mod functions;
 mod hoist;
 mod hypers;
+mod points;
 mod reduce;
 mod resolve;
 mod statements;
@@ -28,6 +29,7 @@ use syn::{BinOp, Expr, Stmt};
 use crate::ast::Spec;
 use crate::errors::Errors;
 use crate::ir;
+use crate::symbol::SLOTS;
 use expressions::compound_op;
 use functions::*;
 use values::*;
@@ -49,6 +51,12 @@ pub struct Lowerer<'a> {
     hyper_tys: Vec<ir::HyperTy>,
     states: Vec<ir::ElemState>,
     scalar_states: Vec<ir::ScalarState>,
+    group_states: Vec<ir::GroupState>,
+    group_written: Vec<bool>,
+    /// Whether the expression being lowered read anything that differs between tensors.
+    seen_varying: bool,
+    /// Per enclosing scalar branch: whether its condition differs between tensors.
+    branch_varying: Vec<bool>,
     param_written: bool,
     grad_read: bool,
     scalar_written: Vec<bool>,
@@ -64,7 +72,7 @@ pub struct Lowerer<'a> {
     no_reduction_depth: usize,
     /// Inside a branch on an element-wise condition.
     elem_condition_depth: usize,
-    reductions: Vec<(usize, ir::ReduceKind)>,
+    reductions: Vec<ir::Reduction>,
     /// The last memory pass any reduction or row/column sum needs.
     last_pass: usize,
     /// Row/column values held in memory, by the tokens that read them in row/column code.
@@ -102,6 +110,10 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         hyper_tys: Vec::new(),
         states: Vec::new(),
         scalar_states: Vec::new(),
+        group_states: Vec::new(),
+        group_written: Vec::new(),
+        seen_varying: false,
+        branch_varying: Vec::new(),
         param_written: false,
         grad_read: false,
         scalar_written: Vec::new(),
@@ -132,19 +144,28 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
     for stmt in &spec.step {
         lowerer.statement(stmt);
     }
+    let points = lowerer.points();
     lowerer.check_all();
     if !lowerer.errors.is_empty() {
         return None;
     }
     let root = lowerer.frames.pop().unwrap_or_default();
+    // one more slot after the spec's: the factor every gradient load is multiplied by (1, or
+    // the coefficient of gradient clipping fused into the step)
+    let grad_scale_slot = lowerer.slots.len();
+    let literal = Literal::usize_unsuffixed(grad_scale_slot);
+    let prologue = std::iter::once(quote::quote!(#SLOTS[#literal] = 1.0;)).chain(root.scalar).collect();
     Some(ir::Rule {
         hypers,
         requires,
         states: lowerer.states,
         scalar_states: lowerer.scalar_states,
-        prologue: root.scalar,
+        group_states: lowerer.group_states,
+        points,
+        prologue,
+        grad_scale_slot,
         body: root.elem,
-        slots: lowerer.slots.len(),
+        slots: grad_scale_slot + 1,
         bits: lowerer.bits.len(),
         passes: lowerer.last_pass + 1,
         reductions: lowerer.reductions,
@@ -158,7 +179,7 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
     })
 }
 
-pub(super) fn source_text(stmts: &[Stmt]) -> String {
+pub(crate) fn source_text(stmts: &[Stmt]) -> String {
     stmts
         .iter()
         .map(|s| {

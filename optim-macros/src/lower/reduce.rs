@@ -34,24 +34,79 @@ impl Lowerer<'_> {
             return None;
         }
         self.reduction_allowed(name, at)?;
-        let pass = value.stage.max(self.branch_stage()) + 1;
-        let index = self.reductions.len();
         let kind = if name == "amax" { ir::ReduceKind::Max } else { ir::ReduceKind::Sum };
-        let argument = value.tokens;
-        let argument = if name == "norm" { quote!((#argument * #argument)) } else { argument };
-        self.reductions.push((pass, kind));
-        self.reduction_spans.push(syn::spanned::Spanned::span(&at.to_token_stream()));
-        self.last_pass = self.last_pass.max(pass);
-        let target = ir::Target::Tensor(index);
-        self.frame().elem.push(ir::ElemStmt::Accumulate { pass, target, kind, value: argument });
-        let total = quote!(#REDUCTIONS.get(#index).copied().unwrap_or_default());
+        let (pass, total) = self.accumulated(name == "norm", kind, ir::Scope::Tensor, value, at);
         let tokens = match name {
             "mean" => quote!((#total / (#NUMEL as f64))),
             "norm" => quote!(<f64 as #RT::Element>::sqrt(#total)),
             _ => total,
         };
-        self.seen_stage = self.seen_stage.max(pass);
+        // one number per tensor: the group's tensors see different values
+        self.seen_varying = true;
         Some(Value { stage: pass, ..Value::scalar(Ty::Float, tokens) })
+    }
+
+    /// A reduction accumulated by a memory pass (`square`: of the value's square); returns the
+    /// pass and the tokens that read the result.
+    fn accumulated(
+        &mut self,
+        square: bool,
+        kind: ir::ReduceKind,
+        scope: ir::Scope,
+        value: Value,
+        at: &impl ToTokens,
+    ) -> (usize, proc_macro2::TokenStream) {
+        let pass = value.stage.max(self.branch_stage()) + 1;
+        let index = self.reductions.len();
+        let argument = value.tokens;
+        let argument = if square { quote!((#argument * #argument)) } else { argument };
+        self.reductions.push(ir::Reduction { pass, kind, scope });
+        self.reduction_spans.push(syn::spanned::Spanned::span(&at.to_token_stream()));
+        self.last_pass = self.last_pass.max(pass);
+        let target = ir::Target::Tensor(index);
+        self.frame().elem.push(ir::ElemStmt::Accumulate { pass, target, kind, value: argument });
+        self.seen_stage = self.seen_stage.max(pass);
+        (pass, quote!(#REDUCTIONS.get(#index).copied().unwrap_or_default()))
+    }
+
+    /// `group_sum(x)`, `group_sum_f32(x)`, `group_norm(x)`, `group_amax(x)`: one number for the
+    /// whole param group. Of an element-wise value, every stepping tensor's sum (or maximum)
+    /// accumulated in a memory pass, then combined over the group's tensors in parameter order;
+    /// of a per-tensor number (`group_sum(numel)`), that number of every stepping tensor,
+    /// combined in the same order once its stage is reached. `group_sum_f32` keeps the running
+    /// sum in float32, rounding after each tensor's term, as a `torch.tensor([0.0])`
+    /// accumulator does (D-Adaptation).
+    pub(super) fn group_reduction(&mut self, name: &str, value: Value, at: &impl ToTokens) -> Option<Value> {
+        if value.place.factored() {
+            self.errors.error(at, format!("`{name}` reduces element-wise values or per-tensor numbers; reduce a row or column value with `row_mean` first"));
+            return None;
+        }
+        let kind = if name == "group_amax" { ir::ReduceKind::Max } else { ir::ReduceKind::Sum };
+        let f32_accumulator = name == "group_sum_f32";
+        let square = name == "group_norm";
+        let (pass, total) = if value.place == Place::Elem {
+            self.reduction_allowed(name, at)?;
+            let scope = ir::Scope::Group { f32_accumulator, slot: None };
+            self.accumulated(square, kind, scope, value, at)
+        } else {
+            // a per-tensor number: its prologue slot is read once its stage is done, then folded
+            let pass = value.stage.max(self.branch_stage()) + 1;
+            let tokens = value.tokens;
+            let tokens = if square { quote!((#tokens * #tokens)) } else { tokens };
+            let slot = self.slot_index(tokens);
+            let index = self.reductions.len();
+            self.reductions.push(ir::Reduction {
+                pass,
+                kind,
+                scope: ir::Scope::Group { f32_accumulator, slot: Some(slot) },
+            });
+            self.reduction_spans.push(syn::spanned::Spanned::span(&at.to_token_stream()));
+            self.last_pass = self.last_pass.max(pass);
+            self.seen_stage = self.seen_stage.max(pass);
+            (pass, quote!(#REDUCTIONS.get(#index).copied().unwrap_or_default()))
+        };
+        let tokens = if square { quote!(<f64 as #RT::Element>::sqrt(#total)) } else { total };
+        Some(Value { stage: pass, varying: false, ..Value::scalar(Ty::Float, tokens) })
     }
 
     /// A memory pass cannot start under an element-wise condition or inside a value block.

@@ -42,6 +42,12 @@ impl Lowerer<'_> {
                 hyper_or_local || matches!(name, Name::Param),
                 "a per-element state starts from hyperparameters and `param` (`z = param`)",
             ),
+            Mode::Point => (
+                hyper_or_local
+                    || matches!(name, Name::Param)
+                    || matches!(name, Name::State(i) if self.states.get(*i).is_some_and(|s| s.axis == crate::ast::Axis::Full)),
+                "`eval` and `train` read hyperparameters, `param` and per-element states",
+            ),
         };
         if allowed {
             return Some(());

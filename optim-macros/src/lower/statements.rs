@@ -177,6 +177,7 @@ impl Lowerer<'_> {
             Name::Param => self.param_written = true,
             Name::State(index) => self.states[index].written = true,
             Name::ScalarState(index) => self.scalar_written[index] = true,
+            Name::GroupState(index) => self.group_written[index] = true,
             _ => {}
         }
         let Some(mut value) = self.expr(rhs) else { return };
@@ -211,6 +212,7 @@ impl Lowerer<'_> {
                 self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(#local = #tokens;) });
             }
             Name::ScalarState(index) => self.assign_scalar_state(index, ident, value, rhs),
+            Name::GroupState(index) => self.assign_group_state(index, ident, value, rhs),
             other => self.read_only(ident, &other),
         }
     }
@@ -228,6 +230,41 @@ impl Lowerer<'_> {
         self.generation += 1;
         self.assigned_stage(&ident.to_string(), &value);
         let local = SCALAR_STATE.at(index);
+        let tokens = value.tokens;
+        let frame = self.frame();
+        frame.scalar.push(quote!(#local = #tokens;));
+        frame.assigns_scalar_state = true;
+    }
+
+    /// `group_state = value;`: a statement of the prologue that every tensor of the group
+    /// computes alike, so the group keeps one value. The value may read hyperparameters, group
+    /// state and group reductions, never what differs between tensors.
+    fn assign_group_state(&mut self, index: usize, ident: &syn::Ident, value: Value, rhs: &Expr) {
+        if value.place != Place::Scalar {
+            self.errors.error(
+                rhs,
+                format!("group state `{ident}` cannot take an element-wise value; it holds one number per param group"),
+            );
+            return;
+        }
+        if value.varying {
+            self.errors.error(
+                rhs,
+                format!("group state `{ident}` takes one value for the whole group, but this value can differ between its tensors (it reads `step`, `numel`, `ndim`, a scalar state or a per-tensor reduction); use `group_sum(...)` over the group, or declare a `group step` to count the group's steps"),
+            );
+            return;
+        }
+        if self.elem_condition_depth > 0 || self.branch_varying.iter().any(|v| *v) {
+            self.errors.error(
+                ident,
+                format!("group state `{ident}` is assigned under a condition that can differ between tensors; branch on group values, hyperparameters or a `group step` only"),
+            );
+            return;
+        }
+        self.group_written[index] = true;
+        self.generation += 1;
+        self.assigned_stage(&ident.to_string(), &value);
+        let local = GROUP_STATE.at(index);
         let tokens = value.tokens;
         let frame = self.frame();
         frame.scalar.push(quote!(#local = #tokens;));

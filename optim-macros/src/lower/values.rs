@@ -72,15 +72,18 @@ pub(super) struct Value {
     pub(super) stage: usize,
     /// Where the value was written: errors about it point here.
     pub(super) span: proc_macro2::Span,
+    /// Whether it may differ between the tensors of one param group (it reads `step`, `numel`,
+    /// a scalar state, a per-tensor reduction or an element): group state cannot take it.
+    pub(super) varying: bool,
 }
 
 impl Value {
     pub(super) fn scalar(ty: Ty, tokens: TokenStream) -> Self {
-        Value { ty, place: Place::Scalar, tokens, stage: 0, span: proc_macro2::Span::call_site() }
+        Value { ty, place: Place::Scalar, tokens, stage: 0, span: proc_macro2::Span::call_site(), varying: false }
     }
 
     pub(super) fn elem(ty: Ty, tokens: TokenStream) -> Self {
-        Value { ty, place: Place::Elem, tokens, stage: 0, span: proc_macro2::Span::call_site() }
+        Value { ty, place: Place::Elem, tokens, stage: 0, span: proc_macro2::Span::call_site(), varying: true }
     }
 }
 
@@ -89,6 +92,7 @@ pub(super) enum Name {
     Hyper(usize),
     State(usize),
     ScalarState(usize),
+    GroupState(usize),
     Param,
     Grad,
     Step,
@@ -107,6 +111,8 @@ pub(super) enum Mode {
     Presence,
     /// A per-element state's initial value: hyperparameters and `param` (`z = param`).
     StateInit,
+    /// An `eval` / `train` point: hyperparameters, `param` and per-element states.
+    Point,
 }
 
 #[derive(Default)]

@@ -1,0 +1,74 @@
+//! Values over a whole param group: group reductions combined over the group's tensors, and
+//! group state kept once per group.
+//!
+//! Every tensor's prologue computes the group's new values from the same inputs (the group's
+//! values, its hyperparameters and group reductions: the macro refuses anything that differs
+//! between tensors), so they agree bit for bit and the group keeps one copy. Group reductions
+//! combine the per-tensor results in parameter order, one after the other, so the total does
+//! not depend on the thread count, the SIMD level or how tensors are chunked.
+
+use crate::parallel::Work;
+use crate::{ParamGroup, ReduceScope, Rule};
+
+/// After reduction pass `pass`: gives every group reduction of that pass its group total, in
+/// the row of every work item of the group. `results` holds `R::REDUCTIONS.len()` entries per
+/// item (at least one), in work order; `work` is ordered by group.
+pub(crate) fn fold_group_reductions<R: Rule>(work: &[Work<R::Prep>], results: &mut [f64], pass: usize) {
+    let width = R::REDUCTIONS.len().max(1);
+    for (index, reduction) in R::REDUCTIONS.iter().enumerate() {
+        let ReduceScope::Group { f32_accumulator, from_prologue } = reduction.scope else { continue };
+        if reduction.pass != pass {
+            continue;
+        }
+        if from_prologue {
+            for (item, row) in work.iter().zip(results.chunks_mut(width)) {
+                row[index] = R::fold_input(&item.prep, index);
+            }
+        }
+        let mut start = 0;
+        while start < work.len() {
+            let group = work[start].group;
+            let end = start + work[start..].iter().take_while(|w| w.group == group).count();
+            let mut total = reduction.kind.identity();
+            for (item, row) in work[start..end].iter().zip(results[start * width..].chunks(width)) {
+                // a tensor whose pass was skipped (its reduction sits under a flag that is off
+                // for it) adds nothing
+                if !from_prologue && !R::pass_needed(&item.prep, pass) {
+                    continue;
+                }
+                total = if f32_accumulator {
+                    // a float32 accumulator rounds after every term, as `torch.tensor([0.0]).add_`
+                    (total + row[index]) as f32 as f64
+                } else {
+                    reduction.kind.combine(total, row[index])
+                };
+            }
+            for row in results[start * width..end * width].chunks_mut(width) {
+                row[index] = total;
+            }
+            start = end;
+        }
+    }
+}
+
+/// The slice of `next` (one row of `R::GROUP_STATES.len()` values per group) for group `group`.
+pub(crate) fn next_values<R: Rule>(next: &mut [f64], group: usize) -> &mut [f64] {
+    let width = R::GROUP_STATES.len();
+    next.get_mut(group * width..(group + 1) * width).unwrap_or_default()
+}
+
+/// After the step's last stage: every group with a stepping tensor takes the values its
+/// prologues computed; a group none of whose parameters had a gradient keeps its values.
+pub(crate) fn commit_group_values<R: Rule, T>(groups: &mut [ParamGroup<R, T>], next: &[f64], work: &[Work<R::Prep>]) {
+    let width = R::GROUP_STATES.len();
+    if width == 0 {
+        return;
+    }
+    for (index, group) in groups.iter_mut().enumerate() {
+        if work.iter().any(|w| w.group == index)
+            && let Some(values) = next.get(index * width..(index + 1) * width)
+        {
+            group.values.copy_from_slice(values);
+        }
+    }
+}
