@@ -8,6 +8,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use optim::SimdLevel;
 use optim::prelude::*;
 
 /// Memory bandwidth measured by simple probes, in GB/s (10⁹ bytes per second).
@@ -88,10 +89,21 @@ pub fn time_kernel<R: Rule>(hyper: &R::Hyper, elements: usize, repeats: usize) -
     let (param, grad) = (param.slice_mut(), grad.slice());
 
     let mut step = STEADY_STEP - 1;
+    let level = SimdLevel::detected();
     let mut take_step = || {
         step += 1;
-        let prep = R::prepare(hyper, step, &mut scalar_states);
-        R::apply(&prep, black_box(&mut *param), black_box(grad), &mut state_slices);
+        // every pass of the step: a rule with reductions reads memory more than once
+        let shape = [elements];
+        R::step_slices(
+            level,
+            hyper,
+            step,
+            &mut scalar_states,
+            &shape,
+            black_box(&mut *param),
+            black_box(grad),
+            &mut state_slices,
+        );
     };
     take_step();
     let best = best_of(repeats, take_step);

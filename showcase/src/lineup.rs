@@ -2,6 +2,7 @@
 
 use indicatif::ProgressBar;
 use optim::prelude::*;
+use optim::zoo::{AdamWScheduleFree, Prodigy};
 
 use crate::bench::{self, KernelTiming};
 use crate::data::Dataset;
@@ -33,6 +34,12 @@ pub fn lineup() -> Vec<Box<dyn Entrant>> {
         Entry::<NAdam>::boxed("nadam", "NAdam", 1e-2, 1e-2, |lr| NAdam::hyper().lr(lr)),
         Entry::<RAdam>::boxed("radam", "RAdam", 1e-2, 1e-2, |lr| RAdam::hyper().lr(lr)),
         Entry::<Lion>::boxed("lion", "Lion (custom)", 1e-3, 3e-3, |lr| Lion::hyper().lr(lr)),
+        // no learning rate to tune: Prodigy estimates its step size from the whole model
+        Entry::<Prodigy>::boxed("prodigy", "Prodigy (lr = 1)", 1.0, 1.0, |lr| Prodigy::hyper().lr(lr)),
+        // no schedule: evaluated at the averaged point (`Optimizer::eval`)
+        Entry::<AdamWScheduleFree>::boxed("sf-adamw", "Schedule-Free AdamW", 1e-2, 0.05, |lr| {
+            AdamWScheduleFree::hyper().lr(lr).warmup_steps(50)
+        }),
     ]
 }
 

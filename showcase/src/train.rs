@@ -90,6 +90,8 @@ pub fn train<R: Rule>(
         progress.inc(1);
     }
     let train_time = started.elapsed();
+    // rules with an evaluation point (Schedule-Free) are evaluated there; others ignore it
+    optimizer.eval();
 
     Ok(TrainRun {
         curve,

@@ -14,7 +14,7 @@ use showcase::{BenchSettings, Config, run};
 fn accuracy_floor(key: &str) -> f32 {
     match key {
         "radam" | "lion" => 0.20,
-        "adadelta" | "rprop" | "adamax" => 0.60,
+        "adadelta" | "rprop" | "adamax" | "sf-adamw" => 0.60,
         _ => 0.75,
     }
 }
@@ -35,8 +35,10 @@ fn one_epoch_trains_every_optimizer_plots_and_benchmarks() {
     let report = run(&config).unwrap();
 
     let keys: Vec<_> = report.runs.iter().map(|run| run.key).collect();
-    let expected =
-        ["sgd", "asgd", "adagrad", "rmsprop", "adadelta", "rprop", "adam", "adamw", "adamax", "nadam", "radam", "lion"];
+    let expected = [
+        "sgd", "asgd", "adagrad", "rmsprop", "adadelta", "rprop", "adam", "adamw", "adamax", "nadam", "radam", "lion",
+        "prodigy", "sf-adamw",
+    ];
     assert_eq!(keys, expected);
     assert_eq!(report.train_images + report.test_images, 1797);
     for run in &report.runs {
@@ -84,7 +86,7 @@ fn unknown_optimizer_is_an_error_naming_the_choices() {
     let error = run(&config).unwrap_err().to_string();
     assert_eq!(
         error,
-        "unknown optimizer `adamm`; choose from: sgd, asgd, adagrad, rmsprop, adadelta, rprop, adam, adamw, adamax, nadam, radam, lion"
+        "unknown optimizer `adamm`; choose from: sgd, asgd, adagrad, rmsprop, adadelta, rprop, adam, adamw, adamax, nadam, radam, lion, prodigy, sf-adamw"
     );
 }
 
