@@ -238,6 +238,29 @@ fn a_missing_hyperparameter() {
     assert_eq!(err, CheckpointError::MissingHyper { group: 1, name: "eps" });
 }
 
+/// A hyperparameter added after checkpoints were written (`#[optional_on_load]`, AdamW's
+/// `cautious`) may be missing: the file loads with the spec's default (the step it was saved
+/// with), not the optimizer's current setting. Any other missing one is still refused.
+#[test]
+fn a_hyperparameter_added_later_loads_with_the_spec_default() {
+    let m = model::<f32>();
+    let mut saved = optimizer::<AdamW, f32>(&m, AdamW::hyper().lr(0.01), None);
+    run(&mut saved, &m, 0..3);
+    let mut sd = saved.state_dict();
+    for group in &mut sd.param_groups {
+        assert_eq!(group.hyper.remove("cautious"), Some(HyperValue::Bool(false)));
+    }
+    let mut target = optimizer::<AdamW, f32>(&m, AdamW::hyper().cautious(true), None);
+    target.load_state_dict(&sd).unwrap();
+    for group in target.param_groups() {
+        assert!(!group.hyper.cautious);
+    }
+
+    sd.param_groups[0].hyper.remove("amsgrad");
+    let err = refused(&mut target, |opt| opt.load_state_dict(&sd));
+    assert_eq!(err, CheckpointError::MissingHyper { group: 0, name: "amsgrad" });
+}
+
 #[test]
 fn an_out_of_range_hyperparameter() {
     let err = refuse_dict(|sd| {

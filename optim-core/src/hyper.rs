@@ -173,4 +173,16 @@ pub trait HyperSet: Clone + core::fmt::Debug + Default + Send + Sync + 'static {
         let _ = name;
         &[]
     }
+    /// The hyperparameters a checkpoint may leave out, taking the default: those added to the
+    /// rule after checkpoints were written (`#[optional_on_load]` in the spec), whose default
+    /// keeps the step as it was. Every other hyperparameter must be in the file.
+    ///
+    /// ```
+    /// use optim_core::{builtins::{Adam, AdamW}, HyperSet};
+    /// assert_eq!(AdamW::hyper().optional_on_load(), ["cautious"]);
+    /// assert!(Adam::hyper().optional_on_load().is_empty());
+    /// ```
+    fn optional_on_load(&self) -> &'static [&'static str] {
+        &[]
+    }
 }

@@ -26,6 +26,8 @@ pub struct Spec {
 
 pub struct Hyper {
     pub docs: Vec<Attribute>,
+    /// `#[optional_on_load]`: added after checkpoints were written; one without it loads with the default.
+    pub optional_on_load: bool,
     pub name: Ident,
     pub default: Expr,
     pub range: Option<syn::ExprRange>,
@@ -158,7 +160,10 @@ fn parse_list<T>(input: ParseStream, item: fn(ParseStream) -> syn::Result<T>) ->
 }
 
 fn parse_hyper(input: ParseStream) -> syn::Result<Hyper> {
-    let docs = input.call(Attribute::parse_outer)?;
+    let mut docs = input.call(Attribute::parse_outer)?;
+    let before = docs.len();
+    docs.retain(|attr| !attr.path().is_ident("optional_on_load"));
+    let optional_on_load = docs.len() != before;
     let name: Ident = input.parse()?;
     input.parse::<Token![=]>()?;
     let default = parse_operand(input)?;
@@ -176,7 +181,7 @@ fn parse_hyper(input: ParseStream) -> syn::Result<Hyper> {
     } else {
         None
     };
-    Ok(Hyper { docs, name, default, range })
+    Ok(Hyper { docs, optional_on_load, name, default, range })
 }
 
 fn parse_require(input: ParseStream) -> syn::Result<Require> {

@@ -29,6 +29,8 @@ pub struct Hyper {
     pub default: TokenStream,
     pub default_text: String,
     pub docs: Vec<syn::Attribute>,
+    /// A checkpoint may leave it out (it was added later): the default is taken.
+    pub optional_on_load: bool,
     /// A bool expression over `__h` that holds when the value is in range, and its text.
     pub range: Option<(TokenStream, String)>,
 }

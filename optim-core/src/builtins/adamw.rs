@@ -2,6 +2,11 @@ optimizer! {
     /// AdamW (Loshchilov & Hutter, 2019), as `torch.optim.AdamW`: Adam with weight decay applied
     /// to the parameter directly, decoupled from the gradient.
     ///
+    /// `cautious = true` is C-AdamW (Liang et al., 2024), as timm's `AdamW(caution=True)`: the
+    /// update keeps only the elements where the first moment agrees in sign with the gradient,
+    /// rescaled by the kept fraction (`mask / max(mean(mask), 1e-3)`, per tensor). That costs
+    /// one read-only pass over the tensor before the update pass; off, the step is one pass.
+    ///
     /// ```
     /// use optim_core::{builtins::AdamW, Param};
     /// let p = Param::new(ndarray::arr1(&[1.0f64]).into_dyn());
@@ -24,6 +29,9 @@ optimizer! {
             amsgrad = false,
             /// Ascend instead of descend.
             maximize = false,
+            /// Mask the update where the first moment disagrees in sign with the gradient (C-AdamW).
+            #[optional_on_load]
+            cautious = false,
         }
         state { exp_avg = 0, exp_avg_sq = 0, max_exp_avg_sq = 0 if amsgrad }
         step {
@@ -33,7 +41,9 @@ optimizer! {
             exp_avg = lerp(exp_avg, g, 1 - b1);
             exp_avg_sq = b2 * exp_avg_sq + (1 - b2) * g * g;
             let v = if amsgrad { max_exp_avg_sq = max(max_exp_avg_sq, exp_avg_sq); max_exp_avg_sq } else { exp_avg_sq };
-            param -= lr / (1 - pow(b1, step)) * exp_avg / (sqrt(v) / sqrt(1 - pow(b2, step)) + eps);
+            let agree = select(exp_avg * g > 0, 1, 0);
+            let m = if cautious { exp_avg * (agree / max(mean(agree), 1e-3)) } else { exp_avg };
+            param -= lr / (1 - pow(b1, step)) * m / (sqrt(v) / sqrt(1 - pow(b2, step)) + eps);
         }
     }
 }

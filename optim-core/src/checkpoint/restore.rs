@@ -124,16 +124,23 @@ fn check_step(param: Option<usize>, found: u64) -> Result<(), CheckpointError> {
     Ok(())
 }
 
-/// A group's hyperparameters from the checkpoint: every one the rule has, nothing else, each of
-/// its type and in range.
+/// A group's hyperparameters from the checkpoint: every one the rule has (but those added after
+/// checkpoints were written, which take their default), nothing else, each of its type and in range.
 fn resolve_hyper<R: Rule>(defaults: &R::Hyper, group: usize, dict: &GroupDict) -> Result<R::Hyper, CheckpointError> {
     let wrap = |error| CheckpointError::Hyper { group, error: Box::new(error) };
     let mut hyper = defaults.clone();
     for (name, value) in &dict.hyper {
         hyper.set(name, *value).map_err(wrap)?;
     }
-    if let Some(name) = hyper.names().iter().find(|name| !dict.hyper.contains_key(**name)) {
-        return Err(CheckpointError::MissingHyper { group, name });
+    let optional = hyper.optional_on_load();
+    for name in hyper.names().iter().filter(|name| !dict.hyper.contains_key(**name)) {
+        if !optional.contains(name) {
+            return Err(CheckpointError::MissingHyper { group, name });
+        }
+        // a file from before the hyperparameter existed stepped as the spec's default does
+        if let Some(value) = R::Hyper::default().get(name) {
+            hyper.set(name, value).map_err(wrap)?;
+        }
     }
     hyper.validate().map_err(wrap)?;
     Ok(hyper)

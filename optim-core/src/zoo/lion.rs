@@ -4,8 +4,10 @@ optimizer! {
     ///
     /// Follows the package where it departs from the paper: besides the paper's decoupled weight
     /// decay, `weight_decouple = false` adds L2 decay to the gradient, and `fixed_decay` drops the
-    /// `lr` factor from decoupled decay. The package's `use_gc`, `adanorm` and `cautious` extras
-    /// are not provided.
+    /// `lr` factor from decoupled decay. `cautious` (Liang et al., 2024) keeps the step only
+    /// where its sign agrees with the gradient's, rescaled as the package does
+    /// (`mask · numel / (Σ mask + 1)`, per tensor): one read-only pass before the update pass
+    /// while it is on. The package's `use_gc` and `adanorm` extras are not provided.
     ///
     /// ```
     /// use optim_core::{zoo::Lion, Param};
@@ -25,13 +27,18 @@ optimizer! {
             weight_decay = 0.0 in 0.0.., weight_decouple = true, fixed_decay = false,
             /// Ascend instead of descend.
             maximize = false,
+            /// Mask the step where its sign disagrees with the gradient's.
+            #[optional_on_load]
+            cautious = false,
         }
         state { exp_avg = 0 }
         step {
             let g = if maximize { -grad } else { grad };
             if weight_decay != 0 && weight_decouple { param *= 1 - weight_decay * if fixed_decay { 1 } else { lr }; }
             let g = if weight_decay != 0 && !weight_decouple { g + weight_decay * param } else { g };
-            param -= lr * sign(lerp(exp_avg, g, 1 - betas.0));
+            let update = sign(lerp(exp_avg, g, 1 - betas.0));
+            let agree = select(update * g > 0, 1, 0);
+            param -= lr * if cautious { update * (agree * (numel / (sum(agree) + 1))) } else { update };
             exp_avg = lerp(exp_avg, g, 1 - betas.1);
         }
     }

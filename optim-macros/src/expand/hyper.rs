@@ -128,6 +128,14 @@ fn hyper_set_impl(rule: &ir::Rule, hyper_name: &syn::Ident, name_str: &str) -> T
     let names: Vec<String> = rule.hypers.iter().map(|h| h.name.to_string()).collect();
     let known = names.join(", ");
     let getters = rule.hypers.iter().map(getter);
+    let optional: Vec<String> = rule.hypers.iter().filter(|h| h.optional_on_load).map(|h| h.name.to_string()).collect();
+    let optional_on_load = (!optional.is_empty()).then(|| {
+        quote! {
+            fn optional_on_load(&self) -> &'static [&'static str] {
+                &[#(#optional),*]
+            }
+        }
+    });
     let set_arms = rule.hypers.iter().map(|h| set_arm(h, name_str));
     let choices = rule.hypers.iter().filter_map(|h| match &h.ty {
         HyperTy::Choice(choice) => {
@@ -194,6 +202,8 @@ fn hyper_set_impl(rule: &ir::Rule, hyper_name: &syn::Ident, name_str: &str) -> T
                     _ => &[],
                 }
             }
+
+            #optional_on_load
         }
     }
 }

@@ -29,6 +29,7 @@ impl Lowerer<'_> {
                 default,
                 default_text: text(&hyper.default),
                 docs: hyper.docs.clone(),
+                optional_on_load: hyper.optional_on_load,
                 range: None,
             });
         }
