@@ -1,11 +1,15 @@
-//! Newer optimizers from the [`pytorch_optimizer`](https://github.com/kozistr/pytorch_optimizer)
-//! package (version 4.1.0), each one `optimizer!` spec with the package's class name, defaults,
-//! flags and state keys, so trajectories and checkpoints line up with it.
+//! Newer optimizers, each one `optimizer!` spec with its reference's class name, defaults, flags
+//! and state keys, so trajectories and checkpoints line up with it: most from the
+//! [`pytorch_optimizer`](https://github.com/kozistr/pytorch_optimizer) package (version 4.1.0),
+//! Prodigy from `prodigyopt` 1.1.2 and the Schedule-Free rules from `schedulefree` 1.4.1.
 //!
 //! LAMB, LARS and NovoGrad use per-tensor reductions (norms, a sum of squares): one read-only
-//! pass over memory, then the update. Each rule follows the package's code, not the paper, where the two differ; its docs say how.
-//! The package's per-group `step` is our per-parameter step (the same while every parameter gets
-//! a gradient at every step). Every rule refuses row-sparse gradients, as the package does.
+//! pass over memory, then the update. Prodigy, DAdaptAdam and the Schedule-Free rules keep values
+//! once per param group ([`ParamGroup::value`](crate::ParamGroup::value)), as their packages keep
+//! them in `param_groups`. Each rule follows its package's code, not the paper, where the two
+//! differ; its docs say how. pytorch-optimizer's per-group `step` is our per-parameter step (the
+//! same while every parameter gets a gradient at every step) except where a rule keeps a group
+//! step (ADOPT). Every rule refuses row-sparse gradients, as the packages do.
 //!
 //! ```
 //! use optim_core::{zoo::Tiger, Param};
