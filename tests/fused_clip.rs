@@ -6,8 +6,8 @@
 use ndarray::{ArrayD, IxDyn};
 use optim::builtins::{AdamW, Sgd};
 use optim::clip::clip_grad_norm_;
-use optim::zoo::Lamb;
-use optim::{Element, GradClip, OptimError, Optimizer, Param, RowSparse, Rule};
+use optim::zoo::{Lamb, Lion};
+use optim::{Element, GradClip, OptimError, Optimizer, Param, RowSparse, Rule, SimdLevel};
 
 mod noise;
 use noise::Noise;
@@ -135,4 +135,46 @@ fn a_non_finite_norm_refuses_the_step_and_changes_nothing() {
     params[0].lock().grad.as_mut().unwrap()[0] = f32::INFINITY;
     opt.step().unwrap();
     assert!(opt.last_grad_norm().unwrap().is_infinite());
+}
+
+/// The scaled gradient load the fused step uses (`Rule::scale_grad`), at every SIMD level this
+/// CPU has: the bits of the baseline clone fed gradients multiplied beforehand, as
+/// `clip_grad_norm_` multiplies them, over sizes with every kind of loop remainder.
+fn scaled_kernel_matches_prescaled<R: Rule, T: Element>(hyper: &R::Hyper) {
+    const SCALE: f64 = 0.37;
+    for n in [1, 7, 64, 65, 1000, 4099] {
+        let run = |level: SimdLevel, fused: bool| {
+            let mut noise = Noise(5 + n as u64);
+            let mut param: Vec<T> = noise.vec(n);
+            let mut states: Vec<Vec<T>> =
+                (0..R::STATES.len()).map(|i| vec![T::from_f64(R::state_init(hyper, i)); n]).collect();
+            let mut scalars: Vec<f64> = (0..R::SCALAR_STATES.len()).map(|i| R::scalar_state_init(hyper, i)).collect();
+            for step in 1..=4 {
+                let grad: Vec<T> = noise.vec(n);
+                let mut prep = R::prepare_stage(hyper, step, &mut scalars, &[n], &[], 0);
+                let grad: Vec<T> = if fused {
+                    assert!(R::scale_grad(&mut prep, SCALE));
+                    grad
+                } else {
+                    grad.iter().map(|&g| g * T::from_f64(SCALE)).collect()
+                };
+                let mut slices: Vec<&mut [T]> = states.iter_mut().map(|s| s.as_mut_slice()).collect();
+                R::apply_at(level, &prep, &mut param, &grad, &mut slices);
+            }
+            param.iter().chain(states.iter().flatten()).map(|v| v.to_f64().to_bits()).collect::<Vec<u64>>()
+        };
+        let prescaled = run(SimdLevel::Baseline, false);
+        for level in SimdLevel::available() {
+            assert!(run(level, true) == prescaled, "{} {level:?} n={n}", R::NAME);
+        }
+    }
+}
+
+#[test]
+fn the_scaled_gradient_load_is_bit_identical_at_every_simd_level() {
+    println!("levels on this machine: {:?}", SimdLevel::available());
+    scaled_kernel_matches_prescaled::<AdamW, f32>(&AdamW::hyper().lr(0.01).amsgrad(true));
+    scaled_kernel_matches_prescaled::<AdamW, f64>(&AdamW::hyper().lr(0.01));
+    scaled_kernel_matches_prescaled::<Sgd, f32>(&Sgd::hyper().lr(0.1).momentum(0.9).nesterov(true));
+    scaled_kernel_matches_prescaled::<Lion, f32>(&Lion::hyper().lr(0.01).weight_decay(0.1));
 }
