@@ -6,6 +6,8 @@ optimizer! {
     /// (`param_groups()[g].value("step")`), as the package keeps it; `cautious` masks the update
     /// where it disagrees in sign with the gradient (the package's rescaling,
     /// `mask · numel / (Σ mask + 1)`), one extra read-only pass only while it is on.
+    /// A parameter without a gradient is skipped, as the package skips it; a group none of whose
+    /// parameters has a gradient does not step, so its `step` does not advance (the package's does).
     ///
     /// ```
     /// use optim_core::{zoo::Adopt, Param};

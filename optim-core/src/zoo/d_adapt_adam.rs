@@ -8,7 +8,8 @@ optimizer! {
     /// each tensor's term is rounded to float32 and added in float32 (`group_sum_f32`), and
     /// `numerator_weighted` and `d_hat` are float32 numbers. Two passes over memory: the two
     /// group sums (read-only), then the update. Tensors without a gradient are skipped, as by
-    /// the package.
+    /// the package; a group none of whose parameters has a gradient does not step, so its
+    /// `step` does not advance (the package's does).
     ///
     /// ```
     /// use optim_core::{zoo::DAdaptAdam, Param};
