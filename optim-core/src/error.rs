@@ -180,6 +180,30 @@ pub enum OptimError {
         /// The first group in eval mode.
         group: usize,
     },
+    /// A rule whose values span every param group (Prodigy's one step size for the whole
+    /// model) found groups with different values of a hyperparameter those values are computed
+    /// from; the reference would silently use group 0's.
+    ///
+    /// ```
+    /// use optim_core::{zoo::Prodigy, Group, OptimError, Optimizer, Param};
+    /// let (a, b) = (Param::new(ndarray::arr1(&[1.0f64]).into_dyn()), Param::new(ndarray::arr1(&[1.0f64]).into_dyn()));
+    /// let groups = vec![Group::new(vec![a.clone()]), Group::new(vec![b.clone()]).with("lr", 0.5)];
+    /// let mut opt = Optimizer::<Prodigy, f64>::with_groups(groups, Prodigy::hyper()).unwrap();
+    /// a.set_grad(ndarray::arr1(&[1.0]).into_dyn());
+    /// b.set_grad(ndarray::arr1(&[1.0]).into_dyn());
+    /// assert!(matches!(opt.step(), Err(OptimError::GroupsDisagree { name: "lr", group: 1, .. })));
+    /// ```
+    #[error(
+        "{optimizer}: group {group} has another `{name}` than group 0; it shares one step size across groups, so they must agree"
+    )]
+    GroupsDisagree {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The hyperparameter.
+        name: &'static str,
+        /// The first group that differs from group 0.
+        group: usize,
+    },
 }
 
 /// Shorthand for results of this crate.

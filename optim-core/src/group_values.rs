@@ -6,9 +6,31 @@
 //! between tensors), so they agree bit for bit and the group keeps one copy. Group reductions
 //! combine the per-tensor results in parameter order, one after the other, so the total does
 //! not depend on the thread count, the SIMD level or how tensors are chunked.
+//!
+//! A rule whose values span every group ([`Rule::ACROSS_GROUPS`]) folds its group reductions
+//! over the whole work list and keeps the same values in every group.
 
 use crate::parallel::Work;
-use crate::{ParamGroup, ReduceScope, Rule};
+use crate::{HyperSet, OptimError, ParamGroup, ReduceScope, Rule};
+
+/// The param group a work item's group values come from: its own, or the one set of values of
+/// a rule whose values span every group.
+fn values_group<R: Rule, P>(item: &Work<P>) -> usize {
+    if R::ACROSS_GROUPS { 0 } else { item.group }
+}
+
+/// Refuses a step of a rule whose values span every group when a group disagrees with group 0
+/// on a hyperparameter those values are computed from ([`Rule::SHARED_HYPERS`]).
+pub(crate) fn check_groups_agree<R: Rule, T>(groups: &[ParamGroup<R, T>]) -> Result<(), OptimError> {
+    let Some((first, rest)) = groups.split_first() else { return Ok(()) };
+    for name in R::SHARED_HYPERS {
+        let expected = first.hyper.get(name);
+        if let Some(index) = rest.iter().position(|g| g.hyper.get(name) != expected) {
+            return Err(OptimError::GroupsDisagree { optimizer: R::NAME, name, group: index + 1 });
+        }
+    }
+    Ok(())
+}
 
 /// After reduction pass `pass`: gives every group reduction of that pass its group total, in
 /// the row of every work item of the group. `results` holds `R::REDUCTIONS.len()` entries per
@@ -27,8 +49,8 @@ pub(crate) fn fold_group_reductions<R: Rule>(work: &[Work<R::Prep>], results: &m
         }
         let mut start = 0;
         while start < work.len() {
-            let group = work[start].group;
-            let end = start + work[start..].iter().take_while(|w| w.group == group).count();
+            let group = values_group::<R, _>(&work[start]);
+            let end = start + work[start..].iter().take_while(|w| values_group::<R, _>(w) == group).count();
             let mut total = reduction.kind.identity();
             for (item, row) in work[start..end].iter().zip(results[start * width..].chunks(width)) {
                 // a tensor whose pass was skipped (its reduction sits under a flag that is off
@@ -62,6 +84,16 @@ pub(crate) fn next_values<R: Rule>(next: &mut [f64], group: usize) -> &mut [f64]
 pub(crate) fn commit_group_values<R: Rule, T>(groups: &mut [ParamGroup<R, T>], next: &[f64], work: &[Work<R::Prep>]) {
     let width = R::GROUP_STATES.len();
     if width == 0 {
+        return;
+    }
+    if R::ACROSS_GROUPS {
+        // every stepping group computed the same values from the same inputs: the first one's
+        // go to every group, stepping or not, as the references write them to each
+        let Some(first) = work.first() else { return };
+        let Some(values) = next.get(first.group * width..(first.group + 1) * width) else { return };
+        for group in groups.iter_mut() {
+            group.values.copy_from_slice(values);
+        }
         return;
     }
     for (index, group) in groups.iter_mut().enumerate() {

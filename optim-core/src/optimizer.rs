@@ -1,6 +1,6 @@
 //! The generic PyTorch-style optimizer that turns any [`Rule`] into `torch.optim.*`.
 
-use crate::group_values::{commit_group_values, next_values};
+use crate::group_values::{check_groups_agree, commit_group_values, next_values};
 use crate::hooks::Hooks;
 use crate::parallel::Work;
 use crate::passes::{WorkPlan, run_passes};
@@ -120,7 +120,14 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             }
         }
         self.states.push(vec![None; group.params.len()]);
-        self.groups.push(ParamGroup::new(hyper, group.params));
+        let mut added = ParamGroup::new(hyper, group.params);
+        if R::ACROSS_GROUPS
+            && let Some(first) = self.groups.first()
+        {
+            // one set of values for the whole model: a new group joins the current estimate
+            added.values.clone_from(&first.values);
+        }
+        self.groups.push(added);
         Ok(())
     }
 
@@ -213,6 +220,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 return Err(OptimError::EvalMode { optimizer: R::NAME, group: index });
             }
         }
+        check_groups_agree::<R, T>(&self.groups)?;
         // each parameter is checked under the lock that takes it for the whole step
         let states = &self.states;
         self.staging.take(&mut self.groups, |g, i, data| check_param::<R, T>(states, g, i, data))?;

@@ -209,6 +209,14 @@ pub trait Rule: Sized + Send + Sync + 'static {
     /// Schedule-Free's `weight_sum`), in declaration order. The optimizer keeps them in each
     /// [`ParamGroup`](crate::ParamGroup), where PyTorch users find them.
     const GROUP_STATES: &'static [&'static str] = &[];
+    /// Whether the group values and group reductions span every param group (`#[across_groups]`
+    /// in the spec), as Prodigy and D-Adaptation compute one step size over the whole model: one
+    /// set of values, kept identical in every group.
+    const ACROSS_GROUPS: bool = false;
+    /// The hyperparameters every group must agree on when [`Rule::ACROSS_GROUPS`]: those the
+    /// shared values are computed from. A step with groups that disagree is refused
+    /// ([`OptimError::GroupsDisagree`](crate::OptimError::GroupsDisagree)).
+    const SHARED_HYPERS: &'static [&'static str] = &[];
     /// The value group state `index` starts at.
     fn group_state_init(hyper: &Self::Hyper, index: usize) -> f64 {
         let _ = (hyper, index);

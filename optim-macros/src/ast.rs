@@ -22,6 +22,10 @@ pub struct Spec {
     pub dense_only: bool,
     /// `#[name = "SGD"]`: the name users know (PyTorch's class name); the type name otherwise.
     pub display_name: Option<LitStr>,
+    /// `#[across_groups(lr, betas)]`: group values and group reductions span every param group
+    /// (one set of values, kept in each group), and the listed hyperparameters must agree across
+    /// groups. The attribute itself, for errors.
+    pub across_groups: Option<(Attribute, Vec<Ident>)>,
 }
 
 pub struct Hyper {
@@ -85,6 +89,21 @@ impl Parse for Spec {
         if let Some(error) = name_errors.into_iter().next() {
             return Err(error);
         }
+        let mut across_groups = None;
+        for attr in attrs.iter().filter(|attr| attr.path().is_ident("across_groups")) {
+            let names = match &attr.meta {
+                syn::Meta::Path(_) => Vec::new(),
+                _ => attr
+                    .parse_args_with(syn::punctuated::Punctuated::<Ident, Token![,]>::parse_terminated)
+                    .map_err(|e| {
+                        syn::Error::new(e.span(), "expected `#[across_groups(name, ...)]` naming hyperparameters")
+                    })?
+                    .into_iter()
+                    .collect(),
+            };
+            across_groups = Some((attr.clone(), names));
+        }
+        attrs.retain(|attr| !attr.path().is_ident("across_groups"));
         let vis: Visibility = input.parse()?;
         let name: Ident = input.parse()?;
         let body;
@@ -103,6 +122,7 @@ impl Parse for Spec {
             eval_span: Span::call_site(),
             dense_only,
             display_name,
+            across_groups,
         };
         let mut seen: Vec<String> = Vec::new();
         let mut has_step = false;

@@ -181,6 +181,17 @@ pub enum CheckpointError {
         /// The missing value.
         name: &'static str,
     },
+    /// A rule whose values span every group (Prodigy's one `d`) found a group whose value
+    /// differs from group 0's.
+    #[error("param group {group}: value `{name}` differs from group 0's, and {optimizer} keeps one for every group")]
+    GroupValuesDisagree {
+        /// Index of the group.
+        group: usize,
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The value.
+        name: &'static str,
+    },
     /// A param group value the rule does not keep, or an evaluation point for a rule without
     /// one (`eval_mode`).
     #[error("param group {group}: {optimizer} keeps no group value `{name}`")]

@@ -65,6 +65,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
         for (group, dict) in sd.param_groups.iter().enumerate() {
             check_group_values::<R>(group, dict)?;
         }
+        check_values_shared::<R>(&sd.param_groups)?;
         let mut states: Vec<Vec<Option<ParamState<T>>>> =
             self.groups.iter().map(|g| vec![None; g.params.len()]).collect();
         for (&index, entry) in &sd.state {
@@ -144,6 +145,20 @@ fn resolve_hyper<R: Rule>(defaults: &R::Hyper, group: usize, dict: &GroupDict) -
     }
     hyper.validate().map_err(wrap)?;
     Ok(hyper)
+}
+
+/// For a rule whose values span every group: every group holds group 0's values, bit for bit.
+fn check_values_shared<R: Rule>(groups: &[GroupDict]) -> Result<(), CheckpointError> {
+    let Some((first, rest)) = groups.split_first().filter(|_| R::ACROSS_GROUPS) else { return Ok(()) };
+    for (offset, dict) in rest.iter().enumerate() {
+        for name in R::GROUP_STATES {
+            let same = |d: &GroupDict| d.values.get(*name).map(|v| v.to_bits());
+            if same(dict) != same(first) {
+                return Err(CheckpointError::GroupValuesDisagree { group: offset + 1, optimizer: R::NAME, name });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A group's values: exactly the rule's, and an evaluation point only for a rule that has one.

@@ -2,10 +2,15 @@ optimizer! {
     /// D-Adaptation Adam (Defazio & Mishchenko, 2023), as `pytorch_optimizer.DAdaptAdam` 4.1.0:
     /// Adam whose step size `d` is estimated from the whole param group.
     ///
-    /// `d`, `numerator_weighted` and the group's `step` are kept once per param group
-    /// ([`ParamGroup::value`](crate::ParamGroup::value)). As in the package, the estimate's two
+    /// One `d` is estimated for the whole model, over every param group: `d`,
+    /// `numerator_weighted` and `step` are kept, identical, in every group
+    /// ([`ParamGroup::value`](crate::ParamGroup::value)), as the package writes them into each.
+    /// Groups may differ in weight decay and `eps`; the package reads `lr`, `betas`,
+    /// `bias_correction` and `growth_rate` from one group, so a step whose groups differ in them
+    /// is refused ([`OptimError::GroupsDisagree`](crate::OptimError::GroupsDisagree)). As in the package, the estimate's two
     /// sums are float32 accumulators (`torch.tensor([0.0])`) whatever the parameters' dtype:
-    /// each tensor's term is rounded to float32 and added in float32 (`group_sum_f32`), and
+    /// each tensor's term is added in float32 (`group_sum_f32`), the numerator's `d_lr · Σ…`
+    /// with one rounding, as torch's `add_(x, alpha=d_lr)` fuses the multiply and the add, and
     /// `numerator_weighted` and `d_hat` are float32 numbers. Two passes over memory: the two
     /// group sums (read-only), then the update. Tensors without a gradient are skipped, as by
     /// the package; a group none of whose parameters has a gradient does not step, so its
@@ -23,6 +28,7 @@ optimizer! {
     /// assert!(opt.param_groups()[0].value("d").unwrap() > 1e-6);
     /// ```
     #[name = "DAdaptAdam"]
+    #[across_groups(lr, betas, bias_correction, growth_rate)]
     pub DAdaptAdam {
         hyper {
             /// Scales the estimated step size; leave at 1.
@@ -54,7 +60,8 @@ optimizer! {
             let d_lr = if bias_correction { d * lr / bias } else { d * lr };
             let g = if maximize { -grad } else { grad };
             let g = if weight_decay > 0 && !weight_decouple { g + weight_decay * param } else { g };
-            let numerator = group_sum_f32(round_f32(round_f32(d_lr) * round_f32(sum(g * (s / (sqrt(exp_avg_sq) + eps))))));
+            // the exact product of two float32 numbers: the accumulator rounds once (torch's fused `add_(x, alpha)`)
+            let numerator = group_sum_f32(round_f32(d_lr) * round_f32(sum(g * (s / (sqrt(exp_avg_sq) + eps)))));
             exp_avg = exp_avg * b1 + d_lr * (1 - b1) * g;
             exp_avg_sq = exp_avg_sq * b2 + (1 - b2) * (g * g);
             s = s * b2_sq + d_lr * (1 - b2_sq) * g;

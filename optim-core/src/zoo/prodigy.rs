@@ -2,13 +2,17 @@ optimizer! {
     /// Prodigy (Mishchenko & Defazio, 2024), as the official `prodigyopt.Prodigy` 1.1.2: Adam
     /// whose step size `d` is estimated from the whole param group, so `lr` stays at 1.
     ///
-    /// `d` and the numbers behind it (`d_max`, `d_numerator`, `d_denom`, `d_hat`, `k`) are
-    /// kept once per param group ([`ParamGroup::value`](crate::ParamGroup::value)), as the
-    /// package keeps them in `param_groups`; the sums `Σ⟨g, p0 − p⟩` and `Σ‖s‖₁` run over
-    /// every tensor of the group that has a gradient (the package skips the others too).
-    /// Two passes over memory: the two group sums (read-only), then the update. The package's
-    /// `slice_p` (estimating on every n-th element) and `fsdp_in_use` are not offered, and with
-    /// several param groups each group estimates its own `d` (the package shares group 0's).
+    /// One `d` is estimated for the whole model: the sums `Σ⟨g, p0 − p⟩` and `Σ‖s‖₁` run over
+    /// every tensor of every param group that has a gradient (the package skips the others
+    /// too), and `d` and the numbers behind it (`d_max`, `d_numerator`, `d_denom`, `d_hat`,
+    /// `k`) are kept, identical, in every group
+    /// ([`ParamGroup::value`](crate::ParamGroup::value)), as the package writes them into each
+    /// of its `param_groups`. Groups may differ in `weight_decay`, `eps` and
+    /// `safeguard_warmup`; the package reads the rest from group 0, so a step whose groups
+    /// differ in them is refused ([`OptimError::GroupsDisagree`](crate::OptimError::GroupsDisagree)),
+    /// and so is a group with `lr = 0`, which the package lets in. Two passes over memory: the
+    /// two sums (read-only), then the update. The package's `slice_p` (estimating on every n-th
+    /// element) and `fsdp_in_use` are not offered.
     ///
     /// ```
     /// use optim_core::{zoo::Prodigy, Param};
@@ -22,6 +26,7 @@ optimizer! {
     /// assert!(d > 1e-6); // the estimate grew from d0 without a learning rate to tune
     /// ```
     #[name = "Prodigy"]
+    #[across_groups(lr, betas, beta3, d0, d_coef, growth_rate, use_bias_correction, decouple)]
     pub Prodigy {
         hyper {
             /// Scales the estimated step size; leave at 1.
@@ -61,7 +66,8 @@ optimizer! {
             let bias_correction = if use_bias_correction { sqrt(1 - pow(b2, k + 1)) / (1 - pow(b1, k + 1)) } else { 1 };
             let dlr = d * lr * bias_correction;
             let g = if weight_decay != 0 && !decouple { grad + weight_decay * param } else { grad };
-            let numerator = (d / d0) * dlr * group_sum(g * (p0 - param));
+            // each tensor's term is scaled before the terms are added, as the package does
+            let numerator = group_sum((d / d0) * dlr * sum(g * (p0 - param)));
             if betas.0 > 0 { exp_avg = exp_avg * b1 + d * (1 - b1) * g; }
             exp_avg_sq = exp_avg_sq * b2 + d * d * (1 - b2) * (g * g);
             s = s * b3 + (d / d0) * select(safeguard_warmup, d, dlr) * g;

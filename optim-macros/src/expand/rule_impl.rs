@@ -44,6 +44,13 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
     // a lazy row update cannot see the whole tensor a reduction needs, nor the whole group
     let sparse = !spec.dense_only && rule.passes == 1 && !rule.factored() && rule.group_states.is_empty();
     let group = group_items(rule);
+    let across = spec.across_groups.as_ref().map(|(_, names)| {
+        let names = names.iter().map(|n| n.to_string());
+        quote! {
+            const ACROSS_GROUPS: bool = true;
+            const SHARED_HYPERS: &'static [&'static str] = &[#(#names),*];
+        }
+    });
     let grad_scale_slot = rule.grad_scale_slot;
     let initial_values = initial_values(rule);
     let factored = factored_items(rule);
@@ -72,6 +79,7 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
 
             #initial_values
             #group
+            #across
             #factored
             #prepare
             #pass_needed

@@ -19,7 +19,29 @@ const CHECKS: &[Check] = &[
     ("states fit the kernel's slice arrays", state_limit),
     ("reductions fit the partial-result arrays", reduction_limit),
     ("conditions fit the mask", condition_limit),
+    ("across_groups shares group values and names hyperparameters", across_groups_valid),
 ];
+
+/// `#[across_groups(...)]` needs group values to share, and names hyperparameters.
+fn across_groups_valid(l: &mut Lowerer<'_>) {
+    let Some((attr, names)) = &l.spec.across_groups else { return };
+    if l.spec.states.iter().all(|s| !s.group) {
+        l.errors.error(
+            attr,
+            "`across_groups` shares group values, and this rule has none; declare e.g. `group d = d0` in `state`",
+        );
+    }
+    let known: Vec<String> = l.spec.hypers.iter().map(|h| h.name.to_string()).collect();
+    for name in names.iter().filter(|name| !known.iter().any(|k| *name == k)) {
+        let hint = match crate::errors::did_you_mean(&name.to_string(), known.iter().map(String::as_str)) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!("the rule has: {}", known.join(", ")),
+        };
+        let message =
+            format!("`{name}` is not a hyperparameter; `across_groups` lists those every group must agree on; {hint}");
+        l.errors.error(name, message);
+    }
+}
 
 impl Lowerer<'_> {
     /// Runs every check of [`CHECKS`].
