@@ -11,7 +11,7 @@
 //! over the whole work list and keeps the same values in every group.
 
 use crate::parallel::Work;
-use crate::{HyperSet, OptimError, ParamGroup, ReduceScope, Rule};
+use crate::{GroupScalars, HyperSet, MAX_REDUCTIONS, OptimError, ParamGroup, ReduceScope, Rule};
 
 /// The param group a work item's group values come from: its own, or the one set of values of
 /// a rule whose values span every group.
@@ -79,28 +79,48 @@ pub(crate) fn next_values<R: Rule>(next: &mut [f64], group: usize) -> &mut [f64]
     next.get_mut(group * width..(group + 1) * width).unwrap_or_default()
 }
 
-/// After the step's last stage: every group with a stepping tensor takes the values its
-/// prologues computed; a group none of whose parameters had a gradient keeps its values.
+/// The new values of every param group none of whose parameters has a gradient this step (for
+/// a rule whose values span every group: of group 0, when no parameter has one). The
+/// references advance such groups all the same (Schedule-Free's `k` and `weight_sum`, ADOPT's
+/// `step`), so the last stage's prologue runs for the group alone, every reduction over no
+/// element (its identity). The macro lets a group value depend only on hyperparameters, group
+/// values and group reductions, never on a tensor, so the missing tensor changes nothing else.
+pub(crate) fn advance_idle_groups<R: Rule, T>(groups: &[ParamGroup<R, T>], next: &mut [f64], work: &[Work<R::Prep>]) {
+    if R::GROUP_STATES.is_empty() {
+        return;
+    }
+    let mut nothing = [0.0f64; MAX_REDUCTIONS];
+    for (slot, reduction) in nothing.iter_mut().zip(R::REDUCTIONS) {
+        *slot = reduction.kind.identity();
+    }
+    let idle = |index: &usize| {
+        if R::ACROSS_GROUPS { work.is_empty() && *index == 0 } else { !work.iter().any(|w| w.group == *index) }
+    };
+    for (index, group) in groups.iter().enumerate().filter(|(index, _)| idle(index)) {
+        let values = GroupScalars { current: &group.values, next: next_values::<R>(next, index) };
+        let reductions = &nothing[..R::REDUCTIONS.len().min(MAX_REDUCTIONS)];
+        R::prepare_in_group(&group.hyper, 1, &mut [], values, &[], reductions, R::PASSES - 1);
+    }
+}
+
+/// After the step's last stage: every group takes the values its prologues computed (or
+/// [`advance_idle_groups`] for a group without gradients); for a rule whose values span every
+/// group, every group takes the values of the first group that computed them.
 pub(crate) fn commit_group_values<R: Rule, T>(groups: &mut [ParamGroup<R, T>], next: &[f64], work: &[Work<R::Prep>]) {
     let width = R::GROUP_STATES.len();
     if width == 0 {
         return;
     }
     if R::ACROSS_GROUPS {
-        // every stepping group computed the same values from the same inputs: the first one's
-        // go to every group, stepping or not, as the references write them to each
-        let Some(first) = work.first() else { return };
-        let Some(values) = next.get(first.group * width..(first.group + 1) * width) else { return };
+        // every stepping group computed the same values from the same inputs
+        let source = work.first().map_or(0, |w| w.group);
+        let Some(values) = next.get(source * width..(source + 1) * width) else { return };
         for group in groups.iter_mut() {
             group.values.copy_from_slice(values);
         }
         return;
     }
-    for (index, group) in groups.iter_mut().enumerate() {
-        if work.iter().any(|w| w.group == index)
-            && let Some(values) = next.get(index * width..(index + 1) * width)
-        {
-            group.values.copy_from_slice(values);
-        }
+    for (group, values) in groups.iter_mut().zip(next.chunks(width)) {
+        group.values.copy_from_slice(values);
     }
 }

@@ -1,6 +1,6 @@
 //! The generic PyTorch-style optimizer that turns any [`Rule`] into `torch.optim.*`.
 
-use crate::group_values::{check_groups_agree, commit_group_values, next_values};
+use crate::group_values::{advance_idle_groups, check_groups_agree, commit_group_values, next_values};
 use crate::hooks::Hooks;
 use crate::parallel::Work;
 use crate::passes::{WorkPlan, run_passes};
@@ -253,6 +253,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 grad_scale,
             };
             run_passes::<R>(&mut plan);
+            advance_idle_groups(&self.groups, &mut self.group_next, &self.work);
             commit_group_values(&mut self.groups, &self.group_next, &self.work);
         }));
         self.staging.give_back(&mut self.groups);

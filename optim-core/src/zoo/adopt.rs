@@ -7,7 +7,7 @@ optimizer! {
     /// where it disagrees in sign with the gradient (the package's rescaling,
     /// `mask · numel / (Σ mask + 1)`), one extra read-only pass only while it is on.
     /// A parameter without a gradient is skipped, as the package skips it; a group none of whose
-    /// parameters has a gradient does not step, so its `step` does not advance (the package's does).
+    /// parameters has one still advances its `step`, as the package's does.
     ///
     /// ```
     /// use optim_core::{zoo::Adopt, Param};

@@ -13,8 +13,8 @@ optimizer! {
     /// with one rounding, as torch's `add_(x, alpha=d_lr)` fuses the multiply and the add, and
     /// `numerator_weighted` and `d_hat` are float32 numbers. Two passes over memory: the two
     /// group sums (read-only), then the update. Tensors without a gradient are skipped, as by
-    /// the package; a group none of whose parameters has a gradient does not step, so its
-    /// `step` does not advance (the package's does).
+    /// the package; a step in which no parameter has one still advances `step`, as the
+    /// package's does.
     ///
     /// ```
     /// use optim_core::{zoo::DAdaptAdam, Param};

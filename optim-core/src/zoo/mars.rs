@@ -8,7 +8,7 @@ optimizer! {
     /// norm of `c` (read-only), then the update. Not offered: `mars_type = "shampoo"` (a matrix
     /// method), `ams_bound`.
     /// A parameter without a gradient is skipped, as the package skips it; a group none of whose
-    /// parameters has a gradient does not step, so its `step` does not advance (the package's does).
+    /// parameters has one still advances its `step`, as the package's does.
     ///
     /// ```
     /// use optim_core::{zoo::{Mars, MarsMarsType}, Param};

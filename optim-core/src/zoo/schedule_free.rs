@@ -9,8 +9,9 @@ optimizer! {
     /// `scheduled_lr` in [`ParamGroup::value`](crate::ParamGroup::value)), as the package keeps
     /// them in `param_groups`. One pass over memory. The optimizer starts in train mode (the
     /// package starts in eval mode and needs `train()` first; before any step that moves
-    /// nothing). A group none of whose parameters has a gradient is skipped whole: its `k`
-    /// does not advance (the package advances it). Row-sparse gradients are refused.
+    /// nothing). A parameter without a gradient is skipped; a group none of whose parameters
+    /// has one still advances `k`, `weight_sum` and `lr_max`, as the package does. Row-sparse
+    /// gradients are refused.
     ///
     /// ```
     /// use optim_core::{zoo::AdamWScheduleFree, Param};

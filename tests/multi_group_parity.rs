@@ -1,15 +1,17 @@
-//! Rules that estimate one step size for the whole model (Prodigy from prodigyopt 1.1.2,
-//! DAdaptAdam from pytorch-optimizer 4.1.0) over several param groups that differ in weight
-//! decay and `eps`, with parameters and a whole group left without gradients on some steps
-//! (`tests/data/across-groups-golden.json`, made by `tests/data/gen_across_groups.py`; or the
-//! file named by `OPTIM_ACROSS_GROUPS_GOLDEN`): after every step, every parameter, every state
-//! and the values every group keeps. Also: groups that disagree on a shared hyperparameter
-//! are refused, and a checkpoint whose groups disagree on a shared value is refused.
+//! Whole-group rules over several param groups that differ in weight decay, `eps` or `lr`, with
+//! parameters and a whole group left without gradients on some steps
+//! (`tests/data/multi-group-golden.json`, made by `tests/data/gen_multi_group.py`; or the file
+//! named by `OPTIM_MULTI_GROUP_GOLDEN`): Prodigy (prodigyopt 1.1.2) and DAdaptAdam
+//! (pytorch-optimizer 4.1.0) estimate one step size for the whole model; Schedule-Free AdamW
+//! (schedulefree 1.4.1), ADOPT and MARS keep their numbers per group and advance them for a
+//! group without gradients. After every step: every parameter, every state and the values every
+//! group keeps. Also: groups that disagree on a shared hyperparameter are refused, and a
+//! checkpoint whose groups disagree on a shared value is refused.
 
 mod golden;
 
 use optim::checkpoint::CheckpointError;
-use optim::zoo::{DAdaptAdam, Prodigy};
+use optim::zoo::{AdamWScheduleFree, Adopt, DAdaptAdam, Mars, Prodigy};
 use optim::{Element, Group, OptimError, Optimizer, Param, Rule};
 use serde_json::Value;
 
@@ -96,19 +98,22 @@ fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
     match case["optimizer"].as_str()? {
         "Prodigy" => run!(Prodigy),
         "DAdaptAdam" => run!(DAdaptAdam),
+        "AdamWScheduleFree" => run!(AdamWScheduleFree),
+        "ADOPT" => run!(Adopt),
+        "MARS" => run!(Mars),
         _ => None,
     }
 }
 
 #[test]
-fn one_step_size_over_every_group_matches_the_references() {
-    let recording = recording("OPTIM_ACROSS_GROUPS_GOLDEN", "across-groups-golden.json");
+fn every_recorded_multi_group_case_matches_the_reference() {
+    let recording = recording("OPTIM_MULTI_GROUP_GOLDEN", "multi-group-golden.json");
     let cases = recording["cases"].as_array().expect("cases");
     let tally = replay_cases(cases, EXPECTED_SKIPS, replay_case);
-    let summary = tally.summary("across-groups parity");
+    let summary = tally.summary("multi-group parity");
     println!("{summary}");
     tally.assert_no_failures();
-    golden::assert_readme_agrees(&summary, &["OPTIM_ACROSS_GROUPS_GOLDEN"]);
+    golden::assert_readme_agrees(&summary, &["OPTIM_MULTI_GROUP_GOLDEN"]);
     assert!(tally.checked > 0, "no case was checked");
 }
 

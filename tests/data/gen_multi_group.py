@@ -1,8 +1,11 @@
-"""Record Prodigy and DAdaptAdam over several param groups: both estimate one step size for the
-whole model, summing over every group and writing the result into each.
+"""Record whole-group rules over several param groups: Prodigy and DAdaptAdam estimate one step
+size for the whole model, summing over every group and writing the result into each;
+Schedule-Free AdamW, ADOPT and MARS keep their numbers per group, and advance them for a group
+without gradients too.
 
-Usage: python3 gen_across_groups.py SEED STEPS OUT.json   (across-groups-golden.json: SEED=4
-STEPS=10, prodigyopt 1.1.2, pytorch-optimizer 4.1.0, torch 2.15, foreach=False).
+Usage: python3 gen_multi_group.py SEED STEPS OUT.json   (multi-group-golden.json: SEED=4
+STEPS=10, prodigyopt 1.1.2, schedulefree 1.4.1, pytorch-optimizer 4.1.0, torch 2.15,
+foreach=False).
 
 Gradients are those of a quadratic bowl plus noise. Two groups: a matrix and a vector with weight decay, and a vector without. Some steps leave a
 parameter without a gradient (`null` in "grads"), and one leaves the second group without any.
@@ -10,7 +13,7 @@ Per case: "groups" (hyper overrides, shapes, init), and per step "grads", "param
 "state_after_step" (per group, per parameter) and "group_after_step" (per group: the numbers the
 reference keeps in the group).
 """
-import json, sys, torch, prodigyopt, pytorch_optimizer as po
+import json, sys, torch, prodigyopt, schedulefree, pytorch_optimizer as po
 from importlib.metadata import version
 
 seed, steps, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -24,9 +27,15 @@ CASES = [
      [{"weight_decay": 0.05, "eps": 1e-6}, {"weight_decay": 0.0, "safeguard_warmup": False}]),
     ("pytorch_optimizer", "DAdaptAdam", {"weight_decouple": True},
      [{"weight_decay": 0.1}, {"weight_decay": 0.0, "eps": 1e-6}]),
+    ("schedulefree", "AdamWScheduleFree", {"lr": 0.01, "warmup_steps": 3},
+     [{"weight_decay": 0.1}, {"weight_decay": 0.0, "lr": 0.02}]),
+    ("pytorch_optimizer", "ADOPT", {"lr": 0.01}, [{"weight_decay": 0.1}, {"weight_decay": 0.0}]),
+    ("pytorch_optimizer", "MARS", {"lr": 0.01}, [{"weight_decay": 0.1}, {"weight_decay": 0.0}]),
 ]
 KEEP = {"Prodigy": ["d", "d_max", "d_numerator", "d_denom", "d_hat", "k"],
-        "DAdaptAdam": ["d", "numerator_weighted", "step"]}
+        "DAdaptAdam": ["d", "numerator_weighted", "step"],
+        "AdamWScheduleFree": ["k", "weight_sum", "lr_max", "scheduled_lr"],
+        "ADOPT": ["step"], "MARS": ["step"]}
 
 
 def tl(t):
@@ -46,6 +55,9 @@ def run_case(package, name, common, overrides, dtype):
     torch_groups = [{"params": g["params"], **g["hyper"]} for g in groups]
     if package == "prodigyopt":
         opt = prodigyopt.Prodigy(torch_groups, **common)
+    elif package == "schedulefree":
+        opt = schedulefree.AdamWScheduleFree(torch_groups, foreach=False, **common)
+        opt.train()
     else:
         opt = getattr(po, name)(torch_groups, foreach=False, **common)
     record = {"grads": [], "params_after_step": [], "state_after_step": [], "group_after_step": []}
