@@ -62,9 +62,16 @@ impl Visit for Count {
     fn visit<R: Rule>(&mut self, label: &str, hyper: R::Hyper) {
         let small: [&[usize]; 4] = [&[10], &[1000], &[3], &[4, 5]];
         let large: [&[usize]; 4] = [&[140_000], &[300, 257], &[4096], &[7]];
-        self.0.push((format!("{label}, small (inline)"), allocations_after_first_step::<R>(&hyper, &small)));
-        self.0.push((format!("{label}, large (parallel)"), allocations_after_first_step::<R>(&hyper, &large)));
+        self.0.push((format!("{label}, small (inline)"), fewest_of_three::<R>(&hyper, &small)));
+        self.0.push((format!("{label}, large (parallel)"), fewest_of_three::<R>(&hyper, &large)));
     }
+}
+
+/// The counter is process-wide, so a pool worker's own one-time allocations (seen now and
+/// then while rayon's second worker first wakes) can land in a window. A step that allocates
+/// does so in every run; the fewest of three fresh runs keeps that and drops the stray ones.
+fn fewest_of_three<R: Rule>(hyper: &R::Hyper, shapes: &[&[usize]]) -> usize {
+    (0..3).map(|_| allocations_after_first_step::<R>(hyper, shapes)).min().unwrap_or(0)
 }
 
 #[test]
