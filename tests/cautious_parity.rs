@@ -10,7 +10,7 @@ use optim::builtins::AdamW;
 use optim::zoo::Lion;
 use serde_json::Value;
 
-use golden::{ExpectedSkip, Worst, recording, replay, replay_cases};
+use golden::{ExpectedSkip, Tally, Worst, check_parity, recording, replay};
 
 /// Every case of the recording is replayed: none may be skipped.
 const EXPECTED_SKIPS: &[ExpectedSkip] = &[];
@@ -27,28 +27,16 @@ fn our_names(case: &Value) -> Value {
 }
 
 fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
-    let f64 = case["dtype"] == "float64";
     let case = &our_names(case);
-    macro_rules! run {
-        ($rule:ty) => {
-            Some(if f64 { replay::<$rule, f64>(case) } else { replay::<$rule, f32>(case) })
-        };
-    }
-    match case["optimizer"].as_str()? {
-        "AdamW" => run!(AdamW),
-        "Lion" => run!(Lion),
-        _ => None,
-    }
+    golden::by_name!(case, replay, {
+        "AdamW" => AdamW,
+        "Lion" => Lion,
+    })
 }
 
 #[test]
 fn cautious_adamw_and_lion_match_their_references() {
     let recording = recording("OPTIM_CAUTIOUS_GOLDEN", "cautious-golden.json");
-    let cases = recording["cases"].as_array().expect("cases");
-    let tally = replay_cases(cases, EXPECTED_SKIPS, replay_case);
-    let summary = tally.summary("cautious parity");
-    println!("{summary}");
-    golden::assert_readme_agrees(&summary, &["OPTIM_CAUTIOUS_GOLDEN"]);
-    tally.assert_no_failures();
-    assert!(tally.checked > 0, "no case was checked");
+    let summary = |tally: &Tally| tally.summary("cautious parity");
+    check_parity(&recording, EXPECTED_SKIPS, replay_case, summary, &["OPTIM_CAUTIOUS_GOLDEN"]);
 }

@@ -12,7 +12,7 @@ use optim::zoo::{AdamWScheduleFree, Adopt, DAdaptAdam, Mars, Prodigy, SGDSchedul
 use optim::{Element, GradClip, Optimizer, Param, Rule};
 use serde_json::Value;
 
-use golden::{ExpectedSkip, Worst, exactly, hyper_from, numbers, recording, replay_cases, shape, tensor};
+use golden::{ExpectedSkip, Tally, Worst, check_parity, exactly, hyper_from, numbers, recording, shape, tensor};
 
 /// Every recorded optimizer is replayed: none may be skipped.
 const EXPECTED_SKIPS: &[ExpectedSkip] = &[];
@@ -51,17 +51,7 @@ fn replay_group<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
         for (i, p) in params.iter().enumerate() {
             worst.compare(dtype, &values(p), &numbers(&after[i]), &format!("step {} param {i}", t + 1))?;
             let state = opt.state(0, i).ok_or_else(|| format!("no state for param {i}"))?;
-            for (key, expected) in states_after[i].as_object().ok_or("state is a dict")? {
-                let what = format!("step {} param {i} state {key}", t + 1);
-                let ours: Vec<f64> = if key == "step" {
-                    vec![state.step() as f64]
-                } else if let Some(tensor) = state.tensor(key) {
-                    tensor.iter().map(|v| v.to_f64()).collect()
-                } else {
-                    return Err(format!("{what}: the reference has it, we do not"));
-                };
-                worst.compare(dtype, &ours, &numbers(expected), &what)?;
-            }
+            worst.compare_states(dtype, state, &states_after[i], &format!("step {} param {i}", t + 1))?;
         }
         for (key, expected) in groups_after[t].as_object().ok_or("group values are a dict")? {
             let what = format!("step {} group value {key}", t + 1);
@@ -88,22 +78,15 @@ fn replay_group<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
 }
 
 fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
-    let f64 = case["dtype"] == "float64";
-    macro_rules! run {
-        ($rule:ty) => {
-            Some(if f64 { replay_group::<$rule, f64>(case) } else { replay_group::<$rule, f32>(case) })
-        };
-    }
-    match case["optimizer"].as_str()? {
-        "Prodigy" => run!(Prodigy),
-        "DAdaptAdam" => run!(DAdaptAdam),
-        "AdamWScheduleFree" => run!(AdamWScheduleFree),
-        "SGDScheduleFree" => run!(SGDScheduleFree),
-        "ADOPT" => run!(Adopt),
-        "MARS" => run!(Mars),
-        "AdamW" => run!(AdamW),
-        _ => None,
-    }
+    golden::by_name!(case, replay_group, {
+        "Prodigy" => Prodigy,
+        "DAdaptAdam" => DAdaptAdam,
+        "AdamWScheduleFree" => AdamWScheduleFree,
+        "SGDScheduleFree" => SGDScheduleFree,
+        "ADOPT" => Adopt,
+        "MARS" => Mars,
+        "AdamW" => AdamW,
+    })
 }
 
 /// Prodigy (defaults; weight decay with bias correction and safeguard warmup), DAdaptAdam,
@@ -112,11 +95,6 @@ fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
 #[test]
 fn every_recorded_whole_group_case_matches_the_reference() {
     let recording = recording("OPTIM_GROUP_GOLDEN", "group-golden.json");
-    let cases = recording["cases"].as_array().expect("cases");
-    let tally = replay_cases(cases, EXPECTED_SKIPS, replay_case);
-    let summary = tally.summary_naming("group parity", "unsupported");
-    println!("{summary}");
-    golden::assert_readme_agrees(&summary, &["OPTIM_GROUP_GOLDEN"]);
-    tally.assert_no_failures();
-    assert!(tally.checked > 0, "no case was checked");
+    let summary = |tally: &Tally| tally.summary_naming("group parity", "unsupported");
+    check_parity(&recording, EXPECTED_SKIPS, replay_case, summary, &["OPTIM_GROUP_GOLDEN"]);
 }

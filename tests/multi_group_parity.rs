@@ -15,7 +15,9 @@ use optim::zoo::{AdamWScheduleFree, Adopt, DAdaptAdam, Mars, Prodigy};
 use optim::{Element, Group, OptimError, Optimizer, Param, Rule};
 use serde_json::Value;
 
-use golden::{ExpectedSkip, Worst, exactly, hyper_from, hyper_value, numbers, recording, replay_cases, shape, tensor};
+use golden::{
+    ExpectedSkip, Tally, Worst, check_parity, exactly, hyper_from, hyper_value, numbers, recording, shape, tensor,
+};
 
 /// Every recorded case is replayed: none may be skipped.
 const EXPECTED_SKIPS: &[ExpectedSkip] = &[];
@@ -68,15 +70,7 @@ fn replay<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
                 let ours: Vec<f64> = p.value().iter().map(|v| v.to_f64()).collect();
                 worst.compare(dtype, &ours, &numbers(&after[i]), &format!("step {} group {g} param {i}", t + 1))?;
                 let state = opt.state(g, i).ok_or_else(|| format!("no state for group {g} param {i}"))?;
-                for (key, expected) in states[i].as_object().ok_or("state is a dict")? {
-                    let what = format!("step {} group {g} param {i} state {key}", t + 1);
-                    let ours: Vec<f64> = match (key.as_str(), state.tensor(key)) {
-                        ("step", _) => vec![state.step() as f64],
-                        (_, Some(tensor)) => tensor.iter().map(|v| v.to_f64()).collect(),
-                        _ => return Err(format!("{what}: the reference has it, we do not")),
-                    };
-                    worst.compare(dtype, &ours, &numbers(expected), &what)?;
-                }
+                worst.compare_states(dtype, state, &states[i], &format!("step {} group {g} param {i}", t + 1))?;
             }
             for (key, expected) in values[g].as_object().ok_or("group values are a dict")? {
                 let what = format!("step {} group {g} value {key}", t + 1);
@@ -89,32 +83,20 @@ fn replay<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
 }
 
 fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
-    let f64 = case["dtype"] == "float64";
-    macro_rules! run {
-        ($rule:ty) => {
-            Some(if f64 { replay::<$rule, f64>(case) } else { replay::<$rule, f32>(case) })
-        };
-    }
-    match case["optimizer"].as_str()? {
-        "Prodigy" => run!(Prodigy),
-        "DAdaptAdam" => run!(DAdaptAdam),
-        "AdamWScheduleFree" => run!(AdamWScheduleFree),
-        "ADOPT" => run!(Adopt),
-        "MARS" => run!(Mars),
-        _ => None,
-    }
+    golden::by_name!(case, replay, {
+        "Prodigy" => Prodigy,
+        "DAdaptAdam" => DAdaptAdam,
+        "AdamWScheduleFree" => AdamWScheduleFree,
+        "ADOPT" => Adopt,
+        "MARS" => Mars,
+    })
 }
 
 #[test]
 fn every_recorded_multi_group_case_matches_the_reference() {
     let recording = recording("OPTIM_MULTI_GROUP_GOLDEN", "multi-group-golden.json");
-    let cases = recording["cases"].as_array().expect("cases");
-    let tally = replay_cases(cases, EXPECTED_SKIPS, replay_case);
-    let summary = tally.summary("multi-group parity");
-    println!("{summary}");
-    tally.assert_no_failures();
-    golden::assert_readme_agrees(&summary, &["OPTIM_MULTI_GROUP_GOLDEN"]);
-    assert!(tally.checked > 0, "no case was checked");
+    let summary = |tally: &Tally| tally.summary("multi-group parity");
+    check_parity(&recording, EXPECTED_SKIPS, replay_case, summary, &["OPTIM_MULTI_GROUP_GOLDEN"]);
 }
 
 fn two_groups(second_lr: f64) -> (Param<f64>, Param<f64>, Optimizer<Prodigy, f64>) {

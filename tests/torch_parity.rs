@@ -12,26 +12,19 @@ use golden::{ExpectedSkip, Worst, compare_values, recording, replay, replay_case
 const EXPECTED_SKIPS: &[ExpectedSkip] = &[];
 
 fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
-    let f64 = case["dtype"] == "float64";
-    macro_rules! run {
-        ($rule:ty) => {
-            Some(if f64 { replay::<$rule, f64>(case) } else { replay::<$rule, f32>(case) })
-        };
-    }
-    match case["optimizer"].as_str()? {
-        "SGD" => run!(Sgd),
-        "Adam" => run!(Adam),
-        "AdamW" => run!(AdamW),
-        "RMSprop" => run!(RmsProp),
-        "Adagrad" => run!(Adagrad),
-        "Adadelta" => run!(Adadelta),
-        "Adamax" => run!(Adamax),
-        "NAdam" => run!(NAdam),
-        "RAdam" => run!(RAdam),
-        "Rprop" => run!(Rprop),
-        "ASGD" => run!(Asgd),
-        _ => None,
-    }
+    golden::by_name!(case, replay, {
+        "SGD" => Sgd,
+        "Adam" => Adam,
+        "AdamW" => AdamW,
+        "RMSprop" => RmsProp,
+        "Adagrad" => Adagrad,
+        "Adadelta" => Adadelta,
+        "Adamax" => Adamax,
+        "NAdam" => NAdam,
+        "RAdam" => RAdam,
+        "Rprop" => Rprop,
+        "ASGD" => Asgd,
+    })
 }
 
 #[test]

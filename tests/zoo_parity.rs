@@ -10,7 +10,7 @@ use optim::zoo::{
 };
 use serde_json::Value;
 
-use golden::{ExpectedSkip, Worst, recording, replay, replay_cases};
+use golden::{ExpectedSkip, Worst, check_parity, recording, replay};
 
 /// Every optimizer of the recordings is replayed: none may be skipped.
 const EXPECTED_SKIPS: &[ExpectedSkip] = &[];
@@ -30,46 +30,33 @@ fn split_beta_triple(case: &Value) -> Value {
 }
 
 fn replay_case(case: &Value) -> Option<Result<Worst, String>> {
-    let f64 = case["dtype"] == "float64";
     let case = &split_beta_triple(case);
-    macro_rules! run {
-        ($rule:ty) => {
-            Some(if f64 { replay::<$rule, f64>(case) } else { replay::<$rule, f32>(case) })
-        };
-    }
-    match case["optimizer"].as_str()? {
-        "AdaFactor" => run!(AdaFactor),
-        "Lion" => run!(Lion),
-        "AdaBelief" => run!(AdaBelief),
-        "Yogi" => run!(Yogi),
-        "Adan" => run!(Adan),
-        "AdaBound" => run!(AdaBound),
-        "QHAdam" => run!(QHAdam),
-        "AdEMAMix" => run!(AdEmaMix),
-        "Tiger" => run!(Tiger),
-        "SignSGD" => run!(SignSgd),
-        "LaProp" => run!(LaProp),
-        "DiffGrad" => run!(DiffGrad),
-        "AdaMod" => run!(AdaMod),
-        "MADGRAD" => run!(Madgrad),
-        "Lamb" => run!(Lamb),
-        "LARS" => run!(Lars),
-        "NovoGrad" => run!(NovoGrad),
-        _ => None,
-    }
+    golden::by_name!(case, replay, {
+        "AdaFactor" => AdaFactor,
+        "Lion" => Lion,
+        "AdaBelief" => AdaBelief,
+        "Yogi" => Yogi,
+        "Adan" => Adan,
+        "AdaBound" => AdaBound,
+        "QHAdam" => QHAdam,
+        "AdEMAMix" => AdEmaMix,
+        "Tiger" => Tiger,
+        "SignSGD" => SignSgd,
+        "LaProp" => LaProp,
+        "DiffGrad" => DiffGrad,
+        "AdaMod" => AdaMod,
+        "MADGRAD" => Madgrad,
+        "Lamb" => Lamb,
+        "LARS" => Lars,
+        "NovoGrad" => NovoGrad,
+    })
 }
 
 /// Replays every case of `recording`, prints one line per case and the summary line, and fails
 /// on the first mismatch of each failing case.
 fn check(title: &str, recording: &Value) {
-    let cases = recording["cases"].as_array().expect("cases");
-    let tally = replay_cases(cases, EXPECTED_SKIPS, replay_case);
-    let summary = tally.summary(title);
-    println!("{summary}");
     let overrides = ["OPTIM_ZOO_GOLDEN", "OPTIM_ZOO_FLAGS_GOLDEN", "OPTIM_ZOO_ADAFACTOR_GOLDEN"];
-    golden::assert_readme_agrees(&summary, &overrides);
-    tally.assert_no_failures();
-    assert!(tally.checked > 0, "no case was checked");
+    check_parity(recording, EXPECTED_SKIPS, replay_case, |tally| tally.summary(title), &overrides);
 }
 
 /// The recording's configurations: mostly defaults, plus rectified AdaBelief, decoupled Adan

@@ -4,8 +4,24 @@
 use std::fmt::Display;
 
 use ndarray::{ArrayD, IxDyn};
-use optim::{Element, Group, HyperSet, HyperValue, Optimizer, Param, Rule};
+use optim::{Element, Group, HyperSet, HyperValue, Optimizer, Param, ParamState, Rule};
 use serde_json::Value;
+
+/// `by_name!(case, replay, { "SGD" => Sgd, ... })`: `replay::<Sgd, f64>(case)` (`f32` for a
+/// float32 case) for the rule listed under the case's optimizer name; `None` for a name not listed.
+#[allow(unused_macros)] // each test crate uses its own subset of these helpers
+macro_rules! by_name {
+    ($case:expr, $replay:ident, { $($name:literal => $rule:ty),* $(,)? }) => {{
+        let case = $case;
+        let f64 = case["dtype"] == "float64";
+        match case["optimizer"].as_str() {
+            $(Some($name) => Some(if f64 { $replay::<$rule, f64>(case) } else { $replay::<$rule, f32>(case) }),)*
+            _ => None,
+        }
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use by_name;
 
 /// Reads a JSON recording.
 pub fn load(path: &str) -> Value {
@@ -131,6 +147,25 @@ pub fn replay_cases(
     tally
 }
 
+/// Replays every case of `recording`, prints one line per case and the summary line
+/// (`summary_of` the tally), fails on any mismatch, and checks the README shows that line
+/// (unless one of `env_vars` points the suite at another recording).
+pub fn check_parity(
+    recording: &Value,
+    expected_skips: &[ExpectedSkip],
+    replay_case: impl Fn(&Value) -> Option<Result<Worst, String>>,
+    summary_of: impl Fn(&Tally) -> String,
+    env_vars: &[&str],
+) {
+    let cases = recording["cases"].as_array().expect("cases");
+    let tally = replay_cases(cases, expected_skips, replay_case);
+    let summary = summary_of(&tally);
+    println!("{summary}");
+    tally.assert_no_failures();
+    assert_readme_agrees(&summary, env_vars);
+    assert!(tally.checked > 0, "no case was checked");
+}
+
 /// Relative and absolute tolerance per dtype: a value passes when `|ours - torch| <= rel * |torch| + abs`.
 pub fn tolerance(dtype: &str) -> (f64, f64) {
     if dtype == "float64" { (1e-12, 1e-14) } else { (1e-5, 1e-7) }
@@ -242,6 +277,33 @@ pub fn hyper_from<H: HyperSet>(kwargs: &Value) -> Result<H, String> {
     Ok(hyper)
 }
 
+impl Worst {
+    /// Compares every state the reference recorded for one parameter (`"step"` is its step
+    /// count; tensors and per-parameter scalars by name); a recorded state we lack is a mismatch.
+    pub fn compare_states<T: Element>(
+        &mut self,
+        dtype: &str,
+        state: &ParamState<T>,
+        recorded: &Value,
+        at: &str,
+    ) -> Result<(), String> {
+        for (key, expected) in recorded.as_object().ok_or("state is a dict")? {
+            let what = format!("{at} state {key}");
+            let ours: Vec<f64> = if key == "step" {
+                vec![state.step() as f64]
+            } else if let Some(tensor) = state.tensor(key) {
+                tensor.iter().map(|v| v.to_f64()).collect()
+            } else if let Some(scalar) = state.scalar(key) {
+                vec![scalar]
+            } else {
+                return Err(format!("{what}: the reference has it, we do not"));
+            };
+            self.compare(dtype, &ours, &numbers(expected), &what)?;
+        }
+        Ok(())
+    }
+}
+
 /// Replays one `cases[]` entry; returns the worst error or a description of the first mismatch.
 pub fn replay<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
     let dtype = case["dtype"].as_str().unwrap_or_default();
@@ -266,19 +328,7 @@ pub fn replay<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
             let torch = numbers(&after[i]);
             worst.compare(dtype, &ours, &torch, &format!("step {} param {i}", t + 1))?;
             let state = opt.state(0, i).ok_or_else(|| format!("no state for param {i}"))?;
-            for (key, expected) in states_after[i].as_object().ok_or("state is a dict")? {
-                let what = format!("step {} param {i} state {key}", t + 1);
-                let ours: Vec<f64> = if key == "step" {
-                    vec![state.step() as f64]
-                } else if let Some(tensor) = state.tensor(key) {
-                    tensor.iter().map(|v| v.to_f64()).collect()
-                } else if let Some(scalar) = state.scalar(key) {
-                    vec![scalar]
-                } else {
-                    return Err(format!("{what}: torch has it, we do not"));
-                };
-                worst.compare(dtype, &ours, &numbers(expected), &what)?;
-            }
+            worst.compare_states(dtype, state, &states_after[i], &format!("step {} param {i}", t + 1))?;
         }
     }
     Ok(worst)

@@ -47,16 +47,19 @@ pub(super) fn prepare_fn(rule: &ir::Rule) -> TokenStream {
         }
         #rt::Prepared { scalars: #SLOTS, mask: #MASK }
     };
+    let signature = quote! {
+        fn prepare_stage(
+            #HYPER: &Self::Hyper,
+            #STEP: u64,
+            #SCALAR_STATE_IN: &mut [f64],
+            #SHAPE: &[usize],
+            #REDUCTIONS: &[f64],
+            #STAGE: usize,
+        ) -> Self::Prep
+    };
     if rule.group_states.is_empty() {
         return quote! {
-            fn prepare_stage(
-                #HYPER: &Self::Hyper,
-                #STEP: u64,
-                #SCALAR_STATE_IN: &mut [f64],
-                #SHAPE: &[usize],
-                #REDUCTIONS: &[f64],
-                #STAGE: usize,
-            ) -> Self::Prep {
+            #signature {
                 let #GROUP_STATE_IN = #rt::GroupScalars { current: &[], next: &mut [] };
                 #body
             }
@@ -66,14 +69,7 @@ pub(super) fn prepare_fn(rule: &ir::Rule) -> TokenStream {
     quote! {
         /// Without a param group, the group's values start from their initial values and
         /// what the step makes of them is dropped; [`Optimizer`] keeps them in the group.
-        fn prepare_stage(
-            #HYPER: &Self::Hyper,
-            #STEP: u64,
-            #SCALAR_STATE_IN: &mut [f64],
-            #SHAPE: &[usize],
-            #REDUCTIONS: &[f64],
-            #STAGE: usize,
-        ) -> Self::Prep {
+        #signature {
             let __current: [f64; #count] = ::core::array::from_fn(|i| <Self as #rt::Rule>::group_state_init(#HYPER, i));
             let mut __next = [0.0f64; #count];
             let __group = #rt::GroupScalars { current: &__current, next: &mut __next };
