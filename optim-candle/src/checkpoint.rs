@@ -94,7 +94,7 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
 
     /// Runs `f` with every Var's buffer lent to its parameter handle (loading checks the
     /// saved state's shapes against the parameters').
-    fn with_values(
+    pub(crate) fn with_values(
         &mut self,
         f: impl FnOnce(&mut Optimizer<R, T>) -> Result<(), OptimError> + Send,
     ) -> Result<(), BridgeError> {

@@ -53,11 +53,13 @@
 pub struct ReadmeDoctests;
 
 mod checkpoint;
+mod clip;
 mod element;
 mod error;
 mod lend;
 mod nn;
 mod optimizer;
+mod points;
 mod step;
 mod varmap;
 

@@ -6,8 +6,8 @@ use candle_core::{DType, Device, Tensor, Var};
 use ndarray::{ArrayD, IxDyn};
 use optim_candle::{BridgeError, CandleOptimizer, VarGroup};
 use optim_core::builtins::{Adagrad, Adam, AdamW, NAdam, RAdam, RmsProp, Sgd};
-use optim_core::zoo::{AdaFactor, Lamb, Lion};
-use optim_core::{Group, OptimError, Optimizer, Param, Rule};
+use optim_core::zoo::{AdaFactor, AdamWScheduleFree, Lamb, Lion, Prodigy};
+use optim_core::{GradClip, Group, OptimError, Optimizer, Param, Rule};
 
 const SHAPES: [&[usize]; 4] = [&[16, 8], &[8], &[4, 3, 5], &[7]];
 
@@ -27,6 +27,12 @@ fn to_array(tensor: &Tensor) -> ArrayD<f32> {
 /// The bridge and the `Param` optimizer, two groups (the second with its own lr), `steps`
 /// steps of the same gradients; parameters and state dicts must be equal bit for bit.
 fn check<R: Rule>(hyper: R::Hyper, lr: f64, steps: usize) {
+    check_with::<R>(hyper, lr, steps, None);
+}
+
+/// [`check`] with fused clipping on both sides; for a rule with an evaluation point, both also
+/// go to it and back, and must agree there too.
+fn check_with<R: Rule>(hyper: R::Hyper, lr: f64, steps: usize, clip: Option<GradClip>) {
     let vars: Vec<Var> = SHAPES.iter().enumerate().map(|(i, s)| var(s, i)).collect();
     let params: Vec<Param<f32>> = vars.iter().map(|v| Param::new(to_array(v.as_tensor()))).collect();
     let mut bridge = CandleOptimizer::<R>::with_groups(
@@ -39,6 +45,8 @@ fn check<R: Rule>(hyper: R::Hyper, lr: f64, steps: usize) {
         hyper,
     )
     .unwrap();
+    bridge.set_grad_clip(clip).unwrap();
+    reference.set_grad_clip(clip).unwrap();
     for step in 0..steps {
         let mut grads = GradStore::default();
         for (i, (var, param)) in vars.iter().zip(&params).enumerate() {
@@ -52,6 +60,16 @@ fn check<R: Rule>(hyper: R::Hyper, lr: f64, steps: usize) {
         bridge.step(&grads).unwrap();
         reference.step().unwrap();
         reference.zero_grad();
+        assert_eq!(bridge.last_grad_norm(), reference.last_grad_norm());
+    }
+    if R::POINTS {
+        bridge.eval().unwrap();
+        reference.eval();
+        for (var, param) in vars.iter().zip(&params) {
+            assert_eq!(to_array(var.as_tensor()), param.value(), "{} at the evaluation point", R::NAME);
+        }
+        bridge.train().unwrap();
+        reference.train();
     }
     for (var, param) in vars.iter().zip(&params) {
         assert_eq!(to_array(var.as_tensor()), param.value(), "{}", R::NAME);
@@ -72,6 +90,10 @@ fn every_kind_of_rule_matches_the_param_optimizer_bit_for_bit() {
     check::<Lion>(Lion::hyper().lr(0.001), 0.0003, 4);
     check::<Lamb>(Lamb::hyper().lr(0.01), 0.003, 4); // per-tensor reductions: two passes
     check::<AdaFactor>(AdaFactor::hyper(), 0.003, 4); // row and column state
+    // one step size over both groups (which must then share lr)
+    check::<Prodigy>(Prodigy::hyper().weight_decay(0.01), 1.0, 4);
+    check::<AdamWScheduleFree>(AdamWScheduleFree::hyper().lr(0.01).warmup_steps(2), 0.003, 4);
+    check_with::<AdamW>(AdamW::hyper().lr(0.01), 0.003, 4, Some(GradClip::norm(0.5)));
 }
 
 #[test]
