@@ -146,4 +146,11 @@ fn a_checkpoint_whose_groups_disagree_on_a_shared_value_is_refused() {
     let err = opt.load_state_dict(&sd).unwrap_err();
     let expected = CheckpointError::GroupValuesDisagree { group: 1, optimizer: "Prodigy", name: "d_denom" };
     assert_eq!(err, expected.into());
+
+    // a shared hyperparameter is checked at load too, not left for the next step to refuse
+    let mut sd = opt.state_dict();
+    sd.param_groups[1].hyper.insert("d_coef".into(), optim::HyperValue::Float(2.0));
+    let err = opt.load_state_dict(&sd).unwrap_err();
+    let disagree = OptimError::GroupsDisagree { optimizer: "Prodigy", name: "d_coef", group: 1 };
+    assert_eq!(err, CheckpointError::Hyper { group: 1, error: Box::new(disagree) }.into());
 }

@@ -22,11 +22,22 @@ fn values_group<R: Rule, P>(item: &Work<P>) -> usize {
 /// Refuses a step of a rule whose values span every group when a group disagrees with group 0
 /// on a hyperparameter those values are computed from ([`Rule::SHARED_HYPERS`]).
 pub(crate) fn check_groups_agree<R: Rule, T>(groups: &[ParamGroup<R, T>]) -> Result<(), OptimError> {
-    let Some((first, rest)) = groups.split_first() else { return Ok(()) };
+    check_hypers_agree::<R>(groups.len(), |g| &groups[g].hyper)
+}
+
+/// [`check_groups_agree`] over `count` groups whose hyperparameters `hyper_of` gives (a
+/// checkpoint's, before any of them is applied).
+pub(crate) fn check_hypers_agree<'h, R: Rule>(
+    count: usize,
+    hyper_of: impl Fn(usize) -> &'h R::Hyper,
+) -> Result<(), OptimError> {
+    if count == 0 {
+        return Ok(());
+    }
     for name in R::SHARED_HYPERS {
-        let expected = first.hyper.get(name);
-        if let Some(index) = rest.iter().position(|g| g.hyper.get(name) != expected) {
-            return Err(OptimError::GroupsDisagree { optimizer: R::NAME, name, group: index + 1 });
+        let expected = hyper_of(0).get(name);
+        if let Some(group) = (1..count).find(|&g| hyper_of(g).get(name) != expected) {
+            return Err(OptimError::GroupsDisagree { optimizer: R::NAME, name, group });
         }
     }
     Ok(())

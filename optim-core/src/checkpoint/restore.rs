@@ -66,6 +66,10 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             check_group_values::<R>(group, dict)?;
         }
         check_values_shared::<R>(&sd.param_groups)?;
+        crate::group_values::check_hypers_agree::<R>(hypers.len(), |g| &hypers[g]).map_err(|error| {
+            let group = if let OptimError::GroupsDisagree { group, .. } = error { group } else { 0 };
+            CheckpointError::Hyper { group, error: Box::new(error) }
+        })?;
         let mut states: Vec<Vec<Option<ParamState<T>>>> =
             self.groups.iter().map(|g| vec![None; g.params.len()]).collect();
         for (&index, entry) in &sd.state {
@@ -263,7 +267,8 @@ mod tests {
     use super::super::decode::reseal;
     use super::super::metadata::key;
     use crate::builtins::NAdam;
-    use crate::{Group, Optimizer, Param, StateDict};
+    use crate::zoo::{AdamWScheduleFree, Prodigy};
+    use crate::{Group, Optimizer, Param, Rule, StateDict};
 
     #[test]
     fn conditions_that_read_only_the_shape() {
@@ -274,11 +279,12 @@ mod tests {
         assert!(!super::reads_only_shape("weight_decay > 0"));
     }
 
-    fn trained(lr: f64) -> Optimizer<NAdam, f64> {
+    /// Three steps over two groups (the second with its own `second` hyperparameter `value`).
+    fn trained<R: Rule>(hyper: R::Hyper, second: (&str, f64)) -> Optimizer<R, f64> {
         let a = Param::new(ndarray::arr1(&[1.0f64, -2.0]).into_dyn());
         let b = Param::new(ndarray::arr2(&[[0.5f64], [0.25]]).into_dyn());
-        let groups = vec![Group::new(vec![a.clone()]), Group::new(vec![b.clone()]).with("lr", lr / 2.0)];
-        let mut opt = Optimizer::<NAdam, f64>::with_groups(groups, NAdam::hyper().lr(lr)).unwrap();
+        let groups = vec![Group::new(vec![a.clone()]), Group::new(vec![b.clone()]).with(second.0, second.1)];
+        let mut opt = Optimizer::<R, f64>::with_groups(groups, hyper).unwrap();
         for step in 0..3 {
             a.set_grad(ndarray::arr1(&[0.1 * step as f64, -0.3]).into_dyn());
             b.set_grad(ndarray::arr2(&[[0.2], [0.4 - step as f64]]).into_dyn());
@@ -292,8 +298,25 @@ mod tests {
     /// that changes nothing or a load of exactly what the file says.
     #[test]
     fn every_bit_flip_in_the_json_behind_the_checksum() {
-        let bytes = trained(0.01).to_bytes().unwrap();
-        let mut target = trained(0.5);
+        let nadam = |lr: f64| trained::<NAdam>(NAdam::hyper().lr(lr), ("lr", lr / 2.0));
+        flip_every_bit(&nadam(0.01), || nadam(0.5));
+    }
+
+    /// The same over the values a param group keeps (one set shared by every group for
+    /// Prodigy) and Schedule-Free's evaluation mode.
+    #[test]
+    fn every_bit_flip_in_group_values_and_the_evaluation_mode() {
+        let prodigy = |decay: f64| trained::<Prodigy>(Prodigy::hyper(), ("weight_decay", decay));
+        flip_every_bit(&prodigy(0.0), || prodigy(0.1));
+        let schedule_free = |lr: f64| trained::<AdamWScheduleFree>(AdamWScheduleFree::hyper().lr(lr), ("lr", lr / 2.0));
+        let mut at_x = schedule_free(0.01);
+        at_x.eval();
+        flip_every_bit(&at_x, || schedule_free(0.5));
+    }
+
+    fn flip_every_bit<R: Rule + std::fmt::Debug>(source: &Optimizer<R, f64>, fresh: impl Fn() -> Optimizer<R, f64>) {
+        let bytes = source.to_bytes().unwrap();
+        let mut target = fresh();
         let pristine = format!("{target:?}");
         let (mut loaded, mut refused) = (0, 0);
         for entry in [key::PARAM_GROUPS, key::STATE, key::STEPS_TAKEN, key::OPTIMIZER] {
@@ -314,7 +337,7 @@ mod tests {
                         Ok(()) => {
                             loaded += 1;
                             assert_eq!(target.state_dict(), decoded.unwrap());
-                            target = trained(0.5);
+                            target = fresh();
                         }
                         Err(_) => {
                             refused += 1;
