@@ -201,8 +201,9 @@ impl Visit for Measure {
     }
 }
 
-/// The probe loops measured per run: STREAM's two and the streams of rules with 0 to 2 states.
-const PROBES: [Loop; 5] = [Loop::Copy, Loop::Triad, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2)];
+/// The probe loops measured per run: the read-only sum (the yardstick of reduction passes),
+/// STREAM's two and the streams of rules with 0 to 3 states.
+const PROBES: [Loop; 7] = [Loop::Read, Loop::Copy, Loop::Triad, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3)];
 
 /// One round of every figure, on the current rayon pool.
 fn measure(large: Shape, many: Shape, reps: usize) -> Run {
