@@ -169,12 +169,15 @@ fn a_reduction_adds_one_read_only_pass_before_the_update() {
         }
     });
     let loops = loops(&file);
-    // the update loop; the reduction's blocks, each a value loop and a fold into the lanes; and
-    // the remainder, accumulating lane by lane
-    assert_eq!(loops.count, 5, "{:?}", loops.bodies);
+    // the update loop; the reduction's blocks, each a value loop and a fold into the lanes (rows
+    // of the block, lane by lane); and the remainder, accumulating lane by lane
+    assert_eq!(loops.count, 6, "{:?}", loops.bodies);
     let reduce = item_fn(&file, "__reduce1");
     assert!(reduce.contains("__bv0 [__i] = (__st0 * __st0)"), "{reduce}");
-    assert!(reduce.contains("__acc0 [__k % 8usize] +="), "{reduce}");
+    assert!(
+        reduce.contains("__acc0 [__l] += < __T as __rt :: Element > :: to_f64 (__bv0 [__j * 32usize + __l])"),
+        "{reduce}"
+    );
     assert!(reduce.contains("__acc0 [__l] +="), "{reduce}");
     assert!(!reduce.contains("__s0 [__i] ="), "a reduction pass never stores:\n{reduce}");
     assert!(!reduce.contains("__param [__i] ="), "{reduce}");
