@@ -16,7 +16,8 @@
 //! Options: `--threads LIST` (default 2), `--reps N` (timings per figure and round, median kept;
 //! default 7), `--rounds N` (every figure measured again, the median round reported; default
 //! 3), `--quick` (8 × 128K elements, one round: a smoke test), `--only LABEL` (time only the
-//! rows whose label starts with LABEL, e.g. for a profiler).
+//! rows whose label starts with LABEL, e.g. for a profiler), `--json` (the figures as JSON, for
+//! `scripts/compare_torch.py --clip`).
 
 #[path = "../benches/kernels/fixture.rs"]
 mod fixture;
@@ -43,6 +44,7 @@ struct Options {
     rounds: usize,
     quick: bool,
     only: Option<String>,
+    json: bool,
 }
 
 fn number(args: &mut impl Iterator<Item = String>, option: &str) -> Result<usize, String> {
@@ -51,7 +53,7 @@ fn number(args: &mut impl Iterator<Item = String>, option: &str) -> Result<usize
 }
 
 fn options() -> Result<Options, String> {
-    let mut options = Options { threads: vec![2], reps: 7, rounds: 3, quick: false, only: None };
+    let mut options = Options { threads: vec![2], reps: 7, rounds: 3, quick: false, only: None, json: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -60,6 +62,7 @@ fn options() -> Result<Options, String> {
                 let threads = list.split(',').map(|t| t.trim().parse::<usize>().map_err(|e| format!("--threads: {e}")));
                 options.threads = threads.collect::<Result<_, _>>()?;
             }
+            "--json" => options.json = true,
             "--only" => options.only = Some(args.next().ok_or("--only needs a rule's label")?),
             "--reps" => options.reps = number(&mut args, "--reps")?,
             "--rounds" => options.rounds = number(&mut args, "--rounds")?,
@@ -94,7 +97,7 @@ fn median_time(reps: usize, mut run: impl FnMut()) -> f64 {
 const PROBES: [Loop; 5] = [Loop::Read, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3)];
 
 /// One round on the current pool: each probe's GB/s, then each case's seconds per step.
-fn round(setup: Setup, reps: usize, only: Option<&str>) -> (Vec<f64>, Vec<f64>) {
+fn round(setup: Setup, reps: usize, only: Option<&str>) -> Round {
     let level = SimdLevel::detected();
     let probes = PROBES
         .iter()
@@ -113,9 +116,49 @@ fn round(setup: Setup, reps: usize, only: Option<&str>) -> (Vec<f64>, Vec<f64>) 
     (probes, cases.collect())
 }
 
-fn table(threads: usize, rounds: &[(Vec<f64>, Vec<f64>)], setup: Setup) {
-    let probes: Vec<f64> = (0..PROBES.len()).map(|i| median(rounds.iter().map(|r| r.0[i]).collect())).collect();
-    let times: Vec<f64> = (0..Case::ALL.len()).map(|i| median(rounds.iter().map(|r| r.1[i]).collect())).collect();
+/// One round's figures: each probe's GB/s, each case's seconds per step.
+type Round = (Vec<f64>, Vec<f64>);
+
+/// The median round's probes (GB/s) and cases (seconds per step).
+fn medians(rounds: &[Round]) -> Round {
+    let probes = (0..PROBES.len()).map(|i| median(rounds.iter().map(|r| r.0[i]).collect())).collect();
+    let times = (0..Case::ALL.len()).map(|i| median(rounds.iter().map(|r| r.1[i]).collect())).collect();
+    (probes, times)
+}
+
+fn json(runs: &[(usize, Vec<Round>)], setup: Setup) {
+    let runs: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|(threads, rounds)| {
+            let (probes, times) = medians(rounds);
+            let probes: serde_json::Map<String, serde_json::Value> =
+                PROBES.iter().zip(probes).map(|(k, gbps)| (k.name(), serde_json::json!(gbps))).collect();
+            let cases: Vec<serde_json::Value> = Case::ALL
+                .iter()
+                .zip(times)
+                .map(|(case, time)| {
+                    serde_json::json!({
+                        "rule": case.label,
+                        "read_only_bytes_per_element": case.bytes.0,
+                        "update_bytes_per_element": case.bytes.1,
+                        "step_s": time,
+                    })
+                })
+                .collect();
+            serde_json::json!({ "threads": threads, "probes_gbps": probes, "cases": cases })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "cpu": machine::cpu_model(),
+        "simd": format!("{:?}", SimdLevel::detected()),
+        "tensors": { "count": setup.count, "rows": setup.rows, "cols": setup.cols },
+        "runs": runs,
+    });
+    println!("{doc:#}");
+}
+
+fn table(threads: usize, rounds: &[Round], setup: Setup) {
+    let (probes, times) = medians(rounds);
     let rate = |kind: Loop| PROBES.iter().position(|&k| k == kind).map_or(f64::NAN, |i| probes[i]);
     let names: Vec<String> = PROBES.iter().zip(&probes).map(|(k, gbps)| format!("{} {gbps:.1}", k.name())).collect();
     println!("### {threads} thread{}\n", if threads == 1 { "" } else { "s" });
@@ -165,6 +208,10 @@ fn main() {
         for ((_, pool), rounds) in pools.iter().zip(&mut runs) {
             rounds.push(pool.install(|| round(setup, options.reps, options.only.as_deref())));
         }
+    }
+    if options.json {
+        let runs: Vec<_> = pools.iter().map(|(threads, _)| *threads).zip(runs).collect();
+        return json(&runs, setup);
     }
     println!(
         "CPU: {} ({:?} clones); {} tensors of {} × {} f32; median of {} timings per figure, median of {} rounds.\n",

@@ -5,7 +5,7 @@
 //! - *triad*, `a = b + s·c`: 12 bytes per element;
 //! - *rmw*, the streams of an optimizer step without its arithmetic: `x += g` for a parameter
 //!   and `k` states that are read and rewritten, `g` only read; 4 × (3 + 2k) bytes per element
-//!   (`rmw12`, `rmw20`, `rmw28`, `rmw36`);
+//!   (`rmw12` to `rmw44`);
 //! - *read*, the sum of one array: 4 bytes per element, nothing written. The yardstick of a
 //!   reduction pass (a per-tensor norm, a group sum, the global norm of clipping), which only
 //!   reads.
@@ -35,7 +35,7 @@ pub enum Loop {
     Copy,
     /// `a = b + s·c`.
     Triad,
-    /// `x += g` over a parameter and this many states (at most three).
+    /// `x += g` over a parameter and this many states (at most four).
     Rmw(usize),
     /// The sum of one array, read and never written.
     Read,
@@ -100,13 +100,23 @@ impl Kernel<f32> for Body {
                     *t += g;
                 })
             }
-            (Loop::Rmw(_), [s, t, u, ..]) => {
+            (Loop::Rmw(_), [s, t, u]) => {
                 let streams = out.iter_mut().zip(input).zip(s.iter_mut()).zip(t.iter_mut()).zip(u.iter_mut());
                 streams.for_each(|((((x, g), s), t), u)| {
                     *x += g;
                     *s += g;
                     *t += g;
                     *u += g;
+                })
+            }
+            (Loop::Rmw(_), [s, t, u, v, ..]) => {
+                let streams = out.iter_mut().zip(input).zip(s.iter_mut()).zip(t.iter_mut()).zip(u.iter_mut());
+                streams.zip(v.iter_mut()).for_each(|(((((x, g), s), t), u), v)| {
+                    *x += g;
+                    *s += g;
+                    *t += g;
+                    *u += g;
+                    *v += g;
                 })
             }
             (Loop::Read, _) => {
@@ -144,8 +154,8 @@ fn split(level: SimdLevel, body: &Body, out: &mut [f32], input: &[f32], extra: &
     let middle = (out.len() / 2) & !63;
     let (out_left, out_right) = out.split_at_mut(middle);
     let (input_left, input_right) = input.split_at(middle);
-    let mut left: [&mut [f32]; 3] = Default::default();
-    let mut right: [&mut [f32]; 3] = Default::default();
+    let mut left: [&mut [f32]; 4] = Default::default();
+    let mut right: [&mut [f32]; 4] = Default::default();
     for ((array, l), r) in extra.iter_mut().zip(&mut left).zip(&mut right) {
         (*l, *r) = core::mem::take(array).split_at_mut(middle);
     }
@@ -157,12 +167,12 @@ fn split(level: SimdLevel, body: &Body, out: &mut [f32], input: &[f32], extra: &
 }
 
 impl Probe {
-    /// Arrays of `len` elements for `kind` (at most three states), every page written once.
+    /// Arrays of `len` elements for `kind` (at most four states), every page written once.
     pub fn new(kind: Loop, len: usize) -> Self {
         let extra = match kind {
             Loop::Copy => 0,
             Loop::Triad => 1,
-            Loop::Rmw(states) => states.min(3),
+            Loop::Rmw(states) => states.min(4),
             Loop::Read => 0,
         };
         Probe {
@@ -183,7 +193,7 @@ impl Probe {
         let out = self.out.as_slice_mut().expect("contiguous");
         let input = self.input.as_slice().expect("contiguous");
         let count = self.extra.len();
-        let mut extra: [&mut [f32]; 3] = Default::default();
+        let mut extra: [&mut [f32]; 4] = Default::default();
         for (slot, array) in extra.iter_mut().zip(&mut self.extra) {
             *slot = array.as_slice_mut().expect("contiguous");
         }

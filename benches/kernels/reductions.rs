@@ -181,11 +181,12 @@ impl Case {
             extra_bytes: 0,
             make: |s| stepper::<Prodigy>(s, Prodigy::hyper(), None),
         },
-        // the group sums read grad, s and exp_avg_sq; the update has s and both moments
+        // the numerator's group sum reads grad, s and exp_avg_sq, then Σ|s| grad and s (a pass
+        // of its own); the update has s and both moments
         Case {
             label: "DAdaptAdam",
-            passes: 2,
-            bytes: (12, 36),
+            passes: 3,
+            bytes: (20, 36),
             extra_bytes: 0,
             make: |s| stepper::<DAdaptAdam>(s, DAdaptAdam::hyper(), None),
         },
