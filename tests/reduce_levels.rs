@@ -1,10 +1,11 @@
 //! Reduction passes give the same bits at every SIMD level and thread count on tensors large
 //! enough to be cut into many pieces: a rule with group sums (Prodigy, D-Adaptation Adam) through
 //! `step_slices` at each level and through `Optimizer::step` in pools of several sizes, and
-//! clipping fused into the step, whose global norm is a threaded, vectorised pass of its own.
+//! clipping fused into the step, whose global norm is a threaded, vectorised pass of its own;
+//! and AdaFactor's row and column sums, cut by rows into pieces that run on several threads.
 
 use optim::builtins::AdamW;
-use optim::zoo::{DAdaptAdam, Prodigy};
+use optim::zoo::{AdaFactor, DAdaptAdam, Prodigy};
 use optim::{Element, GradClip, Optimizer, Param, Rule, SimdLevel};
 
 mod noise;
@@ -86,5 +87,39 @@ fn fused_clipping_is_bit_identical_across_thread_counts() {
         for threads in [2, 3, 8] {
             assert!(pool_run::<AdamW>(&AdamW::hyper(), threads, clip) == one, "{norm_type}: {threads} threads differ");
         }
+    }
+}
+
+/// AdaFactor's first step over a 256 × 1024 matrix (cut into four pieces of 64 rows) in a pool
+/// of `threads`: its row and column states (at step 1 the row and column means of `g² + eps1`).
+fn adafactor_means(threads: usize, grad: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let p = Param::new(ndarray::ArrayD::from_elem(vec![256, 1024], 1.0f32));
+    p.set_grad(ndarray::ArrayD::from_shape_vec(vec![256, 1024], grad.to_vec()).unwrap());
+    let mut opt = Optimizer::<AdaFactor, f32>::new(vec![p], AdaFactor::hyper()).unwrap();
+    pool.install(|| opt.step()).unwrap();
+    let state = opt.state(0, 0).unwrap();
+    let tensor = |name| state.tensor(name).unwrap().iter().copied().collect::<Vec<f32>>();
+    (tensor("exp_avg_sq_row"), tensor("exp_avg_sq_col"))
+}
+
+#[test]
+fn adafactor_row_and_column_sums_over_pieces_match_plain_sums() {
+    let grad: Vec<f32> = Noise(5).vec(256 * 1024);
+    let u = |i: usize, j: usize| {
+        let g = grad[i * 1024 + j];
+        f64::from(g * g + 1e-30)
+    };
+    let (rows, cols) = adafactor_means(2, &grad);
+    for (i, &row) in rows.iter().enumerate() {
+        let mean = (0..1024).map(|j| u(i, j)).sum::<f64>() / 1024.0;
+        assert!((f64::from(row) - mean).abs() <= 1e-6 * mean, "row {i}: {row} vs {mean}");
+    }
+    for (j, &col) in cols.iter().enumerate() {
+        let mean = (0..256).map(|i| u(i, j)).sum::<f64>() / 256.0;
+        assert!((f64::from(col) - mean).abs() <= 1e-6 * mean, "column {j}: {col} vs {mean}");
+    }
+    for threads in [1, 3, 8] {
+        assert!(adafactor_means(threads, &grad) == (rows.clone(), cols.clone()), "{threads} threads differ from 2");
     }
 }
