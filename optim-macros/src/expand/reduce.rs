@@ -85,7 +85,7 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
         quote!(for __j in 0..#BLOCK / #LANES { for #LANE in 0..#LANES { #fold } })
     });
     let walk = if rule.factored() {
-        element_walk(rule, quote!(let #LANE = #INDEX % #LANES; #loads #body))
+        super::reduce_rows::factored_walk(rule, pass, &mine, &loads)
     } else {
         quote! {
             let __blocks = #LEN / #BLOCK;
