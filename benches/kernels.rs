@@ -11,9 +11,14 @@
 //! - `step`: the whole `Optimizer::step()`, on rayon's global pool (set `RAYON_NUM_THREADS`);
 //!   at 1K elements it is dominated by the per-step overhead, which is part of what it measures.
 //!
-//! The `bandwidth` group runs STREAM's copy and triad over the same sizes, and the streams of a
-//! one- and a two-state rule without their arithmetic (`rmw20`, `rmw28`), on one thread and on
-//! the pool, so the groups above read as fractions of this machine's limit (`kernels/probe.rs`).
+//! The `bandwidth` group runs STREAM's copy and triad over the same sizes, the streams of rules
+//! with one to three states without their arithmetic (`rmw20`, `rmw28`, `rmw36`) and a read-only
+//! sum (`read`, the yardstick of reduction passes), on one thread and on the pool, so the groups
+//! above read as fractions of this machine's limit (`kernels/probe.rs`).
+//!
+//! Every zoo rule (`optim::zoo`) has a group `zoo/<name>` of its `step` alone (there is no naive
+//! version), with `Throughput` the bytes of its read-only reduction passes plus its update pass
+//! (`kernels/zoo_cases.rs`).
 //!
 //! `cargo bench --bench kernels` runs it all in about 8 minutes on a 2-core machine (the naive
 //! version at 16M overruns its second of measurement: criterion says so and carries on);
@@ -28,6 +33,8 @@ mod fixture;
 mod naive;
 #[path = "kernels/probe.rs"]
 mod probe;
+#[path = "kernels/zoo_cases.rs"]
+mod zoo_cases;
 
 use std::time::Duration;
 
@@ -38,6 +45,7 @@ use crate::cases::Visit;
 use crate::fixture::{Kernel, NaiveRun, Shape, Step, bytes_per_element};
 use crate::naive::Naive;
 use crate::probe::{Loop, Probe};
+use crate::zoo_cases::{Bytes, VisitZoo};
 
 const SHAPES: [Shape; 5] = [
     Shape::one(1 << 10),
@@ -66,9 +74,9 @@ fn group<'a>(c: &'a mut Criterion, name: &str, shape: Shape) -> BenchmarkGroup<'
     group
 }
 
-/// The probe loops in the `bandwidth` group: STREAM's two, and the read-modify-write streams of
-/// rules with one and two states (20 and 28 bytes per element, like every benchmarked rule).
-const PROBES: [Loop; 4] = [Loop::Copy, Loop::Triad, Loop::Rmw(1), Loop::Rmw(2)];
+/// The probe loops in the `bandwidth` group: the read-only sum, STREAM's two, and the
+/// read-modify-write streams of rules with one to three states (20 to 36 bytes per element).
+const PROBES: [Loop; 6] = [Loop::Read, Loop::Copy, Loop::Triad, Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3)];
 
 fn bandwidth(c: &mut Criterion, shapes: &[Shape]) {
     let level = SimdLevel::detected();
@@ -118,6 +126,18 @@ impl Visit for Bench<'_> {
     }
 }
 
+impl VisitZoo for Bench<'_> {
+    fn visit_zoo<R: Rule>(&mut self, hyper: R::Hyper, bytes: Bytes) {
+        for &shape in self.shapes {
+            let mut group = group(self.c, &format!("zoo/{}", R::NAME), shape);
+            group.throughput(Throughput::BytesDecimal((bytes.total() * shape.elements()) as u64));
+            let mut step = Step::<R>::new(hyper.clone(), shape);
+            group.bench_function(BenchmarkId::new("step", shape.label()), |b| b.iter(|| step.run()));
+            group.finish();
+        }
+    }
+}
+
 fn main() {
     let shapes: &[Shape] = if test_mode() { &TEST_SHAPES } else { &SHAPES };
     let mut c = Criterion::default()
@@ -127,5 +147,6 @@ fn main() {
         .configure_from_args();
     bandwidth(&mut c, shapes);
     cases::builtins(&mut Bench { c: &mut c, shapes });
+    zoo_cases::zoo(&mut Bench { c: &mut c, shapes });
     c.final_summary();
 }

@@ -2,7 +2,9 @@
 //! built-in, GB/s at 16M f32 elements for the naive ndarray version, the baseline and the widest
 //! SIMD clone (one thread) and the full `Optimizer::step()` (the pool's threads), as fractions of
 //! the same run's bandwidth probes, the 1000 × 4096 many-tensor step against the 16M one, and the
-//! time of a step over one tensor of 1K elements.
+//! time of a step over one tensor of 1K elements; then every zoo rule's `Optimizer::step()` at
+//! 16M against the time its bytes need at the probes' speed (its read-only passes at the `read`
+//! probe's, its update at the `rmw` probe's with the same streams).
 //!
 //! ```text
 //! cargo run --release --example bench_table                       # rayon's global pool
@@ -26,6 +28,8 @@ mod machine;
 mod naive;
 #[path = "../benches/kernels/probe.rs"]
 mod probe;
+#[path = "../benches/kernels/zoo_cases.rs"]
+mod zoo_cases;
 
 use std::time::Instant;
 
@@ -35,6 +39,7 @@ use crate::cases::Visit;
 use crate::fixture::{Kernel, NaiveRun, Shape, Step, bytes_per_element};
 use crate::naive::Naive;
 use crate::probe::{Loop, Probe};
+use crate::zoo_cases::{Bytes, VisitZoo};
 
 struct Options {
     threads: Option<Vec<usize>>,
@@ -112,6 +117,15 @@ struct Row {
     kernel_1k: f64,
 }
 
+/// One zoo rule's figures: its passes, bytes per element and seconds per step.
+#[derive(Clone)]
+struct ZooRow {
+    label: &'static str,
+    passes: usize,
+    bytes: Bytes,
+    step: f64,
+}
+
 /// One pool size's figures.
 #[derive(Clone)]
 struct Run {
@@ -119,6 +133,7 @@ struct Run {
     /// Each probe loop at the large size: GB/s on one thread, then on the pool.
     bandwidth: Vec<(Loop, f64, f64)>,
     rows: Vec<Row>,
+    zoo: Vec<ZooRow>,
 }
 
 impl Run {
@@ -146,7 +161,18 @@ impl Run {
                 ..first.rows[i].clone()
             })
             .collect();
-        Run { threads: first.threads, bandwidth, rows }
+        let zoo =
+            (0..first.zoo.len()).map(|i| ZooRow { step: over(&|r| r.zoo[i].step), ..first.zoo[i].clone() }).collect();
+        Run { threads: first.threads, bandwidth, rows, zoo }
+    }
+
+    /// Seconds the bytes of `bytes` × `elements` need at this run's pool probes: the read-only
+    /// part at the `read` probe's speed, the update at the `rmw` probe's with the same streams.
+    fn need(&self, bytes: Bytes, elements: usize) -> f64 {
+        let (_, read) = self.probe(Loop::Read);
+        let (_, rmw) = Loop::rmw_moving(bytes.update).map_or((f64::NAN, f64::NAN), |k| self.probe(k));
+        let n = elements as f64;
+        n * bytes.read_only as f64 / (read * 1e9) + n * bytes.update as f64 / (rmw * 1e9)
     }
 }
 
@@ -201,8 +227,24 @@ impl Visit for Measure {
     }
 }
 
-/// The probe loops measured per run: STREAM's two and the streams of rules with 0 to 2 states.
-const PROBES: [Loop; 5] = [Loop::Copy, Loop::Triad, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2)];
+struct MeasureZoo {
+    large: Shape,
+    reps: usize,
+    rows: Vec<ZooRow>,
+}
+
+impl VisitZoo for MeasureZoo {
+    fn visit_zoo<R: Rule>(&mut self, hyper: R::Hyper, bytes: Bytes) {
+        let mut step = Step::<R>::new(hyper, self.large);
+        let step = median_time(self.reps, 1, || step.run());
+        self.rows.push(ZooRow { label: R::NAME, passes: R::PASSES, bytes, step });
+    }
+}
+
+/// The probe loops measured per run: the read-only sum (the yardstick of reduction passes),
+/// STREAM's two and the streams of rules with 0 to 4 states.
+const PROBES: [Loop; 8] =
+    [Loop::Read, Loop::Copy, Loop::Triad, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3), Loop::Rmw(4)];
 
 /// One round of every figure, on the current rayon pool.
 fn measure(large: Shape, many: Shape, reps: usize) -> Run {
@@ -218,7 +260,9 @@ fn measure(large: Shape, many: Shape, reps: usize) -> Run {
         .collect();
     let mut visitor = Measure { large, many, reps, rows: Vec::new() };
     cases::builtins(&mut visitor);
-    Run { threads: rayon::current_num_threads(), bandwidth, rows: visitor.rows }
+    let mut zoo = MeasureZoo { large, reps, rows: Vec::new() };
+    zoo_cases::zoo(&mut zoo);
+    Run { threads: rayon::current_num_threads(), bandwidth, rows: visitor.rows, zoo: zoo.rows }
 }
 
 fn plural(threads: usize) -> &'static str {
@@ -280,6 +324,28 @@ fn markdown(rounds: &[Run], large: Shape, many: Shape) {
         );
     }
     println!();
+    println!(
+        "Zoo rules, `step` at {big} on {t} thread{}: the bytes each moves per element (read-only passes \
+         + update), and the time those bytes need at the `read` and `rmw` probes' speed.\n",
+        plural(t)
+    );
+    println!("| rule | passes | B/elem | step | GB/s | time its bytes need | need / step |");
+    println!("|---|--:|--:|--:|--:|--:|--:|");
+    for row in &run.zoo {
+        let need = run.need(row.bytes, large.elements());
+        println!(
+            "| {} | {} | {} + {} | {:.2} ms | {:.1} | {:.2} ms | {:.0}% |",
+            row.label,
+            row.passes,
+            row.bytes.read_only,
+            row.bytes.update,
+            row.step * 1e3,
+            gbps(row.bytes.total() * large.elements(), row.step),
+            need * 1e3,
+            100.0 * need / row.step,
+        );
+    }
+    println!();
 }
 
 fn json(runs: &[Vec<Run>], large: Shape, many: Shape) {
@@ -304,6 +370,20 @@ fn json(runs: &[Vec<Run>], large: Shape, many: Shape) {
                     })
                 })
                 .collect();
+            let zoo: Vec<serde_json::Value> = run
+                .zoo
+                .iter()
+                .map(|row| {
+                    serde_json::json!({
+                        "rule": row.label,
+                        "passes": row.passes,
+                        "read_only_bytes_per_element": row.bytes.read_only,
+                        "update_bytes_per_element": row.bytes.update,
+                        "step_s": row.step,
+                        "bytes_need_s": run.need(row.bytes, large.elements()),
+                    })
+                })
+                .collect();
             let bandwidth: serde_json::Map<String, serde_json::Value> = run
                 .bandwidth
                 .iter()
@@ -311,7 +391,13 @@ fn json(runs: &[Vec<Run>], large: Shape, many: Shape) {
                     (kind.name(), serde_json::json!({ "one_thread_gbps": one, "pool_gbps": pool }))
                 })
                 .collect();
-            serde_json::json!({ "threads": run.threads, "rounds": rounds.len(), "bandwidth": bandwidth, "rules": rows })
+            serde_json::json!({
+                "threads": run.threads,
+                "rounds": rounds.len(),
+                "bandwidth": bandwidth,
+                "rules": rows,
+                "zoo": zoo,
+            })
         })
         .collect();
     let doc = serde_json::json!({

@@ -7,11 +7,17 @@ tensors of 4096 elements, with PyTorch's three implementations (the for-loop pat
 (``torch.set_num_threads``), and prints one markdown table beside our ``Optimizer::step()``,
 which it measures by running ``cargo run --release --example bench_table -- --json``.
 
+With ``--clip``, instead: gradient clipping on 8 tensors of 1024 x 2048 (16M f32), torch's
+``clip_grad_norm_`` (per-tensor and ``foreach``) and ``get_total_norm`` beside fused AdamW
+(``fused=True``, else ``foreach``), against ours from ``bench_reduce --json``: the norm alone,
+AdamW, AdamW with clipping fused into the step and AdamW after our ``clip_grad_norm_``.
+
 Usage::
 
     python3 scripts/compare_torch.py                  # 1 and 2 threads
     python3 scripts/compare_torch.py --threads 1,2,4 --reps 9
     python3 scripts/compare_torch.py --ours results.json   # reuse a saved bench_table --json
+    python3 scripts/compare_torch.py --clip --threads 2     # clipping, beside bench_reduce
 
 Where torch cannot be imported, it says so and exits with status 0.
 """
@@ -111,6 +117,99 @@ def time_torch(torch, rule, implementation, count, length, reps):
         return None
 
 
+CLIP_SHAPE = (8, 1024, 2048)
+CLIP_MAX_NORM = 1.0  # below the gradients' norm (about 15), as in benches/kernels/reductions.rs
+
+
+def our_clip_figures(args):
+    if args.ours:
+        return json.loads(Path(args.ours).read_text())
+    command = ["cargo", "run", "--release", "--quiet", "--example", "bench_reduce", "--"]
+    command += ["--threads", args.threads, "--reps", str(args.reps), "--json"]
+    if args.quick:
+        command.append("--quick")
+    print("running:", " ".join(command), file=sys.stderr)
+    try:
+        output = subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        sys.exit(f"compare_torch: could not measure ours ({error})")
+    return json.loads(output)
+
+
+def time_call(call, reps):
+    """Median seconds per call(), after two untimed calls."""
+    for _ in range(2):
+        call()
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def torch_clip_rows(torch, count, rows, cols, reps):
+    """Seconds per call of each torch case over `count` tensors of rows x cols: label -> seconds."""
+    generator = torch.Generator().manual_seed(0)
+    params = []
+    for _ in range(count):
+        param = torch.nn.Parameter(torch.rand(rows, cols, generator=generator) + 0.5)
+        param.grad = (torch.rand(rows, cols, generator=generator) - 0.5) * 1e-2
+        params.append(param)
+    out = {}
+    for implementation in ("fused", "foreach"):
+        try:
+            options = {"fused": True} if implementation == "fused" else {"foreach": True}
+            optimizer = torch.optim.AdamW(params, **options)
+            with torch.no_grad():
+                optimizer.step()
+            break
+        except (RuntimeError, TypeError, ValueError) as error:
+            print(f"torch AdamW {implementation}: {error}", file=sys.stderr)
+    out["AdamW impl"] = implementation
+    utils = torch.nn.utils
+    if hasattr(utils, "get_total_norm"):
+        grads = [p.grad for p in params]
+        out["get_total_norm"] = time_call(lambda: utils.get_total_norm(grads, 2.0), reps)
+    with torch.no_grad():
+        out["AdamW"] = time_call(optimizer.step, reps)
+        for foreach in (False, True):
+            def clipped(foreach=foreach):
+                utils.clip_grad_norm_(params, CLIP_MAX_NORM, foreach=foreach)
+                optimizer.step()
+
+            out[f"AdamW + clip_grad_norm_ (foreach={foreach})"] = time_call(clipped, reps)
+    return out
+
+
+def clip_table(torch, args):
+    ours = our_clip_figures(args)
+    shape = ours["tensors"]
+    print(f"### Clipping: PyTorch {torch.__version__} beside optim ({ours['cpu']}, {ours['simd']} clones)\n")
+    print(f"{shape['count']} tensors of {shape['rows']} x {shape['cols']} f32; milliseconds per step (median); "
+          "`÷` is torch's time over ours (above 1: ours is faster).\n")
+    print("| what | threads | torch | optim | ÷ |")
+    print("|---|--:|--:|--:|--:|")
+    for run in ours["runs"]:
+        threads = run["threads"]
+        torch.set_num_threads(threads)
+        mine = {case["rule"]: case["step_s"] for case in run["cases"]}
+        theirs = torch_clip_rows(torch, shape["count"], shape["rows"], shape["cols"], args.reps)
+        impl = theirs.pop("AdamW impl")
+        pairs = [
+            ("global 2-norm (`get_total_norm`)", theirs.get("get_total_norm"), mine.get("get_total_norm")),
+            (f"AdamW (torch {impl})", theirs["AdamW"], mine.get("AdamW")),
+            ("AdamW + clip_grad_norm_ (torch per tensor; ours separate)",
+             theirs["AdamW + clip_grad_norm_ (foreach=False)"], mine.get("AdamW + clip_grad_norm_")),
+            ("AdamW + clip_grad_norm_ (torch foreach; ours fused)",
+             theirs["AdamW + clip_grad_norm_ (foreach=True)"], mine.get("AdamW + fused clip")),
+        ]
+        for label, torch_s, ours_s in pairs:
+            cells = [milliseconds(torch_s), milliseconds(ours_s), "—" if ours_s is None else ratio(torch_s, ours_s)]
+            print(f"| {label} | {threads} | " + " | ".join(cells) + " |", flush=True)
+    print()
+
+
 def milliseconds(seconds):
     return "—" if seconds is None else f"{seconds * 1e3:.2f}"
 
@@ -124,10 +223,14 @@ def main():
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     parser.add_argument("--reps", type=int, default=7, help="timed steps per figure; the median is reported")
     parser.add_argument("--quick", action="store_true", help="1M and 100x4096 instead of 16M and 1000x4096")
-    parser.add_argument("--ours", help="a saved `bench_table --json` output instead of running cargo")
+    parser.add_argument("--ours", help="a saved `bench_table --json` (or, with --clip, `bench_reduce --json`) output")
+    parser.add_argument("--clip", action="store_true", help="gradient clipping with AdamW instead of every built-in")
     args = parser.parse_args()
 
     torch = import_torch()
+    if args.clip:
+        clip_table(torch, args)
+        return
     ours = our_figures(args)
     large, many = ours["large"], ours["many"]
     shapes = [

@@ -5,7 +5,10 @@
 //! - *triad*, `a = b + s·c`: 12 bytes per element;
 //! - *rmw*, the streams of an optimizer step without its arithmetic: `x += g` for a parameter
 //!   and `k` states that are read and rewritten, `g` only read; 4 × (3 + 2k) bytes per element
-//!   (`rmw12`, `rmw20`, `rmw28`).
+//!   (`rmw12` to `rmw44`);
+//! - *read*, the sum of one array: 4 bytes per element, nothing written. The yardstick of a
+//!   reduction pass (a per-tensor norm, a group sum, the global norm of clipping), which only
+//!   reads.
 //!
 //! STREAM's counts leave out the read a cache does before it writes a line that was not read
 //! (copy and triad really move 12 and 16 bytes per element), and one core's bandwidth grows with
@@ -32,8 +35,10 @@ pub enum Loop {
     Copy,
     /// `a = b + s·c`.
     Triad,
-    /// `x += g` over a parameter and this many states.
+    /// `x += g` over a parameter and this many states (at most four).
     Rmw(usize),
+    /// The sum of one array, read and never written.
+    Read,
 }
 
 impl Loop {
@@ -43,6 +48,7 @@ impl Loop {
             Loop::Copy => 8,
             Loop::Triad => 12,
             Loop::Rmw(states) => 4 * (3 + 2 * states),
+            Loop::Read => 4,
         }
     }
 
@@ -52,6 +58,7 @@ impl Loop {
             Loop::Copy => "copy".into(),
             Loop::Triad => "triad".into(),
             Loop::Rmw(_) => format!("rmw{}", self.bytes()),
+            Loop::Read => "read".into(),
         }
     }
 
@@ -61,8 +68,12 @@ impl Loop {
     }
 }
 
-/// The loops as kernels: `out` is written (and read by `Rmw`), `input` only read, `extra` the
-/// triad's second input or the rewritten states.
+/// Lanes of the read probe's sum: enough independent accumulators for the adds to pipeline in
+/// the widest vectors (two 16-lane registers).
+const READ_LANES: usize = 32;
+
+/// The loops as kernels: `out` is written (and read by `Rmw`; only its first element, the sum,
+/// by `Read`), `input` only read, `extra` the triad's second input or the rewritten states.
 struct Body {
     kind: Loop,
     scale: f32,
@@ -82,12 +93,42 @@ impl Kernel<f32> for Body {
                 *x += g;
                 *s += g;
             }),
-            (Loop::Rmw(_), [s, t, ..]) => {
+            (Loop::Rmw(_), [s, t]) => {
                 out.iter_mut().zip(input).zip(s.iter_mut()).zip(t.iter_mut()).for_each(|(((x, g), s), t)| {
                     *x += g;
                     *s += g;
                     *t += g;
                 })
+            }
+            (Loop::Rmw(_), [s, t, u]) => {
+                let streams = out.iter_mut().zip(input).zip(s.iter_mut()).zip(t.iter_mut()).zip(u.iter_mut());
+                streams.for_each(|((((x, g), s), t), u)| {
+                    *x += g;
+                    *s += g;
+                    *t += g;
+                    *u += g;
+                })
+            }
+            (Loop::Rmw(_), [s, t, u, v, ..]) => {
+                let streams = out.iter_mut().zip(input).zip(s.iter_mut()).zip(t.iter_mut()).zip(u.iter_mut());
+                streams.zip(v.iter_mut()).for_each(|(((((x, g), s), t), u), v)| {
+                    *x += g;
+                    *s += g;
+                    *t += g;
+                    *u += g;
+                    *v += g;
+                })
+            }
+            (Loop::Read, _) => {
+                let mut lanes = [0.0f32; READ_LANES];
+                let blocks = input.chunks_exact(READ_LANES);
+                let tail: f32 = blocks.remainder().iter().sum();
+                for block in blocks {
+                    lanes.iter_mut().zip(block).for_each(|(lane, x)| *lane += x);
+                }
+                if let Some(first) = out.first_mut() {
+                    *first = lanes.iter().sum::<f32>() + tail;
+                }
             }
             (Loop::Triad, []) => {}
         }
@@ -113,8 +154,8 @@ fn split(level: SimdLevel, body: &Body, out: &mut [f32], input: &[f32], extra: &
     let middle = (out.len() / 2) & !63;
     let (out_left, out_right) = out.split_at_mut(middle);
     let (input_left, input_right) = input.split_at(middle);
-    let mut left: [&mut [f32]; 2] = Default::default();
-    let mut right: [&mut [f32]; 2] = Default::default();
+    let mut left: [&mut [f32]; 4] = Default::default();
+    let mut right: [&mut [f32]; 4] = Default::default();
     for ((array, l), r) in extra.iter_mut().zip(&mut left).zip(&mut right) {
         (*l, *r) = core::mem::take(array).split_at_mut(middle);
     }
@@ -126,12 +167,13 @@ fn split(level: SimdLevel, body: &Body, out: &mut [f32], input: &[f32], extra: &
 }
 
 impl Probe {
-    /// Arrays of `len` elements for `kind` (at most two states), every page written once.
+    /// Arrays of `len` elements for `kind` (at most four states), every page written once.
     pub fn new(kind: Loop, len: usize) -> Self {
         let extra = match kind {
             Loop::Copy => 0,
             Loop::Triad => 1,
-            Loop::Rmw(states) => states.min(2),
+            Loop::Rmw(states) => states.min(4),
+            Loop::Read => 0,
         };
         Probe {
             kind,
@@ -151,7 +193,7 @@ impl Probe {
         let out = self.out.as_slice_mut().expect("contiguous");
         let input = self.input.as_slice().expect("contiguous");
         let count = self.extra.len();
-        let mut extra: [&mut [f32]; 2] = Default::default();
+        let mut extra: [&mut [f32]; 4] = Default::default();
         for (slot, array) in extra.iter_mut().zip(&mut self.extra) {
             *slot = array.as_slice_mut().expect("contiguous");
         }

@@ -50,7 +50,10 @@ pub(crate) fn gradient_norm<T: Element>(data: &mut ParamData<T>, p: f64) -> Opti
 
 fn tensor_norm<T: Element>(grad: &ArrayD<T>, p: f64) -> f64 {
     match grad.as_slice_memory_order() {
-        Some(slice) => vector_norm(slice.iter().map(|x| x.to_f64()), p),
+        // the 1- and 2-norms in a threaded, vectorised pass; other orders element by element
+        Some(slice) => {
+            crate::norm::fast_norm(slice, p).unwrap_or_else(|| vector_norm(slice.iter().map(|x| x.to_f64()), p))
+        }
         None => vector_norm(grad.iter().map(|x| x.to_f64()), p),
     }
 }

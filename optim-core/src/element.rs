@@ -73,12 +73,12 @@ pub trait Element:
     /// ```
     fn round_bf16(self) -> Self {
         let single = self.to_f64() as f32;
-        if single.is_nan() {
-            return self;
-        }
         let bits = single.to_bits();
         let rounded = bits.wrapping_add(0x7fff + ((bits >> 16) & 1)) & 0xffff_0000;
-        Self::from_f64(f64::from(f32::from_bits(rounded)))
+        let value = Self::from_f64(f64::from(f32::from_bits(rounded)));
+        // a select, not an early return: the branch kept element loops with bf16 rounding
+        // (AdaFactor's) scalar
+        if single.is_nan() { self } else { value }
     }
     /// Linear interpolation from `self` to `end` by `weight`, rounded as `torch.lerp` rounds.
     fn lerp(self, end: Self, weight: Self) -> Self;

@@ -12,6 +12,7 @@ mod group_values;
 mod hooks;
 mod hyper;
 mod kernel;
+mod norm;
 mod optimizer;
 mod parallel;
 mod param;

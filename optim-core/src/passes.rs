@@ -61,7 +61,7 @@ impl<'a, 's, R: Rule, T: Element> SlicePlan<'a, 's, R, T> {
     ) -> Self {
         let prep = R::prepare_stage(hyper, step, scalar_state, shape, reductions, 0);
         let temps = vec![0.0f64; R::TEMPORARIES.len(shape)];
-        let accumulators = vec![0.0f64; R::ACCUMULATORS.len(shape)];
+        let accumulators = vec![0.0f64; crate::reduce::accumulators_len::<R>(shape)];
         let mut plan = SlicePlan {
             level,
             hyper,

@@ -55,7 +55,7 @@ impl<T: Element> ParamState<T> {
             tensors: vec![StateBuffer::default(); R::STATES.len()],
             scalars,
             temps: vec![0.0; R::TEMPORARIES.len(shape)],
-            accumulators: vec![0.0; R::ACCUMULATORS.len(shape)],
+            accumulators: vec![0.0; crate::reduce::accumulators_len::<R>(shape)],
         }
     }
 

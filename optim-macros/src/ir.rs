@@ -141,9 +141,13 @@ pub fn render(stmts: &[ElemStmt], pass: Option<usize>) -> TokenStream {
 pub enum Sink {
     /// Added straight into the lane accumulators (`acc[lane] += v`).
     Lanes,
-    /// Stored into the block's value array (`values[i] = v`), folded into the lanes after the
-    /// block's loop, so the loop itself is a plain element loop that vectorises.
+    /// Stored into the block's value array (`values[i] = v`; row and column sums into their
+    /// own block arrays), folded into the lanes after the block's loop, so the loop itself is a
+    /// plain element loop that vectorises.
     Block,
+    /// As `Lanes`, except row sums go to the current row's lane accumulators (`rows[lane] += v`),
+    /// folded into the row's sum at the row's end: a factored pass's last elements of a row.
+    RowLanes,
 }
 
 /// [`render`] with a choice of where tensor reductions go.
@@ -170,6 +174,18 @@ pub fn render_into(stmts: &[ElemStmt], pass: Option<usize>, sink: Sink) -> Token
                         (Target::Tensor(reduction), ReduceKind::Max) => {
                             let acc = ACCUMULATOR.at(reduction);
                             quote::quote!(#acc[#LANE] = #acc[#LANE].max(#RT::Element::to_f64(#value));)
+                        }
+                        (Target::Rows(m), _) if sink == Sink::Block => {
+                            let values = BLOCK_ROWS.at(m);
+                            quote::quote!(#values[#INDEX] = #value;)
+                        }
+                        (Target::Cols(m), _) if sink == Sink::Block => {
+                            let values = BLOCK_COLS.at(m);
+                            quote::quote!(#values[#INDEX] = #value;)
+                        }
+                        (Target::Rows(m), _) if sink == Sink::RowLanes => {
+                            let lanes = ROW_LANES.at(m);
+                            quote::quote!(#lanes[#LANE] += #RT::Element::to_f64(#value);)
                         }
                         (Target::Rows(m), _) => {
                             quote::quote!(#FACTOR_SUMS[#m * #ALL_ROWS + #ROW] += #RT::Element::to_f64(#value);)
@@ -230,6 +246,30 @@ fn accumulates_where(stmts: &[ElemStmt], wanted: &impl Fn(usize) -> bool) -> boo
         }
         ElemStmt::Code { .. } => false,
     })
+}
+
+/// The row sums and the column sums (by buffer index) that pass `pass` accumulates.
+pub fn factor_targets(stmts: &[ElemStmt], pass: usize) -> (Vec<usize>, Vec<usize>) {
+    fn walk(stmts: &[ElemStmt], pass: usize, rows: &mut Vec<usize>, cols: &mut Vec<usize>) {
+        for stmt in stmts {
+            match stmt {
+                ElemStmt::Accumulate { pass: own, target: Target::Rows(m), .. } if *own == pass => rows.push(*m),
+                ElemStmt::Accumulate { pass: own, target: Target::Cols(m), .. } if *own == pass => cols.push(*m),
+                ElemStmt::Branch { then, otherwise, .. } => {
+                    walk(then, pass, rows, cols);
+                    walk(otherwise, pass, rows, cols);
+                }
+                _ => {}
+            }
+        }
+    }
+    let (mut rows, mut cols) = (Vec::new(), Vec::new());
+    walk(stmts, pass, &mut rows, &mut cols);
+    rows.sort_unstable();
+    rows.dedup();
+    cols.sort_unstable();
+    cols.dedup();
+    (rows, cols)
 }
 
 /// Whether every statement only accumulates (no element code a value would depend on).

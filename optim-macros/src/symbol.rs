@@ -109,6 +109,12 @@ symbols! {
     // ---- the expansion's own ---------------------------------------------------------------
     /// Family: a reduction's values over one block of a reduction pass.
     BLOCK_VALUES = "__bv";
+    /// Family: row sum `m`'s values over one block of a factored reduction pass.
+    BLOCK_ROWS = "__brw";
+    /// Family: column sum `m`'s values over one block of a factored reduction pass.
+    BLOCK_COLS = "__bcl";
+    /// Family: row sum `m`'s lane accumulators over the current row.
+    ROW_LANES = "__rl";
     /// The element index in a loop.
     INDEX = "__i";
     /// The loop's length.

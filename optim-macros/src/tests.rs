@@ -169,16 +169,67 @@ fn a_reduction_adds_one_read_only_pass_before_the_update() {
         }
     });
     let loops = loops(&file);
-    // the update loop; the reduction's blocks, each a value loop and a fold into the lanes; and
-    // the remainder, accumulating lane by lane
-    assert_eq!(loops.count, 5, "{:?}", loops.bodies);
+    // the update loop; the reduction's blocks, each a value loop and a fold into the lanes (rows
+    // of the block, lane by lane); and the remainder, accumulating lane by lane
+    assert_eq!(loops.count, 6, "{:?}", loops.bodies);
     let reduce = item_fn(&file, "__reduce1");
     assert!(reduce.contains("__bv0 [__i] = (__st0 * __st0)"), "{reduce}");
-    assert!(reduce.contains("__acc0 [__k % 8usize] +="), "{reduce}");
+    assert!(
+        reduce.contains("__acc0 [__l] += < __T as __rt :: Element > :: to_f64 (__bv0 [__j * 32usize + __l])"),
+        "{reduce}"
+    );
     assert!(reduce.contains("__acc0 [__l] +="), "{reduce}");
     assert!(!reduce.contains("__s0 [__i] ="), "a reduction pass never stores:\n{reduce}");
     assert!(!reduce.contains("__param [__i] ="), "{reduce}");
     let update = item_fn(&file, "__loop");
     assert!(!update.contains("__acc0"), "the update pass does not accumulate:\n{update}");
     assert!(file.to_token_stream().to_string().contains("const PASSES : usize = 2usize"));
+}
+
+#[test]
+fn a_factored_pass_sums_rows_in_lanes_and_columns_by_block() {
+    let file = generate(quote! {
+        pub Centre {
+            hyper { lr = 1.0 }
+            state { row rows = 0, col cols = 0 }
+            step {
+                rows = row_mean(grad);
+                cols = col_mean(grad * 2);
+                param -= lr * (rows + cols + row_mean(rows));
+            }
+        }
+    });
+    let reduce = item_fn(&file, "__reduce1");
+    // in a block: values into block arrays; row sums into the row's lanes, columns by slice
+    assert!(reduce.contains("__brw0 [__i] ="), "{reduce}");
+    assert!(reduce.contains("__bcl0 [__i] ="), "{reduce}");
+    assert!(reduce.contains("__rl0 [__l] +="), "{reduce}");
+    assert!(reduce.contains("__cols [__l] +="), "{reduce}");
+    // no element adds into the row's sum directly: one add per row, of its lanes
+    assert!(!reduce.contains("__facc [0usize * __BR + __row] +="), "{reduce}");
+}
+
+#[test]
+fn with_many_flags_loops_are_specialised_on_the_states_presence_only() {
+    let file = generate(quote! {
+        pub Flags {
+            hyper { lr = 1.0, a = false, b = false, c = false, d = false, e = false, keep = false }
+            state { m = 0, v = 0 if keep }
+            step {
+                let g = if a { -grad } else { grad };
+                let g = if b { g * 2 } else { g };
+                let g = if c { g * 3 } else { g };
+                let g = if d { g * 4 } else { g };
+                let g = if e { g * 5 } else { g };
+                m = m + g;
+                if keep { v = v + g * g; }
+                param -= lr * m;
+            }
+        }
+    });
+    let run = impl_fn(&file, "run");
+    // six bits: too many for every configuration, so two loops (keep on and off) that read the
+    // other bits at run time
+    assert_eq!(run.matches("__loop :: < __T ,").count(), 2, "{run}");
+    assert!(run.contains("true >"), "the loops read the run-time mask: {run}");
 }

@@ -21,8 +21,10 @@ pub(super) fn loop_prologue(rule: &ir::Rule, parts: &LoopParts, mutability: Toke
     let LoopParts { state_slices, convert, lengths, .. } = parts;
     let locals = factor_locals(rule, true);
     let reslices = reslices(rule, state_slices, mutability.clone());
+    let presence = Literal::u32_unsuffixed(super::prepare::presence_bits(rule));
     quote! {
-        let #MASK: #RT::Mask = if __DYN { __m } else { __M };
+        // dynamic: the run-time mask, except for the bits the dispatch specialised on (`__M`)
+        let #MASK: #RT::Mask = if __DYN { (__m & !#presence) | __M } else { __M };
         let [#(#state_slices),*] = #STATE else { return };
         #convert
         #locals

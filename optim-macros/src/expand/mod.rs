@@ -16,6 +16,7 @@ mod factored;
 mod hyper;
 mod prepare;
 mod reduce;
+mod reduce_rows;
 mod rule_impl;
 
 use apply::*;

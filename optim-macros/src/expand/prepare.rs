@@ -105,8 +105,32 @@ pub(super) fn mask_dispatch(
         let last_call = call(quote!(#last), false, quote!(0));
         quote!(match #PREP.mask { #(#arms)* _ => #last_call, })
     } else {
-        call(quote!(0), true, quote!(#PREP.mask))
+        // too many conditions for every configuration: specialise on the bits that say which
+        // states exist (their loads and stores are then unconditional, which the vectoriser
+        // needs) and read the others at run time (value choices, which become selects)
+        let presence = presence_bits(rule);
+        let bits: Vec<u32> = (0..32).filter(|b| presence >> b & 1 == 1).collect();
+        let specialised = |combination: u32| {
+            let mask = bits.iter().enumerate().fold(0u32, |m, (k, bit)| m | ((combination >> k) & 1) << bit);
+            let literal = Literal::u32_unsuffixed(mask);
+            (literal.clone(), call(quote!(#literal), true, quote!(#PREP.mask)))
+        };
+        let last = (1u32 << bits.len()) - 1;
+        let arms = (0..last).map(|combination| {
+            let (literal, call) = specialised(combination);
+            quote!(#literal => #call,)
+        });
+        let (_, last_call) = specialised(last);
+        let presence = Literal::u32_unsuffixed(presence);
+        quote!(match #PREP.mask & #presence { #(#arms)* _ => #last_call, })
     }
+}
+
+/// The mask bits of the states' presence conditions, when few enough to specialise on (else
+/// none: the loop then reads every bit at run time).
+pub(super) fn presence_bits(rule: &ir::Rule) -> u32 {
+    let bits = rule.states.iter().filter_map(|s| s.presence.as_ref()).fold(0u32, |m, (bit, _, _)| m | 1 << bit);
+    if rule.bits > MAX_SPECIALISED_BITS && bits.count_ones() as usize <= MAX_SPECIALISED_BITS { bits } else { 0 }
 }
 
 /// `pass_needed`, when some reduction pass runs only under a flag: the pass is skipped for a

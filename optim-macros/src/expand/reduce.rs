@@ -7,8 +7,11 @@ use super::*;
 use crate::ir::{self};
 
 /// Lanes per reduction accumulator: independent partial sums let the loop vectorise while the
-/// combination order stays fixed.
-pub(super) const LANES: usize = 8;
+/// combination order stays fixed. 32 `f64` lanes are four independent AVX-512 (eight AVX2)
+/// additions per step, enough to hide the adds' latency so a pass runs at memory speed (with 8,
+/// one dependent chain per block capped a pass far below it). Element `i` goes to lane
+/// `i % LANES` at every SIMD level, so every level gives the same bits.
+pub(super) const LANES: usize = 32;
 
 /// Elements per block of a reduction pass's loop (a multiple of [`LANES`]).
 const BLOCK: usize = 64;
@@ -49,9 +52,17 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
     // loop), computes the pass's values into a block array in a plain element loop (which
     // vectorises like the update loop), then folds them into the lanes: element i still goes to
     // lane i % LANES, in order, so the sums are those of a lane-by-lane loop.
+    // states as fixed-size blocks too, so their loads need no bounds checks (which kept the
+    // value loop from vectorising); an absent state (its presence bit clear, never read) gets
+    // a block of zeros
     let block_states = full_states(rule).map(|(i, _)| {
         let slice = STATE_SLICE.at(i);
-        quote!(let #slice: &[#ELEM] = #slice.get(__base..__base + #BLOCK).unwrap_or(&[]);)
+        quote! {
+            let #slice: &[#ELEM; #BLOCK] = match #slice.get(__base..__base + #BLOCK).and_then(|b| b.try_into().ok()) {
+                ::core::option::Option::Some(block) => block,
+                ::core::option::Option::None => &__zeros,
+            };
+        }
     });
     let block_body = ir::render_into(&rule.body, Some(pass), ir::Sink::Block);
     let block_values = mine.iter().map(|(r, kind)| {
@@ -64,19 +75,21 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
     });
     let block_folds = mine.iter().map(|(r, kind)| {
         let (values, acc) = (BLOCK_VALUES.at(r), ACCUMULATOR.at(r));
+        let value = quote!(<#ELEM as #RT::Element>::to_f64(#values[__j * #LANES + #LANE]));
         let fold = match kind {
-            ir::ReduceKind::Sum => quote!(#acc[__k % #LANES] += <#ELEM as #RT::Element>::to_f64(#values[__k]);),
-            ir::ReduceKind::Max => quote! {
-                #acc[__k % #LANES] = #acc[__k % #LANES].max(<#ELEM as #RT::Element>::to_f64(#values[__k]));
-            },
+            ir::ReduceKind::Sum => quote!(#acc[#LANE] += #value;),
+            ir::ReduceKind::Max => quote!(#acc[#LANE] = #acc[#LANE].max(#value);),
         };
-        quote!(for __k in 0..#BLOCK { #fold })
+        // lane by lane over contiguous values: a plain vector loop (convert, add) per row of
+        // the block, where a `k % LANES` walk over the block was left scalar
+        quote!(for __j in 0..#BLOCK / #LANES { for #LANE in 0..#LANES { #fold } })
     });
     let walk = if rule.factored() {
-        element_walk(rule, quote!(let #LANE = #INDEX % #LANES; #loads #body))
+        super::reduce_rows::factored_walk(rule, pass, &mine, &loads)
     } else {
         quote! {
             let __blocks = #LEN / #BLOCK;
+            let __zeros: [#ELEM; #BLOCK] = [<#ELEM as #RT::Element>::ZERO; #BLOCK];
             for #MATRIX in 0..__blocks {
                 let __base = #MATRIX * #BLOCK;
                 let #PARAM: &[#ELEM; #BLOCK] = match #PARAM[__base..__base + #BLOCK].try_into() {

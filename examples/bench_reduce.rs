@@ -1,0 +1,229 @@
+//! The rules with reduction passes against the bytes they must move (issue 13, item 5): 16M f32
+//! parameters as 8 tensors of 1024 × 2048, `Optimizer::step()` on a pool of each size, every
+//! figure beside the same run's read-only and read-modify-write bandwidth probes.
+//!
+//! A rule's bytes are split between its read-only passes (a norm, a sum, a group sum, the global
+//! norm of clipping: the arrays the pass reads, 4 bytes each) and its update pass (param read
+//! and written, gradient read, each state read and written). The time those bytes need is the
+//! read-only bytes at the `read` probe's speed plus the update's bytes at the speed of the `rmw`
+//! probe with the same streams; `need / time` is the fraction of the machine's limit reached.
+//!
+//! ```text
+//! cargo run --release --example bench_reduce                         # 2 threads
+//! cargo run --release --example bench_reduce -- --threads 1,2 --rounds 5
+//! ```
+//!
+//! Options: `--threads LIST` (default 2), `--reps N` (timings per figure and round, median kept;
+//! default 7), `--rounds N` (every figure measured again, the median round reported; default
+//! 3), `--quick` (8 × 128K elements, one round: a smoke test), `--only LABEL` (time only the
+//! rows whose label starts with LABEL, e.g. for a profiler), `--json` (the figures as JSON, for
+//! `scripts/compare_torch.py --clip`).
+
+#[path = "../benches/kernels/fixture.rs"]
+mod fixture;
+#[path = "../benches/kernels/machine.rs"]
+mod machine;
+#[path = "../benches/kernels/naive.rs"]
+#[allow(unused_imports)]
+mod naive;
+#[path = "../benches/kernels/probe.rs"]
+mod probe;
+#[path = "../benches/kernels/reductions.rs"]
+mod reductions;
+
+use std::time::Instant;
+
+use optim::SimdLevel;
+
+use crate::probe::{Loop, Probe};
+use crate::reductions::{Case, Setup};
+
+struct Options {
+    threads: Vec<usize>,
+    reps: usize,
+    rounds: usize,
+    quick: bool,
+    only: Option<String>,
+    json: bool,
+}
+
+fn number(args: &mut impl Iterator<Item = String>, option: &str) -> Result<usize, String> {
+    let value = args.next().ok_or(format!("{option} needs a number"))?;
+    Ok(value.parse::<usize>().map_err(|e| format!("{option}: {e}"))?.max(1))
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options { threads: vec![2], reps: 7, rounds: 3, quick: false, only: None, json: false };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--threads" => {
+                let list = args.next().ok_or("--threads needs a list such as 1,2")?;
+                let threads = list.split(',').map(|t| t.trim().parse::<usize>().map_err(|e| format!("--threads: {e}")));
+                options.threads = threads.collect::<Result<_, _>>()?;
+            }
+            "--json" => options.json = true,
+            "--only" => options.only = Some(args.next().ok_or("--only needs a rule's label")?),
+            "--reps" => options.reps = number(&mut args, "--reps")?,
+            "--rounds" => options.rounds = number(&mut args, "--rounds")?,
+            "--quick" => {
+                options.quick = true;
+                options.rounds = 1;
+            }
+            other => return Err(format!("unknown option {other}; see the example's doc comment")),
+        }
+    }
+    Ok(options)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The median of `reps` timings of `run` (seconds per call), after one untimed call.
+fn median_time(reps: usize, mut run: impl FnMut()) -> f64 {
+    run();
+    let times = (0..reps).map(|_| {
+        let started = Instant::now();
+        run();
+        started.elapsed().as_secs_f64()
+    });
+    median(times.collect())
+}
+
+/// The probes every row is measured against: the read-only sum and the rmw streams of rules
+/// with 0 to 3 states.
+const PROBES: [Loop; 5] = [Loop::Read, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3)];
+
+/// One round on the current pool: each probe's GB/s, then each case's seconds per step.
+fn round(setup: Setup, reps: usize, only: Option<&str>) -> Round {
+    let level = SimdLevel::detected();
+    let probes = PROBES
+        .iter()
+        .map(|&kind| {
+            let mut probe = Probe::new(kind, setup.elements());
+            probe.bytes() as f64 / median_time(reps, || probe.run_parallel(level)) / 1e9
+        })
+        .collect();
+    let cases = Case::ALL.iter().map(|case| {
+        if only.is_some_and(|only| !case.label.starts_with(only)) {
+            return f64::NAN;
+        }
+        let step = case.build(setup);
+        median_time(reps, step)
+    });
+    (probes, cases.collect())
+}
+
+/// One round's figures: each probe's GB/s, each case's seconds per step.
+type Round = (Vec<f64>, Vec<f64>);
+
+/// The median round's probes (GB/s) and cases (seconds per step).
+fn medians(rounds: &[Round]) -> Round {
+    let probes = (0..PROBES.len()).map(|i| median(rounds.iter().map(|r| r.0[i]).collect())).collect();
+    let times = (0..Case::ALL.len()).map(|i| median(rounds.iter().map(|r| r.1[i]).collect())).collect();
+    (probes, times)
+}
+
+fn json(runs: &[(usize, Vec<Round>)], setup: Setup) {
+    let runs: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|(threads, rounds)| {
+            let (probes, times) = medians(rounds);
+            let probes: serde_json::Map<String, serde_json::Value> =
+                PROBES.iter().zip(probes).map(|(k, gbps)| (k.name(), serde_json::json!(gbps))).collect();
+            let cases: Vec<serde_json::Value> = Case::ALL
+                .iter()
+                .zip(times)
+                .map(|(case, time)| {
+                    serde_json::json!({
+                        "rule": case.label,
+                        "read_only_bytes_per_element": case.bytes.0,
+                        "update_bytes_per_element": case.bytes.1,
+                        "step_s": time,
+                    })
+                })
+                .collect();
+            serde_json::json!({ "threads": threads, "probes_gbps": probes, "cases": cases })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "cpu": machine::cpu_model(),
+        "simd": format!("{:?}", SimdLevel::detected()),
+        "tensors": { "count": setup.count, "rows": setup.rows, "cols": setup.cols },
+        "runs": runs,
+    });
+    println!("{doc:#}");
+}
+
+fn table(threads: usize, rounds: &[Round], setup: Setup) {
+    let (probes, times) = medians(rounds);
+    let rate = |kind: Loop| PROBES.iter().position(|&k| k == kind).map_or(f64::NAN, |i| probes[i]);
+    let names: Vec<String> = PROBES.iter().zip(&probes).map(|(k, gbps)| format!("{} {gbps:.1}", k.name())).collect();
+    println!("### {threads} thread{}\n", if threads == 1 { "" } else { "s" });
+    println!("Probes, GB/s: {}.\n", names.join(", "));
+    println!(
+        "| rule | passes | B/elem read-only + update | time | GB/s | time its bytes need | need / time | ÷ Adam |"
+    );
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|");
+    let n = setup.elements() as f64;
+    let adam = Case::ALL.iter().position(|c| c.label == "Adam").map_or(f64::NAN, |i| times[i]);
+    for (case, &time) in Case::ALL.iter().zip(&times) {
+        let (read, update) = case.bytes;
+        let update_rate = if update == 0 { f64::INFINITY } else { Loop::rmw_moving(update).map_or(f64::NAN, rate) };
+        let need = n * read as f64 / (rate(Loop::Read) * 1e9) + n * update as f64 / (update_rate * 1e9);
+        let moved = n * (read + update + case.extra_bytes) as f64;
+        let extra = if case.extra_bytes > 0 { format!(" (+{} more)", case.extra_bytes) } else { String::new() };
+        println!(
+            "| {} | {} | {read} + {update}{extra} | {:.2} ms | {:.1} | {:.2} ms | {:.0}% | {:.2}× |",
+            case.label,
+            case.passes,
+            time * 1e3,
+            moved / time / 1e9,
+            need * 1e3,
+            100.0 * need / time,
+            time / adam,
+        );
+    }
+    println!();
+}
+
+fn main() {
+    let options = match options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("bench_reduce: {message}");
+            std::process::exit(2);
+        }
+    };
+    let setup = Setup { count: 8, rows: if options.quick { 128 } else { 1024 }, cols: 2048 };
+    let pools: Vec<(usize, rayon::ThreadPool)> = options
+        .threads
+        .iter()
+        .map(|&t| (t, rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("a thread pool")))
+        .collect();
+    let mut runs = vec![Vec::new(); pools.len()];
+    for _ in 0..options.rounds {
+        for ((_, pool), rounds) in pools.iter().zip(&mut runs) {
+            rounds.push(pool.install(|| round(setup, options.reps, options.only.as_deref())));
+        }
+    }
+    if options.json {
+        let runs: Vec<_> = pools.iter().map(|(threads, _)| *threads).zip(runs).collect();
+        return json(&runs, setup);
+    }
+    println!(
+        "CPU: {} ({:?} clones); {} tensors of {} × {} f32; median of {} timings per figure, median of {} rounds.\n",
+        machine::cpu_model(),
+        SimdLevel::detected(),
+        setup.count,
+        setup.rows,
+        setup.cols,
+        options.reps,
+        options.rounds,
+    );
+    for ((threads, _), rounds) in pools.iter().zip(&runs) {
+        table(*threads, rounds, setup);
+    }
+}
