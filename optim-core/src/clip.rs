@@ -58,6 +58,40 @@ fn tensor_norm<T: Element>(grad: &ArrayD<T>, p: f64) -> f64 {
     }
 }
 
+/// Every parameter's gradient norm into `norms` (one per parameter; -1 for one without a
+/// gradient). The list is halved over rayon's pool, so all tensors share one parallel region
+/// instead of one after another; the norms land in parameter order whatever the thread count.
+pub(crate) fn fill_norms<T: Element>(params: &[Param<T>], norms: &mut [f64], p: f64) {
+    let elements: usize = params.iter().map(|param| param.lock().value.len()).sum();
+    let parallel = elements >= crate::parallel::INLINE_BELOW && rayon::current_num_threads() > 1;
+    fill_norms_in(params, norms, p, parallel);
+}
+
+fn fill_norms_in<T: Element>(params: &[Param<T>], norms: &mut [f64], p: f64, parallel: bool) {
+    match (params, norms) {
+        ([], _) | (_, []) => {}
+        ([one], [norm, ..]) => *norm = gradient_norm(&mut one.lock(), p).unwrap_or(-1.0),
+        (params, norms) => {
+            let middle = params.len() / 2;
+            let (left, right) = params.split_at(middle);
+            let (left_norms, right_norms) = norms.split_at_mut(middle.min(norms.len()));
+            crate::parallel::both(
+                parallel,
+                || fill_norms_in(left, left_norms, p, parallel),
+                || fill_norms_in(right, right_norms, p, parallel),
+            );
+        }
+    }
+}
+
+/// The norm of order `p` of the per-parameter norms `fill_norms` wrote (those of parameters
+/// with a gradient, in order); zero when none has one.
+pub(crate) fn total_of(norms: &[f64], p: f64) -> f64 {
+    // NaN is a norm (of a gradient holding NaN); only the -1 of "no gradient" is left out
+    let present = norms.iter().copied().filter(|norm| norm.is_nan() || *norm >= 0.0);
+    if present.clone().next().is_none() { 0.0 } else { vector_norm(present, p) }
+}
+
 /// The norm of order `norm_type` of every gradient of `params` together, as if they were one
 /// vector: the norm of the per-parameter norms (PyTorch's `torch.nn.utils.get_total_norm` over
 /// the parameters' gradients). Zero when no parameter has a gradient.
@@ -81,11 +115,9 @@ pub fn get_total_norm<T: Element>(params: &[Param<T>], norm_type: f64, error_if_
     if norm_type.is_nan() {
         return Err(OptimError::InvalidArgument { what: "clip_grad_norm_", message: "norm_type is NaN".into() });
     }
-    let norms: Vec<f64> = params
-        .iter()
-        .filter_map(|param| gradient(&mut param.lock()).map(|grad| tensor_norm(grad, norm_type)))
-        .collect();
-    let total = if norms.is_empty() { 0.0 } else { vector_norm(norms.into_iter(), norm_type) };
+    let mut norms = vec![0.0; params.len()];
+    fill_norms(params, &mut norms, norm_type);
+    let total = total_of(&norms, norm_type);
     if error_if_nonfinite && !total.is_finite() {
         return Err(OptimError::NonFiniteNorm { norm_type, total_norm: total });
     }

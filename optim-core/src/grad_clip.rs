@@ -3,7 +3,7 @@
 //! never written, where `clip_grad_norm_` + `step()` reads every gradient, writes it back and
 //! reads it again.
 
-use crate::clip::{clip_coefficient, clip_grads_with_norm_, gradient_norm, vector_norm};
+use crate::clip::{clip_coefficient, clip_grads_with_norm_, fill_norms, total_of};
 use crate::{Element, OptimError, Optimizer, Rule};
 
 /// Clipping by the global norm of every gradient of the optimizer, fused into
@@ -121,13 +121,16 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// compiled by `optimizer!`, a norm beyond the element type's range) the gradients are
     /// clipped in place as `clip_grads_with_norm_` does, and the scale is 1.
     pub(crate) fn clip_scale(&mut self, clip: GradClip) -> Result<(f64, f64), OptimError> {
+        let count: usize = self.groups.iter().map(|g| g.params.len()).sum();
         self.norms.clear();
-        for param in self.groups.iter().flat_map(|g| &g.params) {
-            if let Some(norm) = gradient_norm(&mut param.lock(), clip.norm_type) {
-                self.norms.push(norm);
-            }
+        self.norms.resize(count, -1.0);
+        let mut rest = &mut self.norms[..];
+        for group in &self.groups {
+            let (mine, others) = rest.split_at_mut(group.params.len().min(rest.len()));
+            fill_norms(&group.params, mine, clip.norm_type);
+            rest = others;
         }
-        let total = if self.norms.is_empty() { 0.0 } else { vector_norm(self.norms.iter().copied(), clip.norm_type) };
+        let total = total_of(&self.norms, clip.norm_type);
         if clip.error_if_nonfinite && !total.is_finite() {
             return Err(OptimError::NonFiniteNorm { norm_type: clip.norm_type, total_norm: total });
         }

@@ -34,7 +34,11 @@ pub(crate) fn run_all<R: Rule, T: Element>(
     work: &[Work<R::Prep>],
 ) {
     let parallel = total(work) >= INLINE_BELOW && rayon::current_num_threads() > 1;
-    run_groups(groups, states, 0, work, parallel);
+    let each = |param: &Param<T>, state: &mut ParamState<T>, item: &Work<R::Prep>, _: &mut [f64], parallel| {
+        run_one::<R, T>(param, state, item, parallel)
+    };
+    let items = Items { groups, width: 0, parallel };
+    items.run_groups(states, 0, work, &mut [], &each);
 }
 
 pub(crate) fn both(parallel: bool, left: impl FnOnce() + Send, right: impl FnOnce() + Send) {
@@ -46,58 +50,81 @@ pub(crate) fn both(parallel: bool, left: impl FnOnce() + Send, right: impl FnOnc
     }
 }
 
-fn run_groups<R: Rule, T: Element>(
-    groups: &[ParamGroup<R, T>],
-    states: &mut [Vec<Option<ParamState<T>>>],
-    first_group: usize,
-    work: &[Work<R::Prep>],
+/// One pass over every work item in one parallel region: groups, then parameters, are halved
+/// recursively (each half on rayon's pool when large enough), and each item gets its parameter,
+/// its state and its row of `width` numbers in the pass's output (none for the update pass).
+struct Items<'a, R: Rule, T> {
+    groups: &'a [ParamGroup<R, T>],
+    width: usize,
     parallel: bool,
-) {
-    let (Some(first), Some(last)) = (work.first(), work.last()) else { return };
-    if first.group == last.group {
-        let Some(row) = states.get_mut(first.group - first_group) else { return };
-        return run_params::<R, T>(&groups[first.group].params, row, 0, work, parallel);
-    }
-    let middle = first.group + (last.group - first.group).div_ceil(2);
-    let split = work.partition_point(|w| w.group < middle);
-    let (left_states, right_states) = states.split_at_mut(middle - first_group);
-    let (left, right) = work.split_at(split);
-    let parallel_here = parallel && total(work) >= GRAIN;
-    both(
-        parallel_here,
-        || run_groups(groups, left_states, first_group, left, parallel),
-        || run_groups(groups, right_states, middle, right, parallel),
-    );
 }
 
-fn run_params<R: Rule, T: Element>(
-    params: &[Param<T>],
-    states: &mut [Option<ParamState<T>>],
-    first_index: usize,
-    work: &[Work<R::Prep>],
-    parallel: bool,
-) {
-    match work {
-        [] => {}
-        [one] => {
-            if let (Some(param), Some(Some(state))) = (params.get(one.index), states.get_mut(one.index - first_index)) {
-                run_one::<R, T>(param, state, one, parallel);
-            }
+/// What a pass does with one item: parameter, state, the item, its output row, and whether
+/// the item itself may split over the pool.
+trait EachItem<R: Rule, T>: Fn(&Param<T>, &mut ParamState<T>, &Work<R::Prep>, &mut [f64], bool) + Sync {}
+impl<R: Rule, T, F: Fn(&Param<T>, &mut ParamState<T>, &Work<R::Prep>, &mut [f64], bool) + Sync> EachItem<R, T> for F {}
+
+impl<R: Rule, T: Element> Items<'_, R, T> {
+    fn run_groups(
+        &self,
+        states: &mut [Vec<Option<ParamState<T>>>],
+        first_group: usize,
+        work: &[Work<R::Prep>],
+        out: &mut [f64],
+        each: &impl EachItem<R, T>,
+    ) {
+        let (Some(first), Some(last)) = (work.first(), work.last()) else { return };
+        if first.group == last.group {
+            let Some(row) = states.get_mut(first.group - first_group) else { return };
+            let Some(group) = self.groups.get(first.group) else { return };
+            return self.run_params(&group.params, row, 0, work, out, each);
         }
-        _ if !parallel || total(work) < GRAIN => {
-            for w in work {
-                run_params::<R, T>(params, states, first_index, core::slice::from_ref(w), false);
+        let middle = first.group + (last.group - first.group).div_ceil(2);
+        let split = work.partition_point(|w| w.group < middle);
+        let (left_states, right_states) = states.split_at_mut(middle - first_group);
+        let (left, right) = work.split_at(split);
+        let (left_out, right_out) = out.split_at_mut((split * self.width).min(out.len()));
+        both(
+            self.parallel && total(work) >= GRAIN,
+            || self.run_groups(left_states, first_group, left, left_out, each),
+            || self.run_groups(right_states, middle, right, right_out, each),
+        );
+    }
+
+    fn run_params(
+        &self,
+        params: &[Param<T>],
+        states: &mut [Option<ParamState<T>>],
+        first_index: usize,
+        work: &[Work<R::Prep>],
+        out: &mut [f64],
+        each: &impl EachItem<R, T>,
+    ) {
+        match work {
+            [] => {}
+            [one] => {
+                let (param, state) = (params.get(one.index), states.get_mut(one.index - first_index));
+                if let (Some(param), Some(Some(state)), Some(row)) = (param, state, out.get_mut(..self.width)) {
+                    each(param, state, one, row, self.parallel);
+                }
             }
-        }
-        _ => {
-            let middle = work.len() / 2;
-            let split_index = work[middle].index;
-            let (left_states, right_states) = states.split_at_mut(split_index - first_index);
-            let (left, right) = work.split_at(middle);
-            rayon::join(
-                || run_params::<R, T>(params, left_states, first_index, left, parallel),
-                || run_params::<R, T>(params, right_states, split_index, right, parallel),
-            );
+            _ if !self.parallel || total(work) < GRAIN => {
+                for (k, item) in work.iter().enumerate() {
+                    let row = out.get_mut(k * self.width..).unwrap_or_default();
+                    self.run_params(params, states, first_index, core::slice::from_ref(item), row, each);
+                }
+            }
+            _ => {
+                let middle = work.len() / 2;
+                let split_index = work[middle].index;
+                let (left_states, right_states) = states.split_at_mut(split_index - first_index);
+                let (left, right) = work.split_at(middle);
+                let (left_out, right_out) = out.split_at_mut((middle * self.width).min(out.len()));
+                rayon::join(
+                    || self.run_params(params, left_states, first_index, left, left_out, each),
+                    || self.run_params(params, right_states, split_index, right, right_out, each),
+                );
+            }
         }
     }
 }
@@ -160,8 +187,9 @@ fn chunked<R: Rule, T: Element>(
     );
 }
 
-/// Runs reduction pass `pass` for every work item; `results` holds `R::REDUCTIONS.len()`
-/// entries per item, in work order.
+/// Runs reduction pass `pass` for every work item in one parallel region; `results` holds
+/// `R::REDUCTIONS.len()` entries (at least one) per item, in work order. Each tensor's result is
+/// its own fixed tree, so splitting the work list between threads changes no bit.
 pub(crate) fn reduce_all<R: Rule, T: Element>(
     groups: &[ParamGroup<R, T>],
     states: &mut [Vec<Option<ParamState<T>>>],
@@ -170,46 +198,45 @@ pub(crate) fn reduce_all<R: Rule, T: Element>(
     results: &mut [f64],
 ) {
     let parallel = total(work) >= INLINE_BELOW && rayon::current_num_threads() > 1;
-    let width = R::REDUCTIONS.len();
-    for (item, out) in work.iter().zip(results.chunks_mut(width.max(1))) {
-        if !R::pass_needed(&item.prep, pass) {
-            // every reduction of this pass sits under a condition that is false for this tensor
-            continue;
-        }
-        let Some(Some(state)) = states.get_mut(item.group).and_then(|row| row.get_mut(item.index)) else { continue };
-        let Some(param) = groups.get(item.group).and_then(|g| g.params.get(item.index)) else { continue };
-        let data = param.lock();
-        let count = R::STATES.len().min(MAX_STATES);
-        let ParamState { tensors, temps, accumulators, shape, .. } = state;
-        let mut slices: [&mut [T]; MAX_STATES] = Default::default();
-        for (slot, tensor) in slices.iter_mut().zip(tensors.iter_mut()) {
-            *slot = &mut tensor[..];
-        }
-        accumulators.fill(0.0);
-        let factors = Factors { temps, ..Factors::whole(shape) };
-        let level = crate::SimdLevel::detected();
-        let (Some(grad), Some(param)) = (data.grad.as_ref(), data.value.as_slice()) else {
-            // a non-row-major tensor: reduce over row-major copies
-            let values: Vec<T> = data.value.iter().copied().collect();
-            let grads: Vec<T> = data.grad.iter().flat_map(|g| g.iter().copied()).collect();
-            let state = &slices[..count];
-            reduce_tensor::<R, T>(
-                level,
-                pass,
-                &item.prep,
-                factors,
-                accumulators,
-                &values,
-                &grads,
-                state,
-                out,
-                parallel,
-            );
-            continue;
-        };
-        let grad_rows = grad.as_standard_layout();
-        let grad = grad_rows.as_slice().unwrap_or_default();
-        let state = &slices[..count];
-        reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, param, grad, state, out, parallel);
+    let each = |param: &Param<T>, state: &mut ParamState<T>, item: &Work<R::Prep>, out: &mut [f64], parallel| {
+        reduce_one::<R, T>(param, state, item, pass, out, parallel)
+    };
+    let items = Items { groups, width: R::REDUCTIONS.len().max(1), parallel };
+    items.run_groups(states, 0, work, results, &each);
+}
+
+/// One tensor's reduction pass `pass`, into `out`.
+fn reduce_one<R: Rule, T: Element>(
+    param: &Param<T>,
+    state: &mut ParamState<T>,
+    item: &Work<R::Prep>,
+    pass: usize,
+    out: &mut [f64],
+    parallel: bool,
+) {
+    if !R::pass_needed(&item.prep, pass) {
+        // every reduction of this pass sits under a condition that is false for this tensor
+        return;
     }
+    let data = param.lock();
+    let count = R::STATES.len().min(MAX_STATES);
+    let ParamState { tensors, temps, accumulators, shape, .. } = state;
+    let mut slices: [&mut [T]; MAX_STATES] = Default::default();
+    for (slot, tensor) in slices.iter_mut().zip(tensors.iter_mut()) {
+        *slot = &mut tensor[..];
+    }
+    accumulators.fill(0.0);
+    let factors = Factors { temps, ..Factors::whole(shape) };
+    let level = crate::SimdLevel::detected();
+    let state = &slices[..count];
+    let (Some(grad), Some(values)) = (data.grad.as_ref(), data.value.as_slice()) else {
+        // a non-row-major tensor: reduce over row-major copies
+        let values: Vec<T> = data.value.iter().copied().collect();
+        let grads: Vec<T> = data.grad.iter().flat_map(|g| g.iter().copied()).collect();
+        reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, &values, &grads, state, out, parallel);
+        return;
+    };
+    let grad_rows = grad.as_standard_layout();
+    let grad = grad_rows.as_slice().unwrap_or_default();
+    reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, values, grad, state, out, parallel);
 }
