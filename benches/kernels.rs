@@ -76,7 +76,7 @@ fn group<'a>(c: &'a mut Criterion, name: &str, shape: Shape) -> BenchmarkGroup<'
 
 /// The probe loops in the `bandwidth` group: the read-only sum, STREAM's two, and the
 /// read-modify-write streams of rules with one to three states (20 to 36 bytes per element).
-const PROBES: [Loop; 6] = [Loop::Read, Loop::Copy, Loop::Triad, Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3)];
+const PROBES: [Loop; 6] = [Loop::Read(1), Loop::Copy, Loop::Triad, Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3)];
 
 fn bandwidth(c: &mut Criterion, shapes: &[Shape]) {
     let level = SimdLevel::detected();

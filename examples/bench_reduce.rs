@@ -5,8 +5,11 @@
 //! A rule's bytes are split between its read-only passes (a norm, a sum, a group sum, the global
 //! norm of clipping: the arrays the pass reads, 4 bytes each) and its update pass (param read
 //! and written, gradient read, each state read and written). The time those bytes need is the
-//! read-only bytes at the `read` probe's speed plus the update's bytes at the speed of the `rmw`
-//! probe with the same streams; `need / time` is the fraction of the machine's limit reached.
+//! read-only bytes at the one-array `read` probe's speed plus the update's bytes at the speed
+//! of the `rmw` probe with the same streams; `need / time` is the fraction of the machine's
+//! limit reached. The `read8` .. `read20` probes (sums of 2 to 5 arrays read together) show
+//! what a pass that reads several arrays at once can expect; the table does not use them,
+//! since a rule's read-only bytes may be spread over passes that read different numbers.
 //!
 //! ```text
 //! cargo run --release --example bench_reduce                         # 2 threads
@@ -92,9 +95,19 @@ fn median_time(reps: usize, mut run: impl FnMut()) -> f64 {
     median(times.collect())
 }
 
-/// The probes every row is measured against: the read-only sum and the rmw streams of rules
-/// with 0 to 3 states.
-const PROBES: [Loop; 5] = [Loop::Read, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3)];
+/// The probes every row is measured against: read-only sums of 1 to 5 arrays (a read-only
+/// pass's streams) and the rmw streams of rules with 0 to 3 states.
+const PROBES: [Loop; 9] = [
+    Loop::Read(1),
+    Loop::Read(2),
+    Loop::Read(3),
+    Loop::Read(4),
+    Loop::Read(5),
+    Loop::Rmw(0),
+    Loop::Rmw(1),
+    Loop::Rmw(2),
+    Loop::Rmw(3),
+];
 
 /// One round on the current pool: each probe's GB/s, then each case's seconds per step.
 fn round(setup: Setup, reps: usize, only: Option<&str>) -> Round {
@@ -172,7 +185,7 @@ fn table(threads: usize, rounds: &[Round], setup: Setup) {
     for (case, &time) in Case::ALL.iter().zip(&times) {
         let (read, update) = case.bytes;
         let update_rate = if update == 0 { f64::INFINITY } else { Loop::rmw_moving(update).map_or(f64::NAN, rate) };
-        let need = n * read as f64 / (rate(Loop::Read) * 1e9) + n * update as f64 / (update_rate * 1e9);
+        let need = n * read as f64 / (rate(Loop::Read(1)) * 1e9) + n * update as f64 / (update_rate * 1e9);
         let moved = n * (read + update + case.extra_bytes) as f64;
         let extra = if case.extra_bytes > 0 { format!(" (+{} more)", case.extra_bytes) } else { String::new() };
         println!(

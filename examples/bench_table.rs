@@ -169,7 +169,7 @@ impl Run {
     /// Seconds the bytes of `bytes` × `elements` need at this run's pool probes: the read-only
     /// part at the `read` probe's speed, the update at the `rmw` probe's with the same streams.
     fn need(&self, bytes: Bytes, elements: usize) -> f64 {
-        let (_, read) = self.probe(Loop::Read);
+        let (_, read) = self.probe(Loop::Read(1));
         let (_, rmw) = Loop::rmw_moving(bytes.update).map_or((f64::NAN, f64::NAN), |k| self.probe(k));
         let n = elements as f64;
         n * bytes.read_only as f64 / (read * 1e9) + n * bytes.update as f64 / (rmw * 1e9)
@@ -244,7 +244,7 @@ impl VisitZoo for MeasureZoo {
 /// The probe loops measured per run: the read-only sum (the yardstick of reduction passes),
 /// STREAM's two and the streams of rules with 0 to 4 states.
 const PROBES: [Loop; 8] =
-    [Loop::Read, Loop::Copy, Loop::Triad, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3), Loop::Rmw(4)];
+    [Loop::Read(1), Loop::Copy, Loop::Triad, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3), Loop::Rmw(4)];
 
 /// One round of every figure, on the current rayon pool.
 fn measure(large: Shape, many: Shape, reps: usize) -> Run {

@@ -37,8 +37,9 @@ pub enum Loop {
     Triad,
     /// `x += g` over a parameter and this many states (at most four).
     Rmw(usize),
-    /// The sum of one array, read and never written.
-    Read,
+    /// The sum of this many arrays (one to five), read and never written: a read-only pass
+    /// with a reduction pass's streams.
+    Read(usize),
 }
 
 impl Loop {
@@ -48,7 +49,7 @@ impl Loop {
             Loop::Copy => 8,
             Loop::Triad => 12,
             Loop::Rmw(states) => 4 * (3 + 2 * states),
-            Loop::Read => 4,
+            Loop::Read(arrays) => 4 * arrays,
         }
     }
 
@@ -58,7 +59,8 @@ impl Loop {
             Loop::Copy => "copy".into(),
             Loop::Triad => "triad".into(),
             Loop::Rmw(_) => format!("rmw{}", self.bytes()),
-            Loop::Read => "read".into(),
+            Loop::Read(1) => "read".into(),
+            Loop::Read(_) => format!("read{}", self.bytes()),
         }
     }
 
@@ -71,6 +73,34 @@ impl Loop {
 /// Lanes of the read probe's sum: enough independent accumulators for the adds to pipeline in
 /// the widest vectors (two 16-lane registers).
 const READ_LANES: usize = 32;
+
+/// The sum of `input` and every array of `others` (at most four), read together block by
+/// block (every stream in flight at once, as in a reduction pass), in [`READ_LANES`] lanes.
+#[inline(always)]
+fn sum_streams(input: &[f32], others: &[&mut [f32]]) -> f32 {
+    match others {
+        [] => sum_arrays([input]),
+        [b] => sum_arrays([input, b]),
+        [b, c] => sum_arrays([input, b, c]),
+        [b, c, d] => sum_arrays([input, b, c, d]),
+        [b, c, d, e, ..] => sum_arrays([input, b, c, d, e]),
+    }
+}
+
+#[inline(always)]
+fn sum_arrays<const N: usize>(arrays: [&[f32]; N]) -> f32 {
+    let len = arrays.iter().map(|a| a.len()).min().unwrap_or(0);
+    let mut lanes = [0.0f32; READ_LANES];
+    let blocks = len / READ_LANES;
+    for base in (0..blocks).map(|k| k * READ_LANES) {
+        for array in arrays {
+            let block: &[f32; READ_LANES] = array[base..base + READ_LANES].try_into().expect("a whole block");
+            lanes.iter_mut().zip(block).for_each(|(lane, x)| *lane += x);
+        }
+    }
+    let tail: f32 = arrays.iter().map(|a| a[blocks * READ_LANES..len].iter().sum::<f32>()).sum();
+    lanes.iter().sum::<f32>() + tail
+}
 
 /// The loops as kernels: `out` is written (and read by `Rmw`; only its first element, the sum,
 /// by `Read`), `input` only read, `extra` the triad's second input or the rewritten states.
@@ -119,15 +149,9 @@ impl Kernel<f32> for Body {
                     *v += g;
                 })
             }
-            (Loop::Read, _) => {
-                let mut lanes = [0.0f32; READ_LANES];
-                let blocks = input.chunks_exact(READ_LANES);
-                let tail: f32 = blocks.remainder().iter().sum();
-                for block in blocks {
-                    lanes.iter_mut().zip(block).for_each(|(lane, x)| *lane += x);
-                }
+            (Loop::Read(_), others) => {
                 if let Some(first) = out.first_mut() {
-                    *first = lanes.iter().sum::<f32>() + tail;
+                    *first = sum_streams(input, others);
                 }
             }
             (Loop::Triad, []) => {}
@@ -173,7 +197,7 @@ impl Probe {
             Loop::Copy => 0,
             Loop::Triad => 1,
             Loop::Rmw(states) => states.min(4),
-            Loop::Read => 0,
+            Loop::Read(arrays) => arrays.clamp(1, 5) - 1,
         };
         Probe {
             kind,
