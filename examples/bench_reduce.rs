@@ -50,25 +50,16 @@ struct Options {
     json: bool,
 }
 
-fn number(args: &mut impl Iterator<Item = String>, option: &str) -> Result<usize, String> {
-    let value = args.next().ok_or(format!("{option} needs a number"))?;
-    Ok(value.parse::<usize>().map_err(|e| format!("{option}: {e}"))?.max(1))
-}
-
 fn options() -> Result<Options, String> {
     let mut options = Options { threads: vec![2], reps: 7, rounds: 3, quick: false, only: None, json: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--threads" => {
-                let list = args.next().ok_or("--threads needs a list such as 1,2")?;
-                let threads = list.split(',').map(|t| t.trim().parse::<usize>().map_err(|e| format!("--threads: {e}")));
-                options.threads = threads.collect::<Result<_, _>>()?;
-            }
+            "--threads" => options.threads = machine::thread_counts(&mut args)?,
             "--json" => options.json = true,
             "--only" => options.only = Some(args.next().ok_or("--only needs a rule's label")?),
-            "--reps" => options.reps = number(&mut args, "--reps")?,
-            "--rounds" => options.rounds = number(&mut args, "--rounds")?,
+            "--reps" => options.reps = machine::count_argument(&mut args, "--reps")?,
+            "--rounds" => options.rounds = machine::count_argument(&mut args, "--rounds")?,
             "--quick" => {
                 options.quick = true;
                 options.rounds = 1;

@@ -49,23 +49,14 @@ struct Options {
     json: bool,
 }
 
-fn number(args: &mut impl Iterator<Item = String>, option: &str) -> Result<usize, String> {
-    let value = args.next().ok_or(format!("{option} needs a number"))?;
-    Ok(value.parse::<usize>().map_err(|e| format!("{option}: {e}"))?.max(1))
-}
-
 fn options() -> Result<Options, String> {
     let mut options = Options { threads: None, reps: 7, rounds: 3, quick: false, json: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--threads" => {
-                let list = args.next().ok_or("--threads needs a list such as 1,2")?;
-                let threads = list.split(',').map(|t| t.trim().parse::<usize>().map_err(|e| format!("--threads: {e}")));
-                options.threads = Some(threads.collect::<Result<_, _>>()?);
-            }
-            "--reps" => options.reps = number(&mut args, "--reps")?,
-            "--rounds" => options.rounds = number(&mut args, "--rounds")?,
+            "--threads" => options.threads = Some(machine::thread_counts(&mut args)?),
+            "--reps" => options.reps = machine::count_argument(&mut args, "--reps")?,
+            "--rounds" => options.rounds = machine::count_argument(&mut args, "--rounds")?,
             "--quick" => {
                 options.quick = true;
                 options.rounds = 1;

@@ -65,10 +65,11 @@ def import_torch():
         sys.exit(0)
 
 
-def our_figures(args):
+def run_ours(example, args):
+    """Our figures: from `--ours FILE`, or by running `example` with `--json`."""
     if args.ours:
         return json.loads(Path(args.ours).read_text())
-    command = ["cargo", "run", "--release", "--quiet", "--example", "bench_table", "--"]
+    command = ["cargo", "run", "--release", "--quiet", "--example", example, "--"]
     command += ["--threads", args.threads, "--reps", str(args.reps), "--json"]
     if args.quick:
         command.append("--quick")
@@ -78,6 +79,10 @@ def our_figures(args):
     except (OSError, subprocess.CalledProcessError) as error:
         sys.exit(f"compare_torch: could not measure ours ({error})")
     return json.loads(output)
+
+
+def our_figures(args):
+    return run_ours("bench_table", args)
 
 
 def time_steps(torch, optimizer, reps):
@@ -122,18 +127,7 @@ CLIP_MAX_NORM = 1.0  # below the gradients' norm (about 15), as in benches/kerne
 
 
 def our_clip_figures(args):
-    if args.ours:
-        return json.loads(Path(args.ours).read_text())
-    command = ["cargo", "run", "--release", "--quiet", "--example", "bench_reduce", "--"]
-    command += ["--threads", args.threads, "--reps", str(args.reps), "--json"]
-    if args.quick:
-        command.append("--quick")
-    print("running:", " ".join(command), file=sys.stderr)
-    try:
-        output = subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
-    except (OSError, subprocess.CalledProcessError) as error:
-        sys.exit(f"compare_torch: could not measure ours ({error})")
-    return json.loads(output)
+    return run_ours("bench_reduce", args)
 
 
 def time_call(call, reps):
