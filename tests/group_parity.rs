@@ -12,7 +12,7 @@ use optim::zoo::{AdamWScheduleFree, Adopt, DAdaptAdam, Mars, Prodigy, SGDSchedul
 use optim::{Element, GradClip, Optimizer, Param, Rule};
 use serde_json::Value;
 
-use golden::{ExpectedSkip, Tally, Worst, check_parity, exactly, hyper_from, numbers, recording, shape, tensor};
+use golden::{ExpectedSkip, Tally, Worst, check_parity, exactly, numbers, recording, replay_checking};
 
 /// Every recorded optimizer is replayed: none may be skipped.
 const EXPECTED_SKIPS: &[ExpectedSkip] = &[];
@@ -21,38 +21,22 @@ fn values<T: Element>(param: &Param<T>) -> Vec<f64> {
     param.value().iter().map(|v| v.to_f64()).collect()
 }
 
-/// Replays one case through rule `R`; returns the worst error or the first mismatch.
+/// Replays one case through rule `R` (parameters and states as every suite does, then the
+/// group values and Schedule-Free's evaluation point); returns the worst error or the first
+/// mismatch.
 fn replay_group<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
     let dtype = case["dtype"].as_str().unwrap_or_default();
-    let shapes: Vec<Vec<usize>> = case["shapes"].as_array().ok_or("no shapes")?.iter().map(shape).collect();
-    let init = exactly(&case["init"], shapes.len(), "init")?;
-    let params: Vec<Param<T>> = shapes.iter().zip(&init).map(|(s, v)| Param::new(tensor(s, v))).collect();
-    let hyper = hyper_from::<R::Hyper>(&case["hyper"])?;
-    let mut opt = Optimizer::<R, T>::new(params.clone(), hyper).map_err(|e| e.to_string())?;
-    if let Some(max_norm) = case["clip_max_norm"].as_f64() {
-        opt.set_grad_clip(Some(GradClip::norm(max_norm))).map_err(|e| e.to_string())?;
-    }
-    let mut worst = Worst::default();
-    let steps = case["grads"].as_array().ok_or("no grads")?;
-    let after = exactly(&case["params_after_step"], steps.len(), "params_after_step")?;
-    let states_after = exactly(&case["state_after_step"], steps.len(), "state_after_step")?;
-    let groups_after = exactly(&case["group_after_step"], steps.len(), "group_after_step")?;
+    let steps = case["grads"].as_array().ok_or("no grads")?.len();
+    let groups_after = exactly(&case["group_after_step"], steps, "group_after_step")?;
     let evals = match &case["eval_params_after_step"] {
         Value::Null => None,
-        recorded => Some(exactly(recorded, steps.len(), "eval_params_after_step")?),
+        recorded => Some(exactly(recorded, steps, "eval_params_after_step")?),
     };
-    for (t, grads) in steps.iter().enumerate() {
-        for ((p, s), g) in params.iter().zip(&shapes).zip(&exactly(grads, params.len(), "grads of a step")?) {
-            p.set_grad(tensor(s, g));
-        }
-        opt.step().map_err(|e| e.to_string())?;
-        let after = exactly(&after[t], params.len(), "params after a step")?;
-        let states_after = exactly(&states_after[t], params.len(), "states after a step")?;
-        for (i, p) in params.iter().enumerate() {
-            worst.compare(dtype, &values(p), &numbers(&after[i]), &format!("step {} param {i}", t + 1))?;
-            let state = opt.state(0, i).ok_or_else(|| format!("no state for param {i}"))?;
-            worst.compare_states(dtype, state, &states_after[i], &format!("step {} param {i}", t + 1))?;
-        }
+    let setup = |opt: &mut Optimizer<R, T>| match case["clip_max_norm"].as_f64() {
+        Some(max_norm) => opt.set_grad_clip(Some(GradClip::norm(max_norm))).map_err(|e| e.to_string()),
+        None => Ok(()),
+    };
+    let after_step = |opt: &mut Optimizer<R, T>, params: &[Param<T>], t: usize, worst: &mut Worst| {
         for (key, expected) in groups_after[t].as_object().ok_or("group values are a dict")? {
             let what = format!("step {} group value {key}", t + 1);
             let ours =
@@ -73,8 +57,9 @@ fn replay_group<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
                 p.lock().value = y;
             }
         }
-    }
-    Ok(worst)
+        Ok(())
+    };
+    replay_checking::<R, T>(case, setup, after_step)
 }
 
 fn replay_case(case: &Value) -> Option<Result<Worst, String>> {

@@ -3,9 +3,9 @@
 use crate::group_values::{advance_idle_groups, check_groups_agree, commit_group_values, next_values};
 use crate::hooks::Hooks;
 use crate::parallel::Work;
-use crate::passes::{WorkPlan, run_passes};
+use crate::passes::{WorkPlan, run_passes, stage_prep};
 use crate::staging::Staging;
-use crate::{Element, GradClip, Group, GroupScalars, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
+use crate::{Element, GradClip, Group, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
 
 /// An optimizer: param groups with their own hyperparameters, lazily created per-parameter
 /// state, `zero_grad`, `step` and `add_param_group`, for any rule `R` and element type `T`.
@@ -280,19 +280,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 state.allocate_present::<R>(&group.hyper, &data.value);
                 state.step += 1;
                 let next = next_values::<R>(&mut self.group_next, group_index);
-                let group_values = GroupScalars { current: &group.values, next };
-                let prep = R::prepare_in_group(
-                    &group.hyper,
-                    state.step,
-                    &mut state.scalars,
-                    group_values,
-                    &state.shape,
-                    &[],
-                    0,
-                );
-                let mut prep = prep;
-                R::scale_grad(&mut prep, grad_scale);
-                state.factored_stage::<R>(&prep, 0);
+                let prep = stage_prep(group, state, next, &[], 0, grad_scale);
                 self.work.push(Work { group: group_index, index, prep, len: data.value.len() });
             }
         }

@@ -29,6 +29,24 @@ pub(crate) fn run_passes<R: Rule>(plan: &mut impl PassPlan) {
     plan.update();
 }
 
+/// One tensor's scalar program at `stage` in its group (reading the group's values, writing
+/// their new ones into `next`), its gradient scale set and its row/column code run.
+pub(crate) fn stage_prep<R: Rule, T: Element>(
+    group: &ParamGroup<R, T>,
+    state: &mut ParamState<T>,
+    next: &mut [f64],
+    results: &[f64],
+    stage: usize,
+    grad_scale: f64,
+) -> R::Prep {
+    let values = GroupScalars { current: &group.values, next };
+    let (step, shape) = (state.step, &state.shape);
+    let mut prep = R::prepare_in_group(&group.hyper, step, &mut state.scalars, values, shape, results, stage);
+    R::scale_grad(&mut prep, grad_scale);
+    state.factored_stage::<R>(&prep, stage);
+    prep
+}
+
 /// One tensor's step on slices the caller owns, on the calling thread ([`Rule::step_slices`]).
 pub(crate) struct SlicePlan<'a, 's, R: Rule, T> {
     pub level: SimdLevel,
@@ -148,11 +166,7 @@ impl<R: Rule, T: Element> PassPlan for WorkPlan<'_, R, T> {
             let group = &self.groups[item.group];
             if let Some(Some(state)) = self.states[item.group].get_mut(item.index) {
                 let next = next_values::<R>(self.group_next, item.group);
-                let values = GroupScalars { current: &group.values, next };
-                let (step, shape) = (state.step, &state.shape);
-                item.prep = R::prepare_in_group(&group.hyper, step, &mut state.scalars, values, shape, results, stage);
-                R::scale_grad(&mut item.prep, self.grad_scale);
-                state.factored_stage::<R>(&item.prep, stage);
+                item.prep = stage_prep(group, state, next, results, stage, self.grad_scale);
             }
         }
     }

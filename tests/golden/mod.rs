@@ -306,12 +306,23 @@ impl Worst {
 
 /// Replays one `cases[]` entry; returns the worst error or a description of the first mismatch.
 pub fn replay<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
+    replay_checking::<R, T>(case, |_| Ok(()), |_, _, _, _| Ok(()))
+}
+
+/// [`replay`], with `setup` run on the optimizer before the first step and `after_step` after
+/// every step's parameter and state comparisons (for what a suite records beside them).
+pub fn replay_checking<R: Rule, T: Element>(
+    case: &Value,
+    setup: impl FnOnce(&mut Optimizer<R, T>) -> Result<(), String>,
+    mut after_step: impl FnMut(&mut Optimizer<R, T>, &[Param<T>], usize, &mut Worst) -> Result<(), String>,
+) -> Result<Worst, String> {
     let dtype = case["dtype"].as_str().unwrap_or_default();
     let shapes: Vec<Vec<usize>> = case["shapes"].as_array().ok_or("no shapes")?.iter().map(shape).collect();
     let init = exactly(&case["init"], shapes.len(), "init")?;
     let params: Vec<Param<T>> = shapes.iter().zip(&init).map(|(s, v)| Param::new(tensor(s, v))).collect();
     let hyper = hyper_from::<R::Hyper>(&case["hyper"])?;
     let mut opt = Optimizer::<R, T>::new(params.clone(), hyper).map_err(|e| e.to_string())?;
+    setup(&mut opt)?;
     let mut worst = Worst::default();
     let steps = case["grads"].as_array().ok_or("no grads")?;
     let after = exactly(&case["params_after_step"], steps.len(), "params_after_step")?;
@@ -330,6 +341,7 @@ pub fn replay<R: Rule, T: Element>(case: &Value) -> Result<Worst, String> {
             let state = opt.state(0, i).ok_or_else(|| format!("no state for param {i}"))?;
             worst.compare_states(dtype, state, &states_after[i], &format!("step {} param {i}", t + 1))?;
         }
+        after_step(&mut opt, &params, t, &mut worst)?;
     }
     Ok(worst)
 }

@@ -88,22 +88,31 @@ pub(super) fn element_walk(rule: &ir::Rule, body: TokenStream) -> TokenStream {
     if !rule.factored() {
         return quote!(for #INDEX in 0..#LEN { #body });
     }
-    let row_loads = rule.row_loads.iter().map(|(ident, read)| quote!(let #ident: #ELEM = #read;));
+    let segment = row_segment(rule);
     quote! {
         let mut __start = 0usize;
         while __start < #LEN {
-            let __flat = #FACTORS.offset + __start;
-            let #ROW = __flat / #COLS;
-            let __col0 = __flat - #ROW * #COLS;
-            let __end = (__start + (#COLS - __col0)).min(#LEN);
-            let __cbase = ((#ROW / #ROWS) * #COLS + __col0).wrapping_sub(__start);
-            #(#row_loads)*
+            #segment
             for #INDEX in __start..__end {
                 let #COL = __cbase.wrapping_add(#INDEX);
                 #body
             }
             __start = __end;
         }
+    }
+}
+
+/// The head of one row's segment of a factored walk from `__start`: the row, its first column,
+/// where the segment ends (`__end`), the column base (`__cbase`) and the per-row loads.
+pub(super) fn row_segment(rule: &ir::Rule) -> TokenStream {
+    let row_loads = rule.row_loads.iter().map(|(ident, read)| quote!(let #ident: #ELEM = #read;));
+    quote! {
+        let __flat = #FACTORS.offset + __start;
+        let #ROW = __flat / #COLS;
+        let __col0 = __flat - #ROW * #COLS;
+        let __end = (__start + (#COLS - __col0)).min(#LEN);
+        let __cbase = ((#ROW / #ROWS) * #COLS + __col0).wrapping_sub(__start);
+        #(#row_loads)*
     }
 }
 

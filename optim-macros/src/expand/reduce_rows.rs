@@ -27,7 +27,7 @@ pub(super) fn factored_walk(
     loads: &TokenStream,
 ) -> TokenStream {
     let (row_sums, col_sums) = ir::factor_targets(&rule.body, pass);
-    let row_loads = rule.row_loads.iter().map(|(ident, read)| quote!(let #ident: #ELEM = #read;));
+    let segment = super::element_loop::row_segment(rule);
     let zero = quote!(<#ELEM as #RT::Element>::ZERO);
     let to_f64 = |value: TokenStream| quote!(<#ELEM as #RT::Element>::to_f64(#value));
     let row_lanes = row_sums.iter().map(|m| {
@@ -94,12 +94,7 @@ pub(super) fn factored_walk(
         let __zeros: [#ELEM; #LANES] = [#zero; #LANES];
         let mut __start = 0usize;
         while __start < #LEN {
-            let __flat = #FACTORS.offset + __start;
-            let #ROW = __flat / #COLS;
-            let __col0 = __flat - #ROW * #COLS;
-            let __end = (__start + (#COLS - __col0)).min(#LEN);
-            let __cbase = ((#ROW / #ROWS) * #COLS + __col0).wrapping_sub(__start);
-            #(#row_loads)*
+            #segment
             #(#row_lanes)*
             let mut __i0 = __start;
             while __i0 + #LANES <= __end {
