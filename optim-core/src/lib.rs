@@ -48,6 +48,7 @@ pub mod builtins;
 pub mod checkpoint;
 pub mod clip;
 pub mod lr_scheduler;
+pub mod matrix;
 pub mod simd;
 pub mod zoo;
 
