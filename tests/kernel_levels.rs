@@ -42,8 +42,12 @@ fn run<R: Rule, T: Element>(hyper: &R::Hyper, level: SimdLevel, shape: &[usize],
     param.iter().chain(states.iter().flatten()).map(|v| v.to_f64().to_bits()).collect()
 }
 
-/// The shapes a rule is run at: vectors of every size, and matrices too for factored rules.
+/// The shapes a rule is run at: vectors of every size, and matrices too for factored rules;
+/// for a matrix rule (which refuses vectors), wide and tall matrices of every size.
 fn shapes<R: Rule>() -> Vec<Vec<usize>> {
+    if R::MATRIX.is_used() {
+        return SIZES.iter().flat_map(|&n| [vec![3, n], vec![n, 2]]).collect();
+    }
     let vectors = SIZES.iter().map(|&n| vec![n]);
     let matrices = SIZES.iter().filter(|_| R::FACTORED).map(|&n| vec![3, n]);
     vectors.chain(matrices).collect()
@@ -151,14 +155,19 @@ fn the_vector_loop_matches_an_element_at_a_time_evaluation() {
 fn thread_run<R: Rule>(hyper: &R::Hyper, threads: usize) -> Vec<u64> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let mut noise = Noise(99);
-    let shapes: [&[usize]; 6] = [&[140_000], &[5], &[300, 257], &[4096], &[1], &[3, 7]];
+    let shapes: &[&[usize]] = if R::MATRIX.is_used() {
+        // a matrix rule takes matrices only: large ones (chunked, their products threaded) and small
+        &[&[300, 257], &[5, 2], &[2, 70_000], &[3, 7]]
+    } else {
+        &[&[140_000], &[5], &[300, 257], &[4096], &[1], &[3, 7]]
+    };
     let array = |noise: &mut Noise, shape: &[usize]| {
         ndarray::ArrayD::from_shape_vec(shape, noise.vec::<f32>(shape.iter().product())).unwrap()
     };
     let params: Vec<Param<f32>> = shapes.iter().map(|s| Param::new(array(&mut noise, s))).collect();
     let mut opt = Optimizer::<R, f32>::new(params.clone(), hyper.clone()).unwrap();
     for _ in 0..2 {
-        for (p, s) in params.iter().zip(shapes) {
+        for (p, s) in params.iter().zip(shapes.iter().copied()) {
             p.set_grad(array(&mut noise, s));
         }
         pool.install(|| opt.step()).unwrap();

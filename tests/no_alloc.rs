@@ -60,8 +60,12 @@ struct Count(Vec<(String, usize)>);
 
 impl Visit for Count {
     fn visit<R: Rule>(&mut self, label: &str, hyper: R::Hyper) {
-        let small: [&[usize]; 4] = [&[10], &[1000], &[3], &[4, 5]];
-        let large: [&[usize]; 4] = [&[140_000], &[300, 257], &[4096], &[7]];
+        let (small, large): ([&[usize]; 4], [&[usize]; 4]) = if R::MATRIX.is_used() {
+            // a matrix rule takes matrices only
+            ([&[2, 5], &[40, 25], &[3, 1], &[4, 5]], [&[300, 257], &[2, 70_000], &[64, 64], &[7, 3]])
+        } else {
+            ([&[10], &[1000], &[3], &[4, 5]], [&[140_000], &[300, 257], &[4096], &[7]])
+        };
         self.0.push((format!("{label}, small (inline)"), fewest_of_three::<R>(&hyper, &small)));
         self.0.push((format!("{label}, large (parallel)"), fewest_of_three::<R>(&hyper, &large)));
     }

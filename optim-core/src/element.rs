@@ -28,6 +28,7 @@ pub trait Element:
     + Mul<Output = Self>
     + Div<Output = Self>
     + Neg<Output = Self>
+    + crate::matrix::ElementForMatrices
 {
     /// Additive identity.
     const ZERO: Self;

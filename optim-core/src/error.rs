@@ -37,6 +37,29 @@ pub enum OptimError {
         /// What is wrong, from the spec's `require` block.
         message: &'static str,
     },
+    /// A rule that works on whole matrices (Muon) was given a parameter of fewer than two
+    /// axes. The usual split: matrices to the matrix rule, biases and gains to AdamW, in two
+    /// optimizers or two param groups.
+    ///
+    /// ```
+    /// use optim_core::{zoo::Muon, OptimError, Optimizer, Param};
+    /// let bias = Param::new(ndarray::ArrayD::<f32>::zeros(vec![4]));
+    /// let err = Muon::optimizer(vec![bias], Muon::hyper()).unwrap_err();
+    /// assert!(matches!(err, OptimError::NotAMatrix { group: 0, index: 0, .. }));
+    /// ```
+    #[error(
+        "{optimizer} works on matrices: group {group}, parameter {index} has shape {shape:?} (fewer than two axes); give it to another optimizer (AdamW) or another param group"
+    )]
+    NotAMatrix {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// Index of the param group.
+        group: usize,
+        /// Index of the parameter within its group.
+        index: usize,
+        /// The parameter's shape.
+        shape: Vec<usize>,
+    },
     /// A hyperparameter name the optimizer does not have.
     #[error("{optimizer} has no hyperparameter `{name}` (it has: {known})")]
     UnknownHyper {

@@ -20,6 +20,8 @@ pub enum HyperValue {
     Bool(bool),
     /// A pair of floats, such as `betas`.
     Pair(f64, f64),
+    /// Three floats, such as Muon's `ns_coefficients`.
+    Triple(f64, f64, f64),
     /// An optional hyperparameter that is not set (Python's `None`), such as Prodigy's `beta3`.
     Unset,
     /// One of a closed set of names, such as MARS's `mars_type` (`"adamw"` or `"lion"`).
@@ -102,6 +104,7 @@ impl HyperValue {
             HyperValue::Int(_) => "an integer",
             HyperValue::Bool(_) => "a bool",
             HyperValue::Pair(..) => "a float pair",
+            HyperValue::Triple(..) => "three floats",
             HyperValue::Unset => "not set (None)",
             HyperValue::Choice(_) => "a name",
         }
@@ -129,6 +132,12 @@ impl From<(f64, f64)> for HyperValue {
     }
 }
 
+impl From<(f64, f64, f64)> for HyperValue {
+    fn from(v: (f64, f64, f64)) -> Self {
+        HyperValue::Triple(v.0, v.1, v.2)
+    }
+}
+
 impl core::fmt::Display for HyperValue {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
@@ -136,6 +145,7 @@ impl core::fmt::Display for HyperValue {
             HyperValue::Int(v) => write!(f, "{v}"),
             HyperValue::Bool(v) => write!(f, "{v}"),
             HyperValue::Pair(a, b) => write!(f, "({a}, {b})"),
+            HyperValue::Triple(a, b, c) => write!(f, "({a}, {b}, {c})"),
             HyperValue::Unset => write!(f, "None"),
             HyperValue::Choice(name) => write!(f, "{:?}", name.as_str()),
         }

@@ -12,6 +12,7 @@ mod group_values;
 mod hooks;
 mod hyper;
 mod kernel;
+mod matrix_step;
 mod norm;
 mod optimizer;
 mod parallel;
@@ -60,6 +61,7 @@ pub use grad_clip::GradClip;
 pub use group::{Group, ParamGroup};
 pub use hooks::{HookHandle, StepHook};
 pub use hyper::{ChoiceName, HyperSet, HyperValue};
+pub use matrix_step::{MatrixLayout, matrix_view_dims, round_scalar};
 pub use optim_contract::{MAX_CHOICE_NAME, MAX_CONDITIONS, MAX_REDUCTIONS, MAX_STATES, Mask};
 pub use optimizer::Optimizer;
 pub use param::{Param, ParamData};
@@ -72,6 +74,8 @@ pub use state::ParamState;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::factored::at;
+    pub use crate::matrix::{MatView, MatrixScratch, Rounding};
+    pub use crate::matrix_step::{MatrixLayout, matrix_step_slices, matrix_view_dims, round_scalar};
     pub use crate::simd::{Kernel, ReduceKernel, dispatch, dispatch_reduce};
     pub use crate::{
         ChoiceName, Element, FactorBuffers, Factors, FactorsMut, GroupScalars, HyperSet, HyperValue, Mask, OptimError,

@@ -44,6 +44,8 @@ pub struct Optimizer<R: Rule, T: Element = f32> {
     pub(crate) hooks: Hooks<R, T>,
     /// Where parameters' data sits during a step, so the step sees one consistent view.
     staging: Staging<T>,
+    /// The matrix program's buffers (rules with matrices), sized by the first step.
+    matrix_scratch: crate::matrix::MatrixScratch<T>,
 }
 
 impl<R: Rule, T: Element> Optimizer<R, T> {
@@ -89,6 +91,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             norms: Vec::new(),
             hooks: Hooks::default(),
             staging: Staging::default(),
+            matrix_scratch: crate::matrix::MatrixScratch::new(),
         };
         for group in groups {
             optimizer.add_param_group(group)?;
@@ -112,6 +115,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     pub fn add_param_group(&mut self, group: Group<T>) -> Result<(), OptimError> {
         let hyper = group.resolve::<R>(&self.defaults)?;
         let group_index = self.groups.len();
+        crate::matrix_step::check_matrix_params::<R, T>(group_index, &group.params)?;
         for (index, param) in group.params.iter().enumerate() {
             let earlier_in_group = group.params[..index].iter();
             let in_other_groups = self.groups.iter().flat_map(|g| g.params.iter());
@@ -252,7 +256,13 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 group_next: &mut self.group_next,
                 grad_scale,
             };
-            run_passes::<R>(&mut plan);
+            if R::MATRIX.is_used() {
+                let WorkPlan { groups, states, work, group_next, .. } = plan;
+                let scratch = &mut self.matrix_scratch;
+                crate::matrix_step::run_matrix_work::<R, T>(groups, states, work, group_next, grad_scale, scratch);
+            } else {
+                run_passes::<R>(&mut plan);
+            }
             advance_idle_groups(&self.groups, &mut self.group_next, &self.work);
             commit_group_values(&mut self.groups, &self.group_next, &self.work);
         }));

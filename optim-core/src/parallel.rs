@@ -155,7 +155,7 @@ fn run_one<R: Rule, T: Element>(param: &Param<T>, state: &mut ParamState<T>, wor
     }
 }
 
-fn chunked<R: Rule, T: Element>(
+pub(crate) fn chunked<R: Rule, T: Element>(
     prep: &R::Prep,
     factors: Factors<'_, T>,
     param: &mut [T],

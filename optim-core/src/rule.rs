@@ -252,6 +252,25 @@ pub trait Rule: Sized + Send + Sync + 'static {
     /// Row and column sums (`row_mean`, `col_mean` of element-wise values) its passes accumulate.
     const ACCUMULATORS: FactorBuffers = FactorBuffers { rows: 0, cols: 0 };
 
+    /// The matrix program's buffers (Muon's Newton–Schulz iteration): a rule with matrices
+    /// steps one tensor at a time through [`Rule::matrix_inputs`], [`Rule::matrix_program`] and
+    /// its update pass, and takes parameters of two or more axes only.
+    const MATRIX: crate::MatrixLayout = crate::MatrixLayout { inputs: &[], results: &[], buffers: 0 };
+
+    /// The first pass of a matrix rule: stores every element-wise value the program uses as a
+    /// matrix into `inputs` (one slice per [`crate::MatrixLayout::inputs`]), reading `param`,
+    /// `grad` and `state` (one slice per [`Rule::STATES`]) without writing them.
+    fn matrix_inputs<T: Element>(prep: &Self::Prep, param: &[T], grad: &[T], state: &[&[T]], inputs: &mut [&mut [T]]) {
+        let _ = (prep, param, grad, state, inputs);
+    }
+
+    /// The matrix program of a rule with matrices, on the scratch buffers [`Rule::matrix_inputs`]
+    /// filled; leaves the matrices element-wise code reads in the buffers of
+    /// [`crate::MatrixLayout::results`], shaped like the parameter.
+    fn matrix_program<T: Element>(prep: &Self::Prep, shape: &[usize], scratch: &mut crate::matrix::MatrixScratch<T>) {
+        let _ = (prep, shape, scratch);
+    }
+
     /// Computes the once-per-tensor scalars for step number `step` (1 on a parameter's first
     /// step) and advances the parameter's scalar states: [`Rule::prepare_stage`] for an
     /// element-wise rule and a parameter of unknown shape (`numel` reads 1, `ndim` 0).

@@ -54,7 +54,7 @@ impl<T: Element> RowSparse<T> {
                 target += 1;
             }
             let mut row = summed.index_axis_mut(Axis(0), target);
-            row.zip_mut_with(&values.index_axis(Axis(0), i), |acc, &v| *acc = *acc + v);
+            row.zip_mut_with(&values.index_axis(Axis(0), i), |acc, &v| *acc += v);
         }
         Ok(RowSparse { rows: unique, values: summed })
     }

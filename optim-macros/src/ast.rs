@@ -26,6 +26,10 @@ pub struct Spec {
     /// (one set of values, kept in each group), and the listed hyperparameters must agree across
     /// groups. The attribute itself, for errors.
     pub across_groups: Option<(Attribute, Vec<Ident>)>,
+    /// `#[bf16_matrices(ns_dtype == "bfloat16")]`: when the condition (over hyperparameters)
+    /// holds, every matrix the step computes is rounded to bfloat16 after each operation, as
+    /// torch computes on bfloat16 tensors.
+    pub bf16_matrices: Option<Expr>,
 }
 
 pub struct Hyper {
@@ -104,6 +108,17 @@ impl Parse for Spec {
             across_groups = Some((attr.clone(), names));
         }
         attrs.retain(|attr| !attr.path().is_ident("across_groups"));
+        let mut bf16_matrices = None;
+        for attr in attrs.iter().filter(|attr| attr.path().is_ident("bf16_matrices")) {
+            let condition = attr.parse_args::<Expr>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected `#[bf16_matrices(condition)]`, e.g. `#[bf16_matrices(ns_dtype == \"bfloat16\")]`",
+                )
+            })?;
+            bf16_matrices = Some(condition);
+        }
+        attrs.retain(|attr| !attr.path().is_ident("bf16_matrices"));
         let vis: Visibility = input.parse()?;
         let name: Ident = input.parse()?;
         let body;
@@ -123,6 +138,7 @@ impl Parse for Spec {
             dense_only,
             display_name,
             across_groups,
+            bf16_matrices,
         };
         let mut seen: Vec<String> = Vec::new();
         let mut has_step = false;

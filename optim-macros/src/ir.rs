@@ -10,6 +10,8 @@ pub enum HyperTy {
     Int,
     Bool,
     Pair,
+    /// Three floats (Muon's `ns_coefficients`).
+    Triple,
     /// `None` or `Some(x)` as the default: an `Option<f64>` in the builder.
     OptionalFloat,
     /// `"a" | "b"`: one of a closed set of names, an enum in the builder.
@@ -109,6 +111,17 @@ pub enum Target {
     Tensor(usize),
     Rows(usize),
     Cols(usize),
+    /// Matrix input `k`: the value stored, element by element, for the matrix program.
+    Matrix(usize),
+}
+
+/// The matrix program's scratch buffers by number: the inputs the first pass stores, the
+/// results the update pass reads, and how many buffers the program uses in all.
+#[derive(Default)]
+pub struct MatrixLayout {
+    pub inputs: Vec<usize>,
+    pub results: Vec<usize>,
+    pub buffers: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -148,6 +161,9 @@ pub enum Sink {
     /// As `Lanes`, except row sums go to the current row's lane accumulators (`rows[lane] += v`),
     /// folded into the row's sum at the row's end: a factored pass's last elements of a row.
     RowLanes,
+    /// Matrix inputs are stored (`input[i] = v`); tensor reductions are left out (the pass that
+    /// stores a rule's matrices has none).
+    Matrix,
 }
 
 /// [`render`] with a choice of where tensor reductions go.
@@ -163,6 +179,12 @@ pub fn render_into(stmts: &[ElemStmt], pass: Option<usize>, sink: Sink) -> Token
             ElemStmt::Accumulate { pass: own, target, kind, value } => {
                 if pass == Some(*own) {
                     out.extend(match (target, kind) {
+                        (Target::Matrix(k), _) if sink == Sink::Matrix => {
+                            let input = MATRIX_INPUT_SLICE.at(k);
+                            quote::quote!(#input[#INDEX] = #value;)
+                        }
+                        (_, _) if sink == Sink::Matrix => TokenStream::new(),
+                        (Target::Matrix(_), _) => TokenStream::new(),
                         (Target::Tensor(reduction), _) if sink == Sink::Block => {
                             let values = BLOCK_VALUES.at(reduction);
                             quote::quote!(#values[#INDEX] = #value;)
@@ -317,10 +339,21 @@ pub struct Rule {
     pub row_loads: Vec<(syn::Ident, TokenStream)>,
     /// Row and column temporaries, and row and column sum buffers.
     pub temps: (usize, usize),
+    /// The matrix program's statements, run once per tensor between the first pass (which
+    /// stores its inputs) and the update pass (which reads its results).
+    pub matrix_code: Vec<TokenStream>,
+    pub matrix: MatrixLayout,
+    /// The mask bit that, when set, rounds every matrix value to bfloat16 (`#[bf16_matrices(..)]`).
+    pub bf16_matrices: Option<usize>,
     pub accumulators: (usize, usize),
 }
 
 impl Rule {
+    /// Whether the rule computes matrices between its passes.
+    pub fn has_matrices(&self) -> bool {
+        self.matrix.buffers > 0
+    }
+
     /// Whether any state, value or sum is shaped by rows or columns.
     pub fn factored(&self) -> bool {
         self.states.iter().any(|s| s.axis != crate::ast::Axis::Full)

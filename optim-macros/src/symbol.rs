@@ -141,4 +141,18 @@ symbols! {
     PASS = "__pass";
     /// The reduction stage number.
     STAGE = "__stage";
+    // ---- the matrix program ---------------------------------------------------------------
+    /// The matrix program's scratch (`MatrixScratch`).
+    SCRATCH = "__scratch";
+    /// The rounding every matrix operation applies (`Rounding::Exact` or `Rounding::Bf16`).
+    ROUNDING = "__rounding";
+    /// The parameter's matrix view: rows (first axis) and columns (the product of the others).
+    MATRIX_ROWS = "__mrows";
+    MATRIX_COLS = "__mcols";
+    /// Family: the update loop's element of matrix result `n`.
+    MATRIX_RESULT_VALUE = "__mrv";
+    /// Family: the update loop's slice of matrix result `n`.
+    MATRIX_RESULT_SLICE = "__mres";
+    /// Family: the first pass's output slice of matrix input `n`.
+    MATRIX_INPUT_SLICE = "__min";
 }

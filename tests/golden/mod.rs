@@ -262,6 +262,10 @@ pub fn hyper_value(value: &Value) -> HyperValue {
             let v = numbers(value);
             HyperValue::Pair(v[0], v[1])
         }
+        Value::Array(triple) if triple.len() == 3 => {
+            let v = numbers(value);
+            HyperValue::Triple(v[0], v[1], v[2])
+        }
         Value::String(name) => HyperValue::Choice(optim::ChoiceName::new(name).expect("a short choice name")),
         Value::Null => HyperValue::Unset,
         other => panic!("unsupported hyperparameter value {other}"),

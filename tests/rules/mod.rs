@@ -71,6 +71,14 @@ pub fn every_rule(v: &mut impl Visit) {
     v.visit::<Adopt>("ADOPT cautious", with(Adopt::hyper(), &[decay, ("cautious", Bool(true))]));
     v.visit::<Mars>("MARS cautious", with(Mars::hyper(), &[decay, ("cautious", Bool(true))]));
     v.visit::<Mars>("MARS lion", Mars::hyper().mars_type(MarsMarsType::Lion));
+    // matrix rules: every visitor runs them on matrices only
+    v.visit::<Muon>("Muon", Muon::hyper().lr(0.02));
+    let param_dtype = ("ns_dtype", HyperValue::Choice(optim::ChoiceName::new("param").unwrap()));
+    let adamw_rms = ("adjust_lr_fn", HyperValue::Choice(optim::ChoiceName::new("match_rms_adamw").unwrap()));
+    v.visit::<Muon>(
+        "Muon param dtype",
+        with(Muon::hyper(), &[param_dtype, adamw_rms, decay, ("nesterov", Bool(false))]),
+    );
 }
 
 /// The rule types `builtins` and `zoo` export, read from their `mod.rs` (`pub use x::{Rule,

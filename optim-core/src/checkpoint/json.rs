@@ -87,6 +87,7 @@ impl Serialize for JsonHyper {
             HyperValue::Int(v) => serializer.serialize_i64(v),
             HyperValue::Bool(v) => serializer.serialize_bool(v),
             HyperValue::Pair(a, b) => (JsonFloat(a), JsonFloat(b)).serialize(serializer),
+            HyperValue::Triple(a, b, c) => (JsonFloat(a), JsonFloat(b), JsonFloat(c)).serialize(serializer),
             HyperValue::Unset => serializer.serialize_none(),
             HyperValue::Choice(name) => serializer.serialize_str(name.as_str()),
         }
@@ -131,13 +132,16 @@ impl<'de> Deserialize<'de> for JsonHyper {
                 Ok(JsonHyper(HyperValue::Unset))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonHyper, A::Error> {
-                let pair = "a pair of floats";
+                let pair = "a pair or a triple of floats";
                 let a: JsonFloat = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &pair))?;
                 let b: JsonFloat = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &pair))?;
+                let Some(c) = seq.next_element::<JsonFloat>()? else {
+                    return Ok(JsonHyper(HyperValue::Pair(a.0, b.0)));
+                };
                 if seq.next_element::<IgnoredAny>()?.is_some() {
-                    return Err(de::Error::invalid_length(3, &pair));
+                    return Err(de::Error::invalid_length(4, &pair));
                 }
-                Ok(JsonHyper(HyperValue::Pair(a.0, b.0)))
+                Ok(JsonHyper(HyperValue::Triple(a.0, b.0, c.0)))
             }
         }
         deserializer.deserialize_any(HyperVisitor)
@@ -205,14 +209,20 @@ mod tests {
     fn hyperparameters_keep_their_type() {
         for value in [HyperValue::Float(1.0), HyperValue::Float(1e20), HyperValue::Int(3), HyperValue::Int(-3)]
             .into_iter()
-            .chain([HyperValue::Bool(true), HyperValue::Pair(0.9, 0.999), HyperValue::Float(f64::INFINITY)])
+            .chain([
+                HyperValue::Bool(true),
+                HyperValue::Pair(0.9, 0.999),
+                HyperValue::Triple(3.4445, -4.775, 2.0315),
+                HyperValue::Float(f64::INFINITY),
+            ])
             .chain([HyperValue::Unset, HyperValue::Choice(crate::ChoiceName::new("lion").unwrap())])
         {
             let text = serde_json::to_string(&JsonHyper(value)).unwrap();
             assert_eq!(hyper(&text).unwrap(), value, "{text}");
         }
         assert!(hyper("[1.0]").is_err());
-        assert!(hyper("[1.0, 2.0, 3.0]").is_err());
+        assert_eq!(hyper("[1.0, 2.0, 3.0]").unwrap(), HyperValue::Triple(1.0, 2.0, 3.0));
+        assert!(hyper("[1.0, 2.0, 3.0, 4.0]").is_err());
         // a string is a choice's name (the rule checks it), `null` an unset optional
         assert_eq!(hyper("\"fast\"").unwrap(), HyperValue::Choice(crate::ChoiceName::new("fast").unwrap()));
         assert_eq!(hyper("null").unwrap(), HyperValue::Unset);

@@ -66,6 +66,7 @@ impl<R: Rule, T: Element> LrTarget for Optimizer<R, T> {
         let finite = match value {
             HyperValue::Float(v) => v.is_finite(),
             HyperValue::Pair(a, b) => a.is_finite() && b.is_finite(),
+            HyperValue::Triple(a, b, c) => a.is_finite() && b.is_finite() && c.is_finite(),
             _ => true,
         };
         if !finite {

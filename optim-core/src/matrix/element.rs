@@ -24,10 +24,11 @@ use crate::Element;
 /// ```
 pub trait MatrixElement: Element + sealed::Sealed {}
 
-impl MatrixElement for f32 {}
-impl MatrixElement for f64 {}
+// every element type computes matrices: `Element` itself requires what the matrix module needs,
+// so a rule's generated code (generic over `Element`) can run its matrix program
+impl<T: Element> MatrixElement for T {}
 
-pub(crate) mod sealed {
+pub mod sealed {
     use faer::traits::RealField;
 
     /// What the matrix module needs of an element type beyond [`crate::Element`]; not nameable

@@ -8,22 +8,19 @@
 //!
 //! # Threads and determinism
 //!
-//! Products run faer's gemm with the threads of the *current* rayon pool
-//! (`rayon::current_num_threads()`, so an optimizer run under `pool.install` uses that pool;
-//! one thread means faer's sequential path). Their results are bit-identical whatever the
-//! thread count (tested for 1, 2, 3 and 4 threads, `f32` and `f64`, every transposition,
-//! shapes from 64³ to deep `16x5000·5000x40` products): faer's x86 gemm splits the work by
-//! output tiles, and each tile sums over the inner dimension in the same order whoever
-//! computes it. Two cases are not, and are kept sequential:
-//!
-//! - matrix–vector products (one row or one column): faer's parallel column-major
-//!   matrix–vector product splits the inner dimension across threads (a `1x600·600x300`
-//!   product differed in 285 of its 300 elements between 1 and 2 threads), so [`gemm`] runs
-//!   them on the calling thread;
-//! - the decompositions: faer's parallel blocked Householder code splits columns by thread
-//!   count and picks kernels by block shape (`qr_q` of 300x260 differed in 70 494 of 78 000
-//!   elements between 1 and 2 threads, `eigh` of order 520 in 270 730 of 270 920), so
-//!   [`eigh`] and [`qr_q`] always run sequentially.
+//! A product runs on the threads of the *current* rayon pool (`rayon::current_num_threads()`,
+//! so an optimizer run under `pool.install` uses that pool): the rows of its result are cut
+//! into one band per thread, each band computed by faer's sequential gemm, the bands run with
+//! `rayon::join`. Results are bit-identical whatever the thread count: faer's sequential gemm
+//! sums over the inner dimension in an order that does not depend on how many rows it is
+//! given (checked for bands of 1 to 512 rows on the Newton–Schulz shapes; the tests compare 1,
+//! 2, 3 and 4 threads, `f32` and `f64`, every transposition, shapes from 64³ to deep
+//! `16x5000·5000x40` products). faer's own parallel gemm is not used: it allocates its job
+//! tables and thread-team state on every call (9 blocks, 447 bytes for a 256x256 `f32`
+//! product on 2 threads). The decompositions run sequentially: faer's parallel blocked
+//! Householder code splits columns by thread count and picks kernels by block shape (`qr_q`
+//! of 300x260 differed in 70 494 of 78 000 elements between 1 and 2 threads, `eigh` of order
+//! 520 in 270 730 of 270 920).
 //!
 //! Results are the same across runs and thread counts on one machine; faer picks its kernels
 //! by instruction set (AVX-512, AVX2), so another CPU may round differently.
@@ -31,18 +28,12 @@
 //! # Allocations
 //!
 //! Buffers and faer's workspace grow to the largest shapes seen and are reused: after a first
-//! call, sequential operations (a one-thread pool, or [`set_parallel(false)`]) allocate
-//! nothing, decompositions included. A *parallel* product allocates a few small blocks per
-//! call, in faer's dependencies: for a 256x256 `f32` product on 2 threads, 9 blocks, 447 bytes
-//! (642 for `f64`): the job tables of faer's x86 gemm (3 blocks, sized by its tile counts:
-//! 192, 3 and 64 bytes), the per-call state of `spindle`, the thread team faer's gemm runs on
-//! (5 blocks: two barriers, a worker's flags, its job counters, the team's table), and one
-//! rayon scope job (16 bytes). Measured in `tests/matrix_no_alloc.rs`.
+//! call, operations allocate nothing, on one thread or many, decompositions included
+//! (`tests/matrix_no_alloc.rs`).
 //!
 //! [`gemm`]: MatrixScratch::gemm
 //! [`eigh`]: MatrixScratch::eigh
 //! [`qr_q`]: MatrixScratch::qr_q
-//! [`set_parallel(false)`]: MatrixScratch::set_parallel
 //!
 //! ```
 //! use optim_core::matrix::{MatrixScratch, Rounding};
@@ -68,6 +59,8 @@ mod scratch;
 mod view;
 
 pub use element::MatrixElement;
+#[doc(hidden)]
+pub use element::sealed::Sealed as ElementForMatrices;
 pub use scratch::MatrixScratch;
 pub use view::{MatView, MatrixError, Rounding};
 

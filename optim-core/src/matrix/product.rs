@@ -13,6 +13,102 @@ pub(super) fn round_bf16(value: f32) -> f32 {
     bf16::from_f32(value).to_f32()
 }
 
+/// Rows of a product's result below which it is not split between threads.
+const SPLIT_BELOW_ROWS: usize = 64;
+
+/// `dst (accum) alpha * a · b` on `threads` threads: the rows of `dst` (and of `a`) cut into
+/// `threads` bands, each computed by faer's sequential gemm, the bands run with `rayon::join`.
+///
+/// faer's own parallel gemm allocates its job tables and thread-team state on every call; a
+/// sequential gemm per band allocates nothing once its thread's buffers are warm, and
+/// `rayon::join` allocates nothing either. Each element of the result is the same whatever the
+/// bands: faer's sequential gemm sums over the inner dimension in an order that does not depend
+/// on the number of rows it is given (checked for bands of 1 to 512 rows on every Newton–Schulz
+/// shape), so the result does not depend on the thread count.
+pub(super) fn banded_matmul<U: faer::traits::RealField + Copy>(
+    dst: MatMut<'_, U>,
+    accum: Accum,
+    a: MatRef<'_, U>,
+    b: MatRef<'_, U>,
+    alpha: U,
+    threads: usize,
+) {
+    let rows = dst.nrows();
+    if threads <= 1 || rows < SPLIT_BELOW_ROWS || b.ncols() == 1 {
+        return matmul(dst, accum, a, b, alpha, Par::Seq);
+    }
+    let upper = threads / 2;
+    // a band boundary on a multiple of 16 rows keeps each band's microkernel tiles whole
+    let middle = ((rows * upper / threads) & !15).clamp(1, rows - 1);
+    let (top, bottom) = dst.split_at_row_mut(middle);
+    let (a_top, a_bottom) = a.split_at_row(middle);
+    rayon::join(
+        || banded_matmul(top, accum, a_top, b, alpha, upper),
+        || banded_matmul(bottom, accum, a_bottom, b, alpha, threads - upper),
+    );
+}
+
+/// Rows per band of a symmetric product: each band computes its rows up to the diagonal.
+const SYMMETRIC_BAND: usize = 64;
+
+/// The lower triangle (and the diagonal blocks) of a symmetric `dst (accum) alpha * a · b`:
+/// bands of [`SYMMETRIC_BAND`] rows, band `[r0, r1)` computing columns `0..r1` with faer's
+/// sequential gemm, about half the flops of the whole product. The bands are fixed whatever the
+/// thread count and are shared between `threads` threads by work, so the result does not
+/// depend on the thread count; and each element is the one the whole product gives (faer's
+/// sequential gemm sums each element in an order that depends on neither the rows nor the
+/// columns it is given). The caller mirrors the lower triangle.
+fn lower_banded_matmul<U: faer::traits::RealField + Copy>(
+    dst: MatMut<'_, U>,
+    first_row: usize,
+    accum: Accum,
+    a: MatRef<'_, U>,
+    b: MatRef<'_, U>,
+    alpha: U,
+    threads: usize,
+) {
+    let rows = dst.nrows();
+    // whole bands, the last one taking the remainder: a band of one row would be a
+    // matrix-vector product, which faer sums in another order
+    let bands = (rows / SYMMETRIC_BAND).max(1);
+    let band_end = |band: usize| if band + 1 == bands { rows } else { (band + 1) * SYMMETRIC_BAND };
+    if threads <= 1 || bands < 2 {
+        let mut dst = dst;
+        for band in 0..bands {
+            let (r0, r1) = (band * SYMMETRIC_BAND, band_end(band));
+            let end = first_row + r1;
+            let block = dst.as_mut().submatrix_mut(r0, 0, r1 - r0, end);
+            matmul(block, accum, a.subrows(r0, r1 - r0), b.subcols(0, end), alpha, Par::Seq);
+        }
+        return;
+    }
+    // a band's work grows with its last row: split where the upper part holds its share
+    let upper = threads / 2;
+    let work = |band: usize| first_row + band_end(band);
+    let total: usize = (0..bands).map(work).sum();
+    let (mut split, mut done) = (0, 0);
+    while split < bands - 1 && (done + work(split)) * threads <= total * upper {
+        done += work(split);
+        split += 1;
+    }
+    let middle = split.max(1) * SYMMETRIC_BAND;
+    let (top, bottom) = dst.split_at_row_mut(middle);
+    let (a_top, a_bottom) = a.split_at_row(middle);
+    rayon::join(
+        || lower_banded_matmul(top, first_row, accum, a_top, b, alpha, upper),
+        || lower_banded_matmul(bottom, first_row + middle, accum, a_bottom, b, alpha, threads - upper),
+    );
+}
+
+/// Copies the lower triangle of square `dst` onto its upper triangle.
+fn mirror_lower<U: Copy>(dst: &mut [U], n: usize) {
+    for i in 0..n {
+        for j in 0..i {
+            dst[j * n + i] = dst[i * n + j];
+        }
+    }
+}
+
 /// `dst = beta * c` when `c` lies elsewhere, the accumulation mode faer's product then takes, and
 /// whether `dst` already holds `c` (accumulation in place, scaled here).
 fn seed<U: faer::traits::RealField + Copy>(
@@ -49,10 +145,9 @@ impl<T: MatrixElement> MatrixScratch<T> {
     /// bfloat16, as `torch.addmm` on bfloat16 tensors on the CPU; the operands should then hold
     /// bfloat16 values.
     ///
-    /// Runs on faer's gemm, with the current rayon pool's threads (see
-    /// [`Self::set_parallel`]). A product with one row or one column (a matrix–vector product)
-    /// always runs sequentially: faer's parallel column-major matrix–vector product splits the
-    /// inner dimension across threads, so its rounding would depend on the thread count.
+    /// Runs on faer's sequential gemm, one band of the result's rows per thread of the current
+    /// rayon pool (see [`Self::set_parallel`] and the [module docs](super)); a product with one
+    /// row or one column runs on the calling thread.
     ///
     /// ```
     /// use optim_core::matrix::{MatrixScratch, Rounding};
@@ -87,21 +182,32 @@ impl<T: MatrixElement> MatrixScratch<T> {
             assert!(c.same_shape(&out), "gemm: c is {}x{}, the product {m}x{n}", c.rows, c.cols);
             assert!(c.buffer != dst || !c.transposed, "gemm: in-place accumulation into a transposed c");
         }
-        let par = if m == 1 || n == 1 { Par::Seq } else { self.par() };
+        let threads = if m == 1 || n == 1 { 1 } else { self.threads() };
+        // X·Xᵀ, or a product of a symmetric matrix with itself, plus a symmetric c: the result
+        // is symmetric, and half of it is computed
+        let gram = a.buffer == b.buffer && a.transposed != b.transposed && a.rows == b.cols && a.cols == b.rows;
+        let square_of_symmetric = a == b && self.is_symmetric(a);
+        let symmetric = (gram || square_of_symmetric) && c.is_none_or(|(beta, c)| beta == 0.0 || self.is_symmetric(c));
         if rounding == Rounding::Bf16 && !T::IS_F32 {
-            self.gemm_in_f32(dst, alpha, a, b, c, par);
+            self.gemm_in_f32(dst, alpha, a, b, c, threads);
         } else {
             let mut d = self.take(dst, m * n);
             let source = c.map(|(beta, c)| (T::from_f64(beta), (c.buffer != dst).then(|| self.mat(c))));
             let mut dm = MatMut::from_row_major_slice_mut(&mut d[..m * n], m, n);
             let accum = seed(dm.as_mut(), source, T::from_f64(1.0), T::ZERO);
-            matmul(dm, accum, self.mat(a), self.mat(b), T::from_f64(alpha), par);
+            if symmetric {
+                lower_banded_matmul(dm, 0, accum, self.mat(a), self.mat(b), T::from_f64(alpha), threads);
+                mirror_lower(&mut d[..m * n], m);
+            } else {
+                banded_matmul(dm, accum, self.mat(a), self.mat(b), T::from_f64(alpha), threads);
+            }
             if rounding == Rounding::Bf16 {
                 for x in &mut d[..m * n] {
                     *x = T::from_f32(round_bf16(x.to_f32()));
                 }
             }
             self.put(dst, d);
+            self.symmetric[dst] = symmetric;
         }
         out
     }
@@ -110,7 +216,15 @@ impl<T: MatrixElement> MatrixScratch<T> {
     /// values), faer's `f32` gemm, then each result rounded to bfloat16 into `d`.
     /// The bfloat16 product for `T = f64`: operands copied to `f32` (exact for bfloat16
     /// values), faer's `f32` gemm, then each result rounded to bfloat16 into buffer `dst`.
-    fn gemm_in_f32(&mut self, dst: usize, alpha: f64, a: MatView, b: MatView, c: Option<(f64, MatView)>, par: Par) {
+    fn gemm_in_f32(
+        &mut self,
+        dst: usize,
+        alpha: f64,
+        a: MatView,
+        b: MatView,
+        c: Option<(f64, MatView)>,
+        threads: usize,
+    ) {
         let (m, n) = (a.rows, b.cols);
         self.slot(dst, m * n);
         let [low_a, low_b, low_d] = &mut self.low;
@@ -129,7 +243,7 @@ impl<T: MatrixElement> MatrixScratch<T> {
             }
             _ => Accum::Replace,
         };
-        matmul(dm, accum, mat_ref(&low_a[..], a), mat_ref(&low_b[..], b), alpha as f32, par);
+        banded_matmul(dm, accum, mat_ref(&low_a[..], a), mat_ref(&low_b[..], b), alpha as f32, threads);
         for (x, &y) in self.buffers[dst].iter_mut().zip(&low_d[..m * n]) {
             *x = T::from_f32(round_bf16(y));
         }

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
-use faer::{MatMut, MatRef, Par};
+use faer::{MatMut, MatRef};
 
 use super::element::MatrixElement;
 use super::view::MatView;
@@ -44,6 +44,9 @@ pub struct MatrixScratch<T> {
     pub(super) low: [Vec<f32>; 3],
     /// Whether operations may use the current rayon pool's threads.
     parallel: bool,
+    /// Per buffer: whether it holds a symmetric matrix a product wrote (`X·Xᵀ`, or a product
+    /// and sum of symmetric matrices), so a later product of it computes half its result.
+    pub(super) symmetric: Vec<bool>,
 }
 
 impl<T: MatrixElement> MatrixScratch<T> {
@@ -65,6 +68,7 @@ impl<T: MatrixElement> MatrixScratch<T> {
             row: Vec::new(),
             low: [Vec::new(), Vec::new(), Vec::new()],
             parallel: true,
+            symmetric: Vec::new(),
         }
     }
 
@@ -84,7 +88,7 @@ impl<T: MatrixElement> MatrixScratch<T> {
 
     /// Lets products use the threads of the current rayon pool (`true`, the default: the pool
     /// an optimizer runs in under `pool.install`), or keeps them on the calling thread
-    /// (`false`: faer's sequential paths, which allocate nothing after warm-up). Results are
+    /// (`false`). Results are
     /// the same either way (see the [module docs](super)); decompositions always run on the
     /// calling thread.
     ///
@@ -195,7 +199,10 @@ impl<T: MatrixElement> MatrixScratch<T> {
     pub(super) fn slot(&mut self, id: usize, len: usize) -> &mut Vec<T> {
         if self.buffers.len() <= id {
             self.buffers.resize_with(id + 1, Vec::new);
+            self.symmetric.resize(id + 1, false);
         }
+        // whoever asks for the buffer writes it: what it held is gone
+        self.symmetric[id] = false;
         let buffer = &mut self.buffers[id];
         if buffer.len() < len {
             buffer.resize(len, T::ZERO);
@@ -209,6 +216,11 @@ impl<T: MatrixElement> MatrixScratch<T> {
         core::mem::take(self.slot(id, len))
     }
 
+    /// Whether `v` is known to be a symmetric matrix (written by a product that is).
+    pub(super) fn is_symmetric(&self, v: MatView) -> bool {
+        v.rows == v.cols && self.symmetric.get(v.buffer).copied().unwrap_or(false)
+    }
+
     /// Returns a buffer taken by [`Self::take`].
     pub(super) fn put(&mut self, id: usize, buffer: Vec<T>) {
         self.buffers[id] = buffer;
@@ -219,11 +231,9 @@ impl<T: MatrixElement> MatrixScratch<T> {
         mat_ref(&self.buffers[v.buffer], v)
     }
 
-    /// The parallelism for a product: the current rayon pool's thread count, or sequential
-    /// when that is one or parallelism is off.
-    pub(super) fn par(&self) -> Par {
-        let threads = if self.parallel { rayon::current_num_threads() } else { 1 };
-        if threads > 1 { Par::rayon(threads) } else { Par::Seq }
+    /// The threads a product may use: the current rayon pool's, or one.
+    pub(super) fn threads(&self) -> usize {
+        if self.parallel { rayon::current_num_threads() } else { 1 }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::ir::{self};
 fn element_loop(rule: &ir::Rule) -> TokenStream {
     let rt = quote!(#RT);
     let slots = rule.slots;
-    let parts = loop_parts(rule);
+    let parts = loop_parts_reading(rule, rule.has_matrices());
     let prologue = loop_prologue(rule, &parts, quote!(mut));
     let LoopParts { state_slices, loads, .. } = parts;
     let stores = full_states(rule).filter(|(_, s)| s.written).map(|(i, state)| {

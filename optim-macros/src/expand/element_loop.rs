@@ -21,6 +21,7 @@ pub(super) fn loop_prologue(rule: &ir::Rule, parts: &LoopParts, mutability: Toke
     let LoopParts { state_slices, convert, lengths, .. } = parts;
     let locals = factor_locals(rule, true);
     let reslices = reslices(rule, state_slices, mutability.clone());
+    let result_reslices = result_reslices(rule, state_slices);
     let presence = Literal::u32_unsuffixed(super::prepare::presence_bits(rule));
     quote! {
         // dynamic: the run-time mask, except for the bits the dispatch specialised on (`__M`)
@@ -33,6 +34,7 @@ pub(super) fn loop_prologue(rule: &ir::Rule, parts: &LoopParts, mutability: Toke
         let #PARAM = &#mutability #PARAM[..#LEN];
         let #GRAD = &#GRAD[..#LEN];
         #reslices
+        #result_reslices
     }
 }
 
@@ -53,8 +55,17 @@ pub(super) fn full_states(rule: &ir::Rule) -> impl Iterator<Item = (usize, &ir::
 }
 
 pub(super) fn loop_parts(rule: &ir::Rule) -> LoopParts {
+    loop_parts_reading(rule, false)
+}
+
+/// [`loop_parts`]; with `results`, the update loop of a matrix rule, which also walks the
+/// matrix program's results (passed after the states).
+pub(super) fn loop_parts_reading(rule: &ir::Rule, results: bool) -> LoopParts {
     let rt = quote!(#RT);
-    let state_slices: Vec<_> = (0..rule.states.len()).map(|i| STATE_SLICE.at(i)).collect();
+    let result_count = if results { rule.matrix.results.len() } else { 0 };
+    let result_slices: Vec<_> = (0..result_count).map(|i| MATRIX_RESULT_SLICE.at(i)).collect();
+    let state_slices: Vec<_> =
+        (0..rule.states.len()).map(|i| STATE_SLICE.at(i)).chain(result_slices.iter().cloned()).collect();
     let convert = (0..rule.slots).map(|i| {
         let local = SLOT.at(i);
         quote!(let #local: #ELEM = <#ELEM as #rt::Element>::from_f64(#SLOTS[#i]);)
@@ -77,9 +88,20 @@ pub(super) fn loop_parts(rule: &ir::Rule) -> LoopParts {
             None => quote!(let mut #local: #ELEM = #slice[#INDEX];),
         }
     });
-    let (convert, lengths) = (quote!(#(#convert)*), quote!(#(#lengths)*));
-    let loads = quote!(let mut #PARAM_VALUE: #ELEM = #PARAM[#INDEX]; #grad_load #(#state_loads)*);
+    let result_lengths = result_slices.iter().map(|slice| quote!(#LEN = #LEN.min(#slice.len());));
+    let result_loads = result_slices.iter().enumerate().map(|(k, slice)| {
+        let local = MATRIX_RESULT_VALUE.at(k);
+        quote!(let #local: #ELEM = #slice[#INDEX];)
+    });
+    let (convert, lengths) = (quote!(#(#convert)*), quote!(#(#lengths)* #(#result_lengths)*));
+    let loads = quote!(let mut #PARAM_VALUE: #ELEM = #PARAM[#INDEX]; #grad_load #(#state_loads)* #(#result_loads)*);
     LoopParts { state_slices, convert, lengths, loads }
+}
+
+/// The matrix results among a loop's slices, cut to the loop's length.
+fn result_reslices(rule: &ir::Rule, state_slices: &[syn::Ident]) -> TokenStream {
+    let cuts = state_slices.iter().skip(rule.states.len()).map(|slice| quote!(let #slice: &[#ELEM] = &#slice[..#LEN];));
+    quote!(#(#cuts)*)
 }
 
 /// `for __i in 0..__n { body }`, or for a factored rule the same walk split at row ends, with

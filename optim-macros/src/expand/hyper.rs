@@ -15,6 +15,7 @@ fn rust_type(ty: &HyperTy) -> TokenStream {
         HyperTy::Int => quote!(i64),
         HyperTy::Bool => quote!(bool),
         HyperTy::Pair => quote!((f64, f64)),
+        HyperTy::Triple => quote!((f64, f64, f64)),
         HyperTy::OptionalFloat => quote!(::core::option::Option<f64>),
         HyperTy::Choice(choice) => choice.enum_name.to_token_stream(),
     }
@@ -217,6 +218,9 @@ fn getter(h: &ir::Hyper) -> TokenStream {
         HyperTy::Int => quote!(#key => #some(#RT::HyperValue::Int(self.#field)),),
         HyperTy::Bool => quote!(#key => #some(#RT::HyperValue::Bool(self.#field)),),
         HyperTy::Pair => quote!(#key => #some(#RT::HyperValue::Pair(self.#field.0, self.#field.1)),),
+        HyperTy::Triple => {
+            quote!(#key => #some(#RT::HyperValue::Triple(self.#field.0, self.#field.1, self.#field.2)),)
+        }
         HyperTy::OptionalFloat => quote! {
             #key => #some(self.#field.map_or(#RT::HyperValue::Unset, #RT::HyperValue::Float)),
         },
@@ -245,6 +249,9 @@ fn set_arm(h: &ir::Hyper, name_str: &str) -> TokenStream {
         ),
         HyperTy::Bool => (quote!((#key, #value::Bool(v)) => self.#field = v,), "a bool".to_owned()),
         HyperTy::Pair => (quote!((#key, #value::Pair(a, b)) => self.#field = (a, b),), "a float pair".to_owned()),
+        HyperTy::Triple => {
+            (quote!((#key, #value::Triple(a, b, c)) => self.#field = (a, b, c),), "three floats".to_owned())
+        }
         HyperTy::OptionalFloat => (
             quote! {
                 (#key, #value::Float(v)) => self.#field = ::core::option::Option::Some(v),

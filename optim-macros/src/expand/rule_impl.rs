@@ -54,6 +54,7 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
     let grad_scale_slot = rule.grad_scale_slot;
     let initial_values = initial_values(rule);
     let factored = factored_items(rule);
+    let matrix = matrix_items(rule);
     let prepare = prepare_fn(rule);
     let pass_needed = pass_needed_fn(rule);
     let apply = apply_fn(rule);
@@ -81,6 +82,7 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
             #group
             #across
             #factored
+            #matrix
             #prepare
             #pass_needed
             #apply

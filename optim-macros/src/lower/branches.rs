@@ -264,7 +264,10 @@ impl Lowerer<'_> {
         self.branch_varying.pop();
         self.no_reduction_depth -= no_reduction;
         let (a, b) = (a?, b?);
-        if a.ty != b.ty || a.ty == Ty::Pair {
+        if a.place == Place::Matrix || b.place == Place::Matrix {
+            return self.matrix_select(condition, then, otherwise, a, b, if_expr);
+        }
+        if a.ty != b.ty || matches!(a.ty, Ty::Pair | Ty::Triple) {
             self.errors.error(if_expr, "both arms of an `if` must be numbers, or both bools");
             return None;
         }

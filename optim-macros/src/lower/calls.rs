@@ -11,10 +11,19 @@ use crate::symbol::*;
 impl Lowerer<'_> {
     pub(super) fn call(&mut self, ident: &syn::Ident, args: &[&Expr], at: &impl ToTokens) -> Option<Value> {
         let name = ident.to_string();
-        let Some((_, arity)) = FUNCTIONS.iter().find(|(f, _)| *f == name) else {
-            let hint = match did_you_mean(&name, FUNCTIONS.iter().map(|(f, _)| *f)) {
+        let known = FUNCTIONS.iter().chain(matrix::MATRIX_FUNCTIONS.iter());
+        let Some((_, arity)) = known.clone().find(|(f, _)| *f == name) else {
+            let hint = match did_you_mean(&name, known.map(|(f, _)| *f)) {
                 Some(close) => format!("did you mean `{close}`?"),
-                None => format!("available: {}", FUNCTIONS.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")),
+                None => format!(
+                    "available: {}",
+                    FUNCTIONS
+                        .iter()
+                        .chain(matrix::MATRIX_FUNCTIONS.iter())
+                        .map(|(f, _)| *f)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             };
             self.errors.error(ident, format!("unsupported function `{name}`; {hint}"));
             return None;
@@ -27,6 +36,16 @@ impl Lowerer<'_> {
         let varying_before = self.seen_varying;
         let values: Vec<Option<Value>> = args.iter().map(|a| self.expr(a)).collect();
         let values: Vec<Value> = values.into_iter().collect::<Option<_>>()?;
+        if matrix::MATRIX_FUNCTIONS.iter().any(|(f, _)| *f == name) {
+            for (value, arg) in values.iter().zip(args) {
+                self.expect(value, Ty::Float, arg)?;
+            }
+            return self.matrix_call(&name, values, args);
+        }
+        if name == "norm" && values[0].place == Place::Matrix {
+            let value = values.into_iter().next()?;
+            return self.matrix_norm(value, args[0]);
+        }
         if OPTIONAL_FUNCTIONS.contains(&name.as_str()) {
             return self.optional(&name, values, args);
         }
@@ -69,6 +88,9 @@ impl Lowerer<'_> {
             return Some(Value::scalar(Ty::Float, quote!(<f64 as #element>::#method(#(#args),*))));
         }
         let place = values.iter().fold(Place::Scalar, |p, v| p.join(v.place));
+        if place == Place::MatScalar {
+            return Some(self.program_number(Ty::Float, values, |args| quote!(<f64 as #element>::#method(#(#args),*))));
+        }
         if place.factored() {
             let args: Vec<TokenStream> = values.into_iter().map(|v| self.factored_operand(v)).collect();
             let tokens = quote!(<f64 as #element>::#method(#(#args),*));

@@ -20,7 +20,43 @@ const CHECKS: &[Check] = &[
     ("reductions fit the partial-result arrays", reduction_limit),
     ("conditions fit the mask", condition_limit),
     ("across_groups shares group values and names hyperparameters", across_groups_valid),
+    ("matrix rules have no reductions and no row or column state", matrices_alone),
 ];
+
+/// A rule with matrices runs one tensor at a time with its own pass structure: reductions over
+/// memory and factored state are not combined with it (yet).
+fn matrices_alone(l: &mut Lowerer<'_>) {
+    for (ident, _, assigned) in &l.matrix.mutables {
+        if !assigned {
+            let message = format!(
+                "`{ident}` is never assigned again; drop the `mut` (only a matrix assigned in a loop needs it)"
+            );
+            l.errors.error(ident, message);
+        }
+    }
+    let Some(span) = l.matrix.first_use else { return };
+    if !l.reductions.is_empty() {
+        l.errors.error_at(span, "a rule with matrix values cannot also reduce over memory passes (`sum`, `norm` of an element-wise value, `group_*`); take `norm` of the matrix instead");
+    }
+    let factored = l.states.iter().any(|s| s.axis != crate::ast::Axis::Full)
+        || l.row_temps.len() + l.col_temps.len() > 0
+        || l.accumulators != (0, 0);
+    if factored {
+        l.errors
+            .error_at(span, "a rule with matrix values cannot also keep row or column state (`row_mean`, `col_mean`)");
+    }
+    if l.matrix.inputs.len() > MAX_STATES {
+        let count = l.matrix.inputs.len();
+        l.errors.error_at(
+            span,
+            format!("the first pass stores {count} element-wise values as matrices; at most {MAX_STATES} fit"),
+        );
+    }
+    let slices = l.states.len() + l.matrix.results.len();
+    if slices > MAX_STATES {
+        l.errors.error_at(span, format!("the update pass walks {slices} slices (states and matrices read element-wise); at most {MAX_STATES} fit"));
+    }
+}
 
 /// `#[across_groups(...)]` needs group values to share, and names hyperparameters.
 fn across_groups_valid(l: &mut Lowerer<'_>) {

@@ -54,6 +54,10 @@ impl Lowerer<'_> {
             ("step", Name::Step),
             ("numel", Name::Numel),
             ("ndim", Name::Ndim),
+            // not reserved: a spec written before they existed may name its own `rows` / `cols`,
+            // which then keep their meaning
+            ("rows", Name::Rows),
+            ("cols", Name::Cols),
         ] {
             self.names.entry(key.into()).or_insert(name);
         }

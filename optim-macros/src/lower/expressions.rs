@@ -110,8 +110,18 @@ impl Lowerer<'_> {
             self.errors.error(&field.member, "only `.0` and `.1` of a pair exist");
             return None;
         };
-        if base.ty != Ty::Pair || index.index > 1 {
-            self.errors.error(field, "only `.0` and `.1` of a pair exist");
+        let fields = match base.ty {
+            Ty::Pair => 2,
+            Ty::Triple => 3,
+            _ => 0,
+        };
+        if index.index >= fields {
+            let message = if base.ty == Ty::Triple {
+                "only `.0`, `.1` and `.2` of a triple exist"
+            } else {
+                "only `.0` and `.1` of a pair exist"
+            };
+            self.errors.error(field, message);
             return None;
         }
         let tokens = base.tokens;
@@ -147,6 +157,7 @@ impl Lowerer<'_> {
                     ir::HyperTy::Int => Value::scalar(Ty::Float, quote!((#HYPER.#field as f64))),
                     ir::HyperTy::Bool => Value::scalar(Ty::Bool, quote!(#HYPER.#field)),
                     ir::HyperTy::Pair => Value::scalar(Ty::Pair, quote!(#HYPER.#field)),
+                    ir::HyperTy::Triple => Value::scalar(Ty::Triple, quote!(#HYPER.#field)),
                     ir::HyperTy::OptionalFloat => Value::scalar(Ty::Optional, quote!(#HYPER.#field)),
                     ir::HyperTy::Choice(_) => Value::scalar(Ty::Choice(index), quote!(#HYPER.#field)),
                 }
@@ -184,6 +195,11 @@ impl Lowerer<'_> {
             Name::Grad => {
                 self.grad_read = true;
                 Value::elem(Ty::Float, quote!(#GRAD_VALUE))
+            }
+            Name::Rows | Name::Cols => {
+                self.seen_varying = true;
+                let axis = if matches!(name, Name::Rows) { quote!(0) } else { quote!(1) };
+                Value::scalar(Ty::Float, quote!((#RT::matrix_view_dims(#SHAPE).#axis as f64)))
             }
             Name::Step | Name::Numel | Name::Ndim => {
                 self.seen_varying = true;
@@ -298,6 +314,26 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn arithmetic(&mut self, left: Value, right: Value, op: &BinOp) -> Value {
+        {
+            // matrices stay matrices with numbers; an element-wise value meeting a number of the
+            // matrix program becomes a matrix; a matrix meeting an element-wise value is read
+            // element-wise (below, through `combine`)
+            let places = [left.place, right.place];
+            let matrix = places.contains(&Place::Matrix);
+            let program_number = places.contains(&Place::MatScalar);
+            let elementwise = places.contains(&Place::Elem);
+            if (matrix && !elementwise) || (program_number && elementwise) {
+                let poisoned = Value { ty: Ty::Poisoned, ..Value::scalar(Ty::Float, quote!(0.0)) };
+                let op = match op {
+                    BinOp::AddAssign(_) => BinOp::Add(Default::default()),
+                    BinOp::SubAssign(_) => BinOp::Sub(Default::default()),
+                    BinOp::MulAssign(_) => BinOp::Mul(Default::default()),
+                    BinOp::DivAssign(_) => BinOp::Div(Default::default()),
+                    other => *other,
+                };
+                return self.matrix_arithmetic(left, right, &op).unwrap_or(poisoned);
+            }
+        }
         let op = match op {
             BinOp::Add(_) | BinOp::AddAssign(_) => quote!(+),
             BinOp::Sub(_) | BinOp::SubAssign(_) => quote!(-),
@@ -317,6 +353,14 @@ impl Lowerer<'_> {
         let stage = left.stage.max(right.stage);
         if left.place == Place::Scalar && right.place == Place::Scalar {
             return Value { stage, ..Value::scalar(ty, build(left.tokens, right.tokens)) };
+        }
+        if left.place.join(right.place) == Place::MatScalar {
+            return self.program_number(ty, vec![left, right], |args| build(args[0].clone(), args[1].clone()));
+        }
+        if left.place == Place::MatScalar || right.place == Place::MatScalar {
+            let span = if left.place == Place::MatScalar { left.span } else { right.span };
+            self.errors.error_at(span, "a number computed from a matrix is used by the matrix code only; element-wise code reads matrices shaped like the parameter");
+            return Value { ty: Ty::Poisoned, ..Value::scalar(ty, quote!(0.0)) };
         }
         let place = left.place.join(right.place);
         if place.factored() {

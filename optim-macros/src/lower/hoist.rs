@@ -103,6 +103,11 @@ impl Lowerer<'_> {
             (Place::Scalar, Ty::Bool) => Self::bit_test(self.bit(value.tokens, value.span)),
             (Place::Scalar, _) => self.slot(value.tokens),
             (Place::Row | Place::Col, _) => self.factored_in_loop(value),
+            (Place::Matrix, _) => self.matrix_in_loop(value),
+            (Place::MatScalar, _) => {
+                self.errors.error_at(value.span, "a number computed from a matrix is used by the matrix code only; element-wise code reads matrices shaped like the parameter");
+                quote!(<#ELEM as #RT::Element>::ZERO)
+            }
         }
     }
 

@@ -75,6 +75,12 @@ impl Lowerer<'_> {
                 let (a, b) = (f64_literal(a), f64_literal(b));
                 Some((ir::HyperTy::Pair, quote!((#a, #b))))
             }
+            Expr::Tuple(t) if t.elems.len() == 3 => {
+                let mut parts = t.elems.iter().map(number);
+                let (a, b, c) = (parts.next()??, parts.next()??, parts.next()??);
+                let (a, b, c) = (f64_literal(a), f64_literal(b), f64_literal(c));
+                Some((ir::HyperTy::Triple, quote!((#a, #b, #c))))
+            }
             _ => None,
         }
     }
@@ -126,6 +132,7 @@ impl Lowerer<'_> {
         let value = format_ident!("__value");
         let components: Vec<TokenStream> = match &self.hyper_tys[index] {
             ir::HyperTy::Pair => vec![quote!(#HYPER.#name.0), quote!(#HYPER.#name.1)],
+            ir::HyperTy::Triple => vec![quote!(#HYPER.#name.0), quote!(#HYPER.#name.1), quote!(#HYPER.#name.2)],
             ir::HyperTy::Int => vec![quote!((#HYPER.#name as f64))],
             ir::HyperTy::Float => vec![quote!(#HYPER.#name)],
             ir::HyperTy::OptionalFloat => vec![quote!(#value)],

@@ -14,6 +14,7 @@ mod expressions;
 mod functions;
 mod hoist;
 mod hypers;
+mod matrix;
 mod points;
 mod reduce;
 mod resolve;
@@ -91,6 +92,8 @@ pub struct Lowerer<'a> {
     /// A statement was rejected without walking its body (a loop).
     unwalked: bool,
     reduction_spans: Vec<proc_macro2::Span>,
+    /// Matrix values and the program computing them.
+    matrix: matrix::MatrixWalk,
 }
 
 pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
@@ -135,12 +138,14 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         inline_scalars: false,
         unwalked: false,
         reduction_spans: Vec::new(),
+        matrix: matrix::MatrixWalk::default(),
     };
     lowerer.declare_names();
     let hypers = lowerer.hypers();
     let requires = lowerer.requires();
     lowerer.declare_states();
     lowerer.mode = Mode::Step;
+    let bf16_matrices = lowerer.bf16_matrices();
     for stmt in &spec.step {
         lowerer.statement(stmt);
     }
@@ -149,6 +154,7 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
     if !lowerer.errors.is_empty() {
         return None;
     }
+    let matrix = lowerer.matrix_layout();
     let root = lowerer.frames.pop().unwrap_or_default();
     // one more slot after the spec's: the factor every gradient load is multiplied by (1, or
     // the coefficient of gradient clipping fused into the step)
@@ -170,6 +176,9 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         passes: lowerer.last_pass + 1,
         reductions: lowerer.reductions,
         factored_code: root.factored,
+        matrix_code: root.matrix,
+        matrix,
+        bf16_matrices,
         row_loads: lowerer.row_loads,
         temps: (lowerer.row_temps.len(), lowerer.col_temps.len()),
         accumulators: lowerer.accumulators,
@@ -177,6 +186,11 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         grad_read: lowerer.grad_read,
         step_text: source_text(&spec.step),
     })
+}
+
+/// The test of mask bit `index`, as generated code reads it.
+pub(crate) fn bit_test_tokens(index: usize) -> TokenStream {
+    Lowerer::bit_test(index)
 }
 
 pub(crate) fn source_text(stmts: &[Stmt]) -> String {

@@ -64,6 +64,7 @@ impl Lowerer<'_> {
             // already reported where the name was bound
             Ty::Poisoned => return None,
             Ty::Pair => "; a pair is used through `let (a, b) = pair;` or `pair.0`",
+            Ty::Triple => "; a triple is used through `let (a, b, c) = triple;` or `triple.0`",
             Ty::Optional => {
                 "; an optional hyperparameter is read with `name.unwrap_or(default)` and tested with `name.is_some()`"
             }

@@ -30,7 +30,7 @@ impl Lowerer<'_> {
                 });
                 self.merge(frame);
             }
-            Stmt::Expr(Expr::ForLoop(l), _) => self.not_walked(l.for_token, "`for` loops are"),
+            Stmt::Expr(Expr::ForLoop(l), _) => self.matrix_loop(l),
             Stmt::Expr(Expr::While(l), _) => self.not_walked(l.while_token, "`while` loops are"),
             Stmt::Expr(Expr::Loop(l), _) => self.not_walked(l.loop_token, "`loop` is"),
             Stmt::Expr(e, _) => {
@@ -53,6 +53,7 @@ impl Lowerer<'_> {
         parent.scalar.extend(frame.scalar);
         parent.elem.extend(frame.elem);
         parent.factored.extend(frame.factored);
+        parent.matrix.extend(frame.matrix);
         parent.assigns_scalar_state |= frame.assigns_scalar_state;
     }
 
@@ -75,13 +76,25 @@ impl Lowerer<'_> {
                 let bound = self.bind(value);
                 self.scope_insert(&p.ident, bound);
             }
+            Pat::Ident(p) if p.mutability.is_some() && value.ty == Ty::Poisoned => {
+                self.scope_insert(&p.ident, value);
+            }
+            Pat::Ident(p)
+                if p.mutability.is_some()
+                    && matches!(value.place, Place::Matrix | Place::Elem)
+                    && value.ty == Ty::Float
+                    && p.subpat.is_none() =>
+            {
+                self.let_mut_matrix(&p.ident, value);
+            }
             Pat::Ident(p) if p.mutability.is_some() => {
-                self.errors.error(p.mutability, "bindings are immutable; shadow with a new `let` instead of `let mut`");
+                self.errors.error(p.mutability, "only matrices are assigned again (`let mut x = grad;` then `x = ...;` in a loop); shadow a number with a new `let` instead of `let mut`");
                 let bound = self.bind(value);
                 self.scope_insert(&p.ident, bound);
             }
-            Pat::Tuple(t) if t.elems.len() == 2 => {
-                if self.expect(&value, Ty::Pair, &init.expr).is_none() {
+            Pat::Tuple(t) if t.elems.len() == 2 || t.elems.len() == 3 => {
+                let ty = if t.elems.len() == 2 { Ty::Pair } else { Ty::Triple };
+                if self.expect(&value, ty, &init.expr).is_none() {
                     return;
                 }
                 let tokens = value.tokens;
@@ -99,7 +112,7 @@ impl Lowerer<'_> {
             Pat::Type(t) => {
                 self.errors.error(&t.ty, "type annotations are not needed; every value is a float or a bool")
             }
-            other => self.errors.error(other, "expected a name or a pair `(a, b)`"),
+            other => self.errors.error(other, "expected a name, a pair `(a, b)` or a triple `(a, b, c)`"),
         }
     }
 
@@ -131,6 +144,7 @@ impl Lowerer<'_> {
                     Ty::Float => quote!(f64),
                     Ty::Bool => quote!(bool),
                     Ty::Pair => quote!((f64, f64)),
+                    Ty::Triple => quote!((f64, f64, f64)),
                     Ty::Optional => quote!(::core::option::Option<f64>),
                     Ty::Choice(index) => match &self.hyper_tys[index] {
                         ir::HyperTy::Choice(choice) => choice.enum_name.to_token_stream(),
@@ -139,6 +153,13 @@ impl Lowerer<'_> {
                     Ty::Poisoned => return value,
                 };
                 self.frame().scalar.push(quote!(let #local: #rust_ty = #tokens;));
+                Value { tokens: local.into_token_stream(), ..value }
+            }
+            (Place::Matrix, _) => self.bind_matrix(value),
+            (Place::MatScalar, ty) => {
+                let local = self.local("ms");
+                let rust_ty = if ty == Ty::Bool { quote!(bool) } else { quote!(f64) };
+                self.frame().matrix.push(quote!(let #local: #rust_ty = #tokens;));
                 Value { tokens: local.into_token_stream(), ..value }
             }
             (Place::Row | Place::Col, _) => {
@@ -182,6 +203,18 @@ impl Lowerer<'_> {
         }
         let Some(mut value) = self.expr(rhs) else { return };
         if self.expect(&value, Ty::Float, rhs).is_none() {
+            return;
+        }
+        if let Name::Local(current) = &name
+            && current.place == Place::Matrix
+        {
+            if let Some(op) = op {
+                value = match self.matrix_arithmetic(current.clone(), value, &op) {
+                    Some(value) => value,
+                    None => return,
+                };
+            }
+            self.assign_matrix(ident, current.clone(), value, rhs);
             return;
         }
         if let Some(op) = op {

@@ -9,6 +9,8 @@ pub(super) enum Ty {
     Float,
     Bool,
     Pair,
+    /// Three floats, used through `let (a, b, c) = triple;` or `triple.2`.
+    Triple,
     /// An optional hyperparameter's `Option<f64>`: read through `unwrap_or`, tested by `is_some`.
     Optional,
     /// Choice hyperparameter `n`: compared with one of its names.
@@ -24,6 +26,7 @@ impl Ty {
             Ty::Float => "a number",
             Ty::Bool => "a bool",
             Ty::Pair => "a pair",
+            Ty::Triple => "a triple",
             Ty::Optional => "an optional number",
             Ty::Choice(_) => "a choice of names",
             Ty::Poisoned => "a value with an error",
@@ -39,12 +42,20 @@ pub(super) enum Place {
     /// One value per column, computed between passes.
     Col,
     Elem,
+    /// The whole parameter as a matrix, or a matrix computed from it, between the passes.
+    Matrix,
+    /// One number computed by the matrix program (`norm(x)` of a matrix).
+    MatScalar,
 }
 
 impl Place {
     /// Where a combination of values of places `self` and `other` lives.
     pub(super) fn join(self, other: Place) -> Place {
         match (self, other) {
+            (Place::Matrix, _) | (_, Place::Matrix) => Place::Matrix,
+            (Place::MatScalar, Place::Scalar | Place::MatScalar) | (Place::Scalar, Place::MatScalar) => {
+                Place::MatScalar
+            }
             (Place::Scalar, p) | (p, Place::Scalar) => p,
             (a, b) if a == b => a,
             _ => Place::Elem,
@@ -98,6 +109,9 @@ pub(super) enum Name {
     Step,
     Numel,
     Ndim,
+    /// The parameter's matrix view: its first axis, and the product of the others.
+    Rows,
+    Cols,
     Local(Value),
 }
 
@@ -122,6 +136,8 @@ pub(super) struct Frame {
     pub(super) elem: Vec<ir::ElemStmt>,
     /// Row and column statements, with their stages.
     pub(super) factored: Vec<(usize, TokenStream)>,
+    /// Statements of the matrix program.
+    pub(super) matrix: Vec<TokenStream>,
     pub(super) assigns_scalar_state: bool,
 }
 

@@ -2,6 +2,7 @@
 
 mod decompose;
 mod ops;
+mod symmetric;
 mod threads;
 
 use super::MatView;

@@ -1,0 +1,643 @@
+//! Matrix values: the parameter seen as a `rows x cols` matrix, and what is computed from it
+//! between the memory passes (Muon's Newton–Schulz iteration): products, transposes, Frobenius
+//! norms, sums of scaled terms, selections and bounded loops.
+//!
+//! An element-wise value used as a matrix is stored by a first pass over memory (an input);
+//! the matrix program then runs on whole matrices, one tensor at a time, each product a call
+//! into the linear-algebra crate; a matrix read by element-wise code is copied into a result
+//! that the update pass walks beside the parameter. A sum of scaled matrices and at most one
+//! product (`b * g + c * matmul(g, g)`) is one fused `gemm`, as `torch.addmm` is.
+//!
+//! Shapes are checked when the macro runs: each matrix carries its rows and columns as
+//! expressions over the parameter's (`rows`, `cols`, or a choice of the two under a
+//! condition), so `matmul` of mismatched operands, or an update of the wrong shape, is a
+//! compile error at the offending token.
+
+use std::collections::HashMap;
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::Expr;
+
+use super::*;
+use crate::symbol::*;
+
+/// One side of a matrix's shape, as an expression over the parameter's matrix view.
+#[derive(Clone, PartialEq, Debug)]
+pub(super) enum Dim {
+    Rows,
+    Cols,
+    /// `if condition { a } else { b }` (the condition's tokens as its key).
+    Pick(String, Box<Dim>, Box<Dim>),
+}
+
+impl Dim {
+    /// The dimension a selection between `a` and `b` under `condition` has, simplified: a
+    /// selection between equal sides is that side, and a selection nested under the same
+    /// condition takes its own arm.
+    fn pick(condition: &str, a: Dim, b: Dim) -> Dim {
+        let a = a.under(condition, true);
+        let b = b.under(condition, false);
+        if a == b { a } else { Dim::Pick(condition.to_owned(), Box::new(a), Box::new(b)) }
+    }
+
+    /// This dimension knowing that `condition` is `holds`.
+    fn under(self, condition: &str, holds: bool) -> Dim {
+        match self {
+            Dim::Pick(c, a, b) if c == condition => {
+                if holds {
+                    a.under(condition, holds)
+                } else {
+                    b.under(condition, holds)
+                }
+            }
+            Dim::Pick(c, a, b) => {
+                let (a, b) = (a.under(condition, holds), b.under(condition, holds));
+                if a == b { a } else { Dim::Pick(c, Box::new(a), Box::new(b)) }
+            }
+            other => other,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Dim::Rows => "rows".into(),
+            Dim::Cols => "cols".into(),
+            Dim::Pick(c, a, b) => format!("(if {c} {{ {} }} else {{ {} }})", a.describe(), b.describe()),
+        }
+    }
+}
+
+pub(super) type Dims = (Dim, Dim);
+
+fn describe(dims: &Dims) -> String {
+    format!("{} x {}", dims.0.describe(), dims.1.describe())
+}
+
+/// A term of a matrix sum: a matrix (a view, possibly transposed) or a product of two.
+#[derive(Clone)]
+pub(super) enum Term {
+    View(TokenStream),
+    Product(TokenStream, TokenStream),
+}
+
+/// A term's coefficient: code of the matrix program (`f64`), and the same number as a value of
+/// the prologue when it is one (a hyperparameter expression), so element-wise code reading
+/// `lr * m` can multiply there, in the element type, instead of in the program.
+#[derive(Clone)]
+pub(super) struct Coef {
+    pub(super) program: TokenStream,
+    pub(super) prologue: Option<Value>,
+}
+
+impl Coef {
+    fn one() -> Self {
+        Coef { program: quote!(1.0f64), prologue: Some(Value::scalar(Ty::Float, quote!(1.0f64))) }
+    }
+
+    /// This coefficient times (`divide`: over) `factor`, whose program code is `code`.
+    fn scaled(self, factor: &Value, code: &TokenStream, divide: bool) -> Self {
+        let op = if divide { quote!(/) } else { quote!(*) };
+        let program = self.program;
+        let prologue = match (self.prologue, factor.place) {
+            (Some(p), Place::Scalar) => {
+                let (p, f) = (p.tokens, &factor.tokens);
+                Some(Value { stage: factor.stage, ..Value::scalar(Ty::Float, quote!((#p #op #f))) })
+            }
+            _ => None,
+        };
+        Coef { program: quote!((#program #op #code)), prologue }
+    }
+
+    fn negated(self) -> Self {
+        let program = self.program;
+        let prologue = self.prologue.map(|p| {
+            let t = p.tokens.clone();
+            Value { tokens: quote!((-#t)), ..p }
+        });
+        Coef { program: quote!((-#program)), prologue }
+    }
+}
+
+/// What the lowering knows of a matrix value (by the value's tokens).
+#[derive(Clone)]
+pub(super) struct MatInfo {
+    pub(super) dims: Dims,
+    /// A sum of scaled terms not computed yet (`coefficient * term`, coefficients as `f64`
+    /// code of the matrix program); `None` for a value held in a buffer.
+    pub(super) pending: Option<Vec<(Coef, Term)>>,
+    /// A `let mut` matrix: the two buffers its assignments alternate between.
+    pub(super) mutable: Option<(usize, usize)>,
+}
+
+/// The matrix side of the walk.
+#[derive(Default)]
+pub(super) struct MatrixWalk {
+    /// Scratch buffers numbered so far (inputs, results and temporaries share the numbering).
+    pub(super) buffers: usize,
+    /// Element-wise values stored for the program: their tokens and their buffer.
+    pub(super) inputs: Vec<(String, usize)>,
+    /// Matrices the update pass reads: the view's tokens and the buffer.
+    pub(super) results: Vec<(String, usize)>,
+    pub(super) info: HashMap<String, MatInfo>,
+    /// Where the first matrix value was written (errors about combining matrices with
+    /// reductions or factored state point here).
+    pub(super) first_use: Option<proc_macro2::Span>,
+    /// Every `let mut` matrix (by its first buffer) and whether it is assigned again.
+    pub(super) mutables: Vec<(syn::Ident, usize, bool)>,
+}
+
+/// Matrix functions: `matmul(a, b)`, `transpose(a)`.
+pub(super) const MATRIX_FUNCTIONS: [(&str, usize); 2] = [("matmul", 2), ("transpose", 1)];
+
+impl Lowerer<'_> {
+    fn fresh_buffer(&mut self) -> usize {
+        self.matrix.buffers += 1;
+        self.matrix.buffers - 1
+    }
+
+    fn matrix_code(&mut self, code: TokenStream) {
+        self.frame().matrix.push(code);
+    }
+
+    /// A matrix value held in a view local of the program (or pending, when `pending`).
+    fn matrix_value(&mut self, tokens: TokenStream, info: MatInfo, span: proc_macro2::Span) -> Value {
+        self.matrix.first_use.get_or_insert(span);
+        self.matrix.info.insert(tokens.to_string(), info);
+        self.seen_stage = self.seen_stage.max(1);
+        self.last_pass = self.last_pass.max(1);
+        Value { place: Place::Matrix, stage: 1, span, varying: true, ..Value::scalar(Ty::Float, tokens) }
+    }
+
+    pub(super) fn matrix_info(&self, value: &Value) -> Option<MatInfo> {
+        self.matrix.info.get(&value.tokens.to_string()).cloned()
+    }
+
+    /// A matrix operand held in a buffer: an element-wise value is stored by the first pass, a
+    /// pending sum is computed into a new buffer. Returns the view's tokens and its shape.
+    pub(super) fn matrix_view(&mut self, value: Value, at: &impl ToTokens) -> Option<(TokenStream, Dims)> {
+        match value.place {
+            Place::Matrix => {
+                let info = self.matrix_info(&value)?;
+                match info.pending {
+                    None => Some((value.tokens, info.dims)),
+                    Some(terms) => {
+                        let buffer = self.fresh_buffer();
+                        let dims = info.dims.clone();
+                        let view = self.compute(quote!(#buffer), &terms);
+                        let local = self.local("mv");
+                        self.matrix_code(quote!(let #local: #RT::MatView = #view;));
+                        let info = MatInfo { dims: dims.clone(), pending: None, mutable: None };
+                        self.matrix.info.insert(local.to_string(), info);
+                        Some((local.into_token_stream(), dims))
+                    }
+                }
+            }
+            Place::Elem if value.ty == Ty::Float => self.matrix_input(value, at),
+            _ => {
+                let what = match value.place {
+                    Place::Scalar | Place::MatScalar => "one number",
+                    Place::Row | Place::Col => "a row or column value",
+                    _ => "a condition",
+                };
+                self.errors.error(at, format!("a matrix is expected here, and this is {what}; a matrix is an element-wise value (the parameter's shape), or computed from one"));
+                None
+            }
+        }
+    }
+
+    /// An element-wise value stored into a buffer by the first pass, seen as the parameter's
+    /// `rows x cols` matrix.
+    fn matrix_input(&mut self, value: Value, at: &impl ToTokens) -> Option<(TokenStream, Dims)> {
+        if value.stage > 0 {
+            self.errors.error(at, "this value depends on a matrix or a reduction, and a rule has one matrix stage: a matrix is computed from values the first pass can produce");
+            return None;
+        }
+        if self.no_reduction_depth > 0 || self.elem_condition_depth > 0 {
+            self.errors.error(at, "a matrix cannot be taken under an element-wise condition or inside a value block; bind the value with `let` first");
+            return None;
+        }
+        let key = value.tokens.to_string();
+        let buffer = match self.matrix.inputs.iter().find(|(k, _)| *k == key) {
+            Some((_, buffer)) => *buffer,
+            None => {
+                let buffer = self.fresh_buffer();
+                let input = self.matrix.inputs.len();
+                self.matrix.inputs.push((key, buffer));
+                let target = ir::Target::Matrix(input);
+                let kind = ir::ReduceKind::Sum;
+                self.frame().elem.push(ir::ElemStmt::Accumulate { pass: 1, target, kind, value: value.tokens });
+                buffer
+            }
+        };
+        let local = self.local("mv");
+        self.matrix_code(quote! {
+            let #local = #RT::MatView { buffer: #buffer, rows: #MATRIX_ROWS, cols: #MATRIX_COLS, transposed: false };
+        });
+        let info = MatInfo { dims: (Dim::Rows, Dim::Cols), pending: None, mutable: None };
+        let span = syn::spanned::Spanned::span(&at.to_token_stream());
+        self.matrix_value(local.to_token_stream(), info.clone(), span);
+        Some((local.into_token_stream(), info.dims))
+    }
+
+    /// The program code that computes a sum of scaled terms into `buffer` (an expression giving
+    /// the buffer number), as an expression giving the result's view: one `gemm` for the first
+    /// product with the first plain term as its `beta` term, then one `axpby` per other term.
+    fn compute(&mut self, buffer: TokenStream, terms: &[(Coef, Term)]) -> TokenStream {
+        let mut products = terms.iter().filter(|(_, t)| matches!(t, Term::Product(..)));
+        let mut views = terms.iter().filter_map(|(c, t)| match t {
+            Term::View(v) => Some((c.program.clone(), v.clone())),
+            Term::Product(..) => None,
+        });
+        let first_product = products.next().cloned().map(|(c, t)| (c.program, t));
+        let extra_products: Vec<_> = products.cloned().map(|(c, t)| (c.program, t)).collect();
+        let none = quote!(::core::option::Option::None);
+        let mut code = match first_product {
+            Some((alpha, Term::Product(a, b))) => {
+                let beta = match views.next() {
+                    Some((c, v)) => quote!(::core::option::Option::Some((#c, #v))),
+                    None => none.clone(),
+                };
+                quote!(#SCRATCH.gemm(#buffer, #alpha, #a, #b, #beta, #ROUNDING))
+            }
+            _ => match views.next() {
+                Some((c, v)) => quote!(#SCRATCH.axpby(#buffer, #c, #v, #none, #ROUNDING)),
+                None => quote!(::core::compile_error!("an empty matrix sum")),
+            },
+        };
+        for (c, v) in views {
+            code = quote!({ let __acc = #code; #SCRATCH.axpby(__acc.buffer, 1.0, __acc, ::core::option::Option::Some((#c, #v)), #ROUNDING) });
+        }
+        for (alpha, term) in extra_products {
+            if let Term::Product(a, b) = term {
+                code = quote!({ let __acc = #code; #SCRATCH.gemm(__acc.buffer, #alpha, #a, #b, ::core::option::Option::Some((1.0, __acc)), #ROUNDING) });
+            }
+        }
+        code
+    }
+
+    /// A matrix as the terms of a sum (a held matrix is one term with coefficient 1).
+    fn terms_of(&mut self, value: Value, at: &impl ToTokens) -> Option<(Vec<(Coef, Term)>, Dims)> {
+        if value.place == Place::Matrix
+            && let Some(MatInfo { pending: Some(terms), dims, .. }) = self.matrix_info(&value)
+        {
+            return Some((terms, dims));
+        }
+        let (view, dims) = self.matrix_view(value, at)?;
+        Some((vec![(Coef::one(), Term::View(view))], dims))
+    }
+
+    fn pending(&mut self, terms: Vec<(Coef, Term)>, dims: Dims, span: proc_macro2::Span) -> Value {
+        let local = self.local("mp");
+        let info = MatInfo { dims, pending: Some(terms), mutable: None };
+        self.matrix_value(local.into_token_stream(), info, span)
+    }
+
+    /// A scalar operand of matrix code: a prologue value through its slot, a number computed
+    /// in the program as it is.
+    fn program_scalar(&mut self, value: Value) -> TokenStream {
+        match value.place {
+            Place::MatScalar => value.tokens,
+            _ => self.factored_operand(value),
+        }
+    }
+
+    /// `+ - * /` with a matrix operand: sums and differences of matrices of one shape, and a
+    /// matrix times or over a number.
+    pub(super) fn matrix_arithmetic(&mut self, left: Value, right: Value, op: &syn::BinOp) -> Option<Value> {
+        let span = left.span.join(right.span).unwrap_or(left.span);
+        let matrix_like = |v: &Value| matches!(v.place, Place::Matrix | Place::Elem);
+        let (l_matrix, r_matrix) = (matrix_like(&left), matrix_like(&right));
+        let scalar = |v: &Value| matches!(v.place, Place::Scalar | Place::MatScalar);
+        match op {
+            syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::AddAssign(_) | syn::BinOp::SubAssign(_)
+                if l_matrix || r_matrix =>
+            {
+                let at = quote::quote_spanned!(span => x);
+                let (mut terms, dims) = self.terms_of(left, &at)?;
+                let (more, other) = self.terms_of(right, &at)?;
+                if dims != other {
+                    let message = format!(
+                        "matrices of different shapes do not add: {} and {}",
+                        describe(&dims),
+                        describe(&other)
+                    );
+                    self.errors.error_at(span, message);
+                    return None;
+                }
+                let negate = matches!(op, syn::BinOp::Sub(_) | syn::BinOp::SubAssign(_));
+                terms.extend(more.into_iter().map(|(c, t)| if negate { (c.negated(), t) } else { (c, t) }));
+                Some(self.pending(terms, dims, span))
+            }
+            syn::BinOp::Mul(_) | syn::BinOp::MulAssign(_)
+                if l_matrix && scalar(&right) || r_matrix && scalar(&left) =>
+            {
+                let (matrix, factor) = if l_matrix { (left, right) } else { (right, left) };
+                let code = self.program_scalar(factor.clone());
+                let at = quote::quote_spanned!(span => x);
+                let (terms, dims) = self.terms_of(matrix, &at)?;
+                let terms = terms.into_iter().map(|(c, t)| (c.scaled(&factor, &code, false), t)).collect();
+                Some(self.pending(terms, dims, span))
+            }
+            syn::BinOp::Div(_) | syn::BinOp::DivAssign(_) if l_matrix && scalar(&right) => {
+                let code = self.program_scalar(right.clone());
+                let at = quote::quote_spanned!(span => x);
+                let (terms, dims) = self.terms_of(left, &at)?;
+                let terms = terms.into_iter().map(|(c, t)| (c.scaled(&right, &code, true), t)).collect();
+                Some(self.pending(terms, dims, span))
+            }
+            _ => {
+                self.errors.error_at(span, "matrices add and subtract, and scale by a number (`a * m`, `m / a`); a product is `matmul(a, b)`, and an element-wise product needs the matrix read element-wise (bind it and use it in element code)");
+                None
+            }
+        }
+    }
+
+    /// `matmul(a, b)`, `transpose(a)`.
+    pub(super) fn matrix_call(&mut self, name: &str, values: Vec<Value>, args: &[&Expr]) -> Option<Value> {
+        let span = syn::spanned::Spanned::span(args[0]);
+        if name == "transpose" {
+            let value = values.into_iter().next()?;
+            let (view, (rows, cols)) = self.matrix_view(value, args[0])?;
+            let local = self.local("mv");
+            self.matrix_code(quote!(let #local: #RT::MatView = #view.t();));
+            let info = MatInfo { dims: (cols, rows), pending: None, mutable: None };
+            return Some(self.matrix_value(local.into_token_stream(), info, span));
+        }
+        let mut it = values.into_iter();
+        let (a, b) = (it.next()?, it.next()?);
+        let (a, a_dims) = self.matrix_view(a, args[0])?;
+        let (b, b_dims) = self.matrix_view(b, args[1])?;
+        if a_dims.1 != b_dims.0 {
+            let message = format!(
+                "`matmul` needs the left matrix's columns to match the right one's rows: {} times {}",
+                describe(&a_dims),
+                describe(&b_dims)
+            );
+            self.errors.error(args[1], format!("{message}; transpose one of them"));
+            return None;
+        }
+        let terms = vec![(Coef::one(), Term::Product(a, b))];
+        Some(self.pending(terms, (a_dims.0, b_dims.1), span))
+    }
+
+    /// `norm(m)` of a matrix: its Frobenius norm, a number of the program.
+    pub(super) fn matrix_norm(&mut self, value: Value, at: &impl ToTokens) -> Option<Value> {
+        let (view, _) = self.matrix_view(value, at)?;
+        let local = self.local("ms");
+        self.matrix_code(quote!(let #local: f64 = #RT::round_scalar(#SCRATCH.norm(#view), #ROUNDING);));
+        Some(self.matrix_scalar(local.into_token_stream(), at))
+    }
+
+    pub(super) fn matrix_scalar(&mut self, tokens: TokenStream, at: &impl ToTokens) -> Value {
+        let span = syn::spanned::Spanned::span(&at.to_token_stream());
+        self.seen_stage = self.seen_stage.max(1);
+        Value { place: Place::MatScalar, stage: 1, span, varying: true, ..Value::scalar(Ty::Float, tokens) }
+    }
+
+    /// A function or operator over numbers of the program (`max(norm(x), eps)`): computed
+    /// there, rounded as the program's matrices are.
+    pub(super) fn program_number(
+        &mut self,
+        ty: Ty,
+        values: Vec<Value>,
+        build: impl FnOnce(Vec<TokenStream>) -> TokenStream,
+    ) -> Value {
+        let span = values.first().map_or_else(proc_macro2::Span::call_site, |v| v.span);
+        let args: Vec<TokenStream> = values.into_iter().map(|v| self.program_scalar(v)).collect();
+        let code = build(args);
+        let tokens = if ty == Ty::Float { quote!(#RT::round_scalar(#code, #ROUNDING)) } else { code };
+        Value { ty, ..self.matrix_scalar(tokens, &quote::quote_spanned!(span => x)) }
+    }
+
+    /// A matrix read by element-wise code: copied into a result buffer the update pass walks.
+    pub(super) fn matrix_in_loop(&mut self, value: Value) -> TokenStream {
+        // a sum of matrices scaled by numbers of the prologue is summed in the element loop,
+        // in the element type, as torch's `param.add_(update, alpha=-lr)` multiplies
+        if let Some(MatInfo { pending: Some(terms), dims, .. }) = self.matrix_info(&value)
+            && terms.iter().all(|(c, t)| c.prologue.is_some() && matches!(t, Term::View(_)))
+        {
+            let mut sum = TokenStream::new();
+            for (coef, term) in terms {
+                let (Some(factor), Term::View(view)) = (coef.prologue, term) else { continue };
+                let info = MatInfo { dims: dims.clone(), pending: None, mutable: None };
+                let held = self.matrix_value(view, info, value.span);
+                let read = self.matrix_in_loop(held);
+                let factor = self.elementwise(factor);
+                let plus = if sum.is_empty() { TokenStream::new() } else { quote!(+) };
+                sum = quote!(#sum #plus (#factor * #read));
+            }
+            return quote!((#sum));
+        }
+        let span = value.span;
+        let at = quote::quote_spanned!(span => x);
+        let Some((view, dims)) = self.matrix_view(value, &at) else { return quote!(<#ELEM as #RT::Element>::ZERO) };
+        if dims != (Dim::Rows, Dim::Cols) {
+            let message = format!(
+                "element-wise code reads a matrix shaped like the parameter (rows x cols); this one is {}",
+                describe(&dims)
+            );
+            self.errors.error_at(span, message);
+            return quote!(<#ELEM as #RT::Element>::ZERO);
+        }
+        let key = view.to_string();
+        let index = match self.matrix.results.iter().position(|(k, _)| *k == key) {
+            Some(index) => index,
+            None => {
+                let buffer = self.fresh_buffer();
+                self.matrix_code(
+                    quote!(#SCRATCH.axpby(#buffer, 1.0, #view, ::core::option::Option::None, #RT::Rounding::Exact);),
+                );
+                self.matrix.results.push((key, buffer));
+                self.matrix.results.len() - 1
+            }
+        };
+        MATRIX_RESULT_VALUE.at(index).into_token_stream()
+    }
+
+    /// `let name = matrix;`: a sum is computed now; a `let mut` matrix is copied, so later
+    /// assignments to it do not change this one.
+    pub(super) fn bind_matrix(&mut self, value: Value) -> Value {
+        let at = quote::quote_spanned!(value.span => x);
+        let mutable = self.matrix_info(&value).and_then(|i| i.mutable).is_some();
+        if mutable {
+            let Some((view, dims)) = self.matrix_view(value.clone(), &at) else { return value };
+            let buffer = self.fresh_buffer();
+            let terms = vec![(Coef::one(), Term::View(view))];
+            return self.held_matrix(quote!(#buffer), &terms, dims, value.span);
+        }
+        match self.matrix_view(value.clone(), &at) {
+            Some((view, dims)) => {
+                let info = MatInfo { dims, pending: None, mutable: None };
+                self.matrix_value(view, info, value.span)
+            }
+            None => value,
+        }
+    }
+
+    fn held_matrix(
+        &mut self,
+        buffer: TokenStream,
+        terms: &[(Coef, Term)],
+        dims: Dims,
+        span: proc_macro2::Span,
+    ) -> Value {
+        let view = self.compute(buffer, terms);
+        let local = self.local("mv");
+        self.matrix_code(quote!(let #local: #RT::MatView = #view;));
+        let info = MatInfo { dims, pending: None, mutable: None };
+        self.matrix_value(local.into_token_stream(), info, span)
+    }
+
+    /// `let mut x = matrix;`: a matrix the step may assign again (in a loop), computed into
+    /// the first of its two buffers.
+    pub(super) fn let_mut_matrix(&mut self, ident: &syn::Ident, value: Value) {
+        let at = quote::quote_spanned!(value.span => x);
+        let Some((terms, dims)) = self.terms_of(value.clone(), &at) else { return };
+        let (first, second) = (self.fresh_buffer(), self.fresh_buffer());
+        let view = self.compute(quote!(#first), &terms);
+        let local = self.local("mx");
+        self.matrix_code(quote!(let mut #local: #RT::MatView = #view;));
+        let info = MatInfo { dims, pending: None, mutable: Some((first, second)) };
+        self.matrix.mutables.push((ident.clone(), first, false));
+        let bound = self.matrix_value(local.into_token_stream(), info, value.span);
+        self.scope_insert(ident, bound);
+    }
+
+    /// `x = matrix;` for a `let mut` matrix: computed into whichever of its buffers it does not
+    /// occupy now, so the value may read `x` itself.
+    pub(super) fn assign_matrix(&mut self, ident: &syn::Ident, current: Value, value: Value, rhs: &Expr) {
+        let Some(info) = self.matrix_info(&current) else { return };
+        let Some((first, second)) = info.mutable else {
+            self.errors
+                .error(ident, format!("`{ident}` is a `let` binding; declare it `let mut {ident}` to assign it again"));
+            return;
+        };
+        if self.elem_condition_depth > 0 || !self.branch_stages.is_empty() {
+            self.errors
+                .error(ident, "a matrix is assigned outside `if`; choose between matrices with an `if` expression");
+            return;
+        }
+        let Some((terms, dims)) = self.terms_of(value, rhs) else { return };
+        if dims != info.dims {
+            let message = format!("`{ident}` is {}, and this value is {}", describe(&info.dims), describe(&dims));
+            self.errors.error(rhs, message);
+            return;
+        }
+        for (_, buffer, assigned) in &mut self.matrix.mutables {
+            *assigned |= *buffer == first;
+        }
+        let target = current.tokens;
+        let buffer = quote!((if #target.buffer == #first { #second } else { #first }));
+        let view = self.compute(buffer, &terms);
+        self.matrix_code(quote!(#target = #view;));
+    }
+
+    /// `for _ in 0..count { ... }`: matrix statements repeated `count` times (a number of the
+    /// prologue, such as the hyperparameter `ns_steps`). A loop rejected before its body is
+    /// walked marks the walk incomplete, so its writes are not also reported as missing.
+    pub(super) fn matrix_loop(&mut self, l: &syn::ExprForLoop) {
+        let syn::Expr::Range(range) = &*l.expr else {
+            self.errors.error(&l.expr, "a loop runs over `0..count`");
+            self.unwalked = true;
+            return;
+        };
+        let (Some(start), Some(end), syn::RangeLimits::HalfOpen(_)) = (&range.start, &range.end, &range.limits) else {
+            self.errors.error(range, "a loop runs over `0..count`");
+            self.unwalked = true;
+            return;
+        };
+        if !matches!(&**start, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "0") {
+            self.errors.error(start, "a loop starts at `0`");
+            self.unwalked = true;
+            return;
+        }
+        if !matches!(&*l.pat, syn::Pat::Wild(_)) {
+            self.errors.error(&l.pat, "a `for` loop repeats matrix code, `for _ in 0..count { ... }`, and its counter is not readable; element-wise code already runs for every element");
+            self.unwalked = true;
+            return;
+        }
+        let Some(count) = self.expr(end) else {
+            self.unwalked = true;
+            return;
+        };
+        if self.expect(&count, Ty::Float, end).is_none() {
+            self.unwalked = true;
+            return;
+        }
+        if count.place != Place::Scalar {
+            self.errors.error(
+                end,
+                "the loop's count is one number known before the step (a hyperparameter such as `ns_steps`)",
+            );
+            self.unwalked = true;
+            return;
+        }
+        let count = self.factored_operand(count);
+        let (frame, ()) = self.in_frame(&[], |this| {
+            for stmt in &l.body.stmts {
+                this.statement(stmt);
+            }
+        });
+        if !frame.elem.is_empty() || !frame.factored.is_empty() {
+            self.errors.error(l.for_token, "a loop repeats matrix code only; compute element-wise values before it");
+            return;
+        }
+        let Frame { scalar, matrix, .. } = frame;
+        self.frame().scalar.extend(scalar);
+        self.matrix_code(quote!(for _ in 0..(#count.max(0.0) as usize) { #(#matrix)* }));
+    }
+
+    /// `if condition { a } else { b }` of matrices: the program picks a view at run time.
+    pub(super) fn matrix_select(
+        &mut self,
+        condition: Value,
+        mut then: Frame,
+        mut otherwise: Frame,
+        a: Value,
+        b: Value,
+        at: &impl ToTokens,
+    ) -> Option<Value> {
+        if !matches!(condition.place, Place::Scalar | Place::MatScalar) {
+            self.errors.error(at, "a choice between matrices depends on one condition for the whole matrix (a hyperparameter, `rows > cols`), not an element-wise one");
+            return None;
+        }
+        let key = condition.tokens.to_string();
+        let test = self.program_scalar(condition);
+        let (a, a_dims) = self.reenter(&mut then, |this| this.matrix_view(a, at))?;
+        let (b, b_dims) = self.reenter(&mut otherwise, |this| this.matrix_view(b, at))?;
+        let merge = |this: &mut Self, frame: Frame| {
+            this.frame().scalar.extend(frame.scalar);
+            this.frame().elem.extend(frame.elem);
+            frame.matrix
+        };
+        let (then_code, else_code) = (merge(self, then), merge(self, otherwise));
+        let local = self.local("mv");
+        self.matrix_code(quote!(let #local: #RT::MatView = if #test { #(#then_code)* #a } else { #(#else_code)* #b };));
+        let dims = (Dim::pick(&key, a_dims.0, b_dims.0), Dim::pick(&key, a_dims.1, b_dims.1));
+        let span = syn::spanned::Spanned::span(&at.to_token_stream());
+        let info = MatInfo { dims, pending: None, mutable: None };
+        Some(self.matrix_value(local.into_token_stream(), info, span))
+    }
+
+    /// `#[bf16_matrices(condition)]`: the condition as a mask bit of the prologue.
+    pub(super) fn bf16_matrices(&mut self) -> Option<usize> {
+        let spec = self.spec;
+        let condition = spec.bf16_matrices.as_ref()?;
+        let mode = std::mem::replace(&mut self.mode, Mode::HyperOnly);
+        let value = self.expr(condition);
+        self.mode = mode;
+        let value = value?;
+        self.expect(&value, Ty::Bool, condition)?;
+        Some(self.bit(value.tokens, value.span))
+    }
+
+    /// The program's buffer numbers: inputs, results and how many buffers in all.
+    pub(super) fn matrix_layout(&self) -> ir::MatrixLayout {
+        ir::MatrixLayout {
+            inputs: self.matrix.inputs.iter().map(|(_, b)| *b).collect(),
+            results: self.matrix.results.iter().map(|(_, b)| *b).collect(),
+            buffers: self.matrix.buffers,
+        }
+    }
+}
