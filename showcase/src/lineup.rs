@@ -2,12 +2,13 @@
 
 use indicatif::ProgressBar;
 use optim::prelude::*;
-use optim::zoo::{AdamWScheduleFree, Prodigy};
+use optim::zoo::{AdamWScheduleFree, Muon, Prodigy};
 
 use crate::bench::{self, KernelTiming};
 use crate::data::Dataset;
 use crate::lion::Lion;
 use crate::rosenbrock;
+use crate::split::MatrixEntry;
 use crate::train::{self, TrainRun, TrainSettings};
 
 /// Every optimizer the showcase knows, in display order.
@@ -40,6 +41,8 @@ pub fn lineup() -> Vec<Box<dyn Entrant>> {
         Entry::<AdamWScheduleFree>::boxed("sf-adamw", "Schedule-Free AdamW", 1e-2, 0.05, |lr| {
             AdamWScheduleFree::hyper().lr(lr).warmup_steps(50)
         }),
+        // the weight matrices with Muon (orthogonalised momentum), the biases with AdamW
+        MatrixEntry::<Muon>::boxed("muon", "Muon + AdamW (biases)", 0.02, 0.01, |lr| Muon::hyper().lr(lr)),
     ]
 }
 
@@ -63,8 +66,9 @@ pub trait Entrant {
     ) -> Result<TrainRun, OptimError>;
     /// Walks `steps` steps on Rosenbrock; see [`rosenbrock::descend`].
     fn rosenbrock(&self, steps: usize) -> Result<Vec<[f64; 2]>, OptimError>;
-    /// Times the fused kernel with the MLP hyperparameters; see [`bench::time_kernel`].
-    fn time_kernel(&self, elements: usize, repeats: usize) -> KernelTiming;
+    /// Times the fused kernel with the MLP hyperparameters; see [`bench::time_kernel`]. `None`
+    /// for a rule that is not bound by memory bandwidth (a matrix rule).
+    fn time_kernel(&self, elements: usize, repeats: usize) -> Option<KernelTiming>;
 }
 
 /// An [`Entrant`] for rule `R`.
@@ -120,7 +124,7 @@ impl<R: Rule> Entrant for Entry<R> {
         rosenbrock::descend::<R>((self.hyper)(self.rosenbrock_lr), steps)
     }
 
-    fn time_kernel(&self, elements: usize, repeats: usize) -> KernelTiming {
-        bench::time_kernel::<R>(&(self.hyper)(self.mlp_lr), elements, repeats)
+    fn time_kernel(&self, elements: usize, repeats: usize) -> Option<KernelTiming> {
+        Some(bench::time_kernel::<R>(&(self.hyper)(self.mlp_lr), elements, repeats))
     }
 }

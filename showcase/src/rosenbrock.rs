@@ -36,16 +36,31 @@ pub fn gradient([x, y]: [f64; 2]) -> [f64; 2] {
 /// assert!(value(path[500]) < value(START) / 100.0);
 /// ```
 pub fn descend<R: Rule>(hyper: R::Hyper, steps: usize) -> Result<Vec<[f64; 2]>, OptimError> {
-    let point = Param::new(arr1(&START).into_dyn());
+    descend_shaped::<R>(hyper, steps, &[2])
+}
+
+/// [`descend`] with the point held as a tensor of `shape` (two elements): `[1, 2]` gives a
+/// matrix rule such as Muon a one-row matrix to walk with.
+///
+/// ```
+/// use optim::zoo::Muon;
+/// use showcase::rosenbrock::{descend_shaped, value, START};
+/// let path = descend_shaped::<Muon>(Muon::hyper().lr(0.01).weight_decay(0.0), 300, &[1, 2]).unwrap();
+/// assert!(value(path[300]) < value(START));
+/// ```
+pub fn descend_shaped<R: Rule>(hyper: R::Hyper, steps: usize, shape: &[usize]) -> Result<Vec<[f64; 2]>, OptimError> {
+    let point = Param::new(arr1(&START).into_shape_with_order(shape).map_err(|_| OptimError::EmptyGroup)?.into_dyn());
     let mut optimizer = Optimizer::<R, f64>::new(vec![point.clone()], hyper)?;
     let mut path = vec![START];
     for _ in 0..steps {
         let here = *path.last().expect("the path starts at START");
         optimizer.zero_grad();
-        point.set_grad(arr1(&gradient(here)).into_dyn());
+        let grad = arr1(&gradient(here)).into_shape_with_order(shape).map_err(|_| OptimError::EmptyGroup)?;
+        point.set_grad(grad.into_dyn());
         optimizer.step()?;
         let value = point.value();
-        path.push([value[0], value[1]]);
+        let mut values = value.iter();
+        path.push([*values.next().unwrap_or(&f64::NAN), *values.next().unwrap_or(&f64::NAN)]);
     }
     Ok(path)
 }

@@ -45,6 +45,31 @@ pub struct TrainRun {
     pub train_time: Duration,
 }
 
+/// What the training loop needs of its optimizers: one [`Optimizer`], or several that share the
+/// model's parameters between them (a matrix rule for the weights, AdamW for the biases).
+pub trait Steps {
+    /// Clears every gradient (PyTorch's `zero_grad`).
+    fn zero_grad(&mut self);
+    /// One step of every optimizer.
+    fn step(&mut self) -> Result<(), OptimError>;
+    /// Moves to the evaluation point, for rules that have one.
+    fn eval(&mut self);
+}
+
+impl<R: Rule> Steps for Optimizer<R, f32> {
+    fn zero_grad(&mut self) {
+        Optimizer::zero_grad(self);
+    }
+
+    fn step(&mut self) -> Result<(), OptimError> {
+        Optimizer::step(self)
+    }
+
+    fn eval(&mut self) {
+        Optimizer::eval(self);
+    }
+}
+
 /// Trains a fresh model (the same initial weights for every rule) with optimizer rule `R`.
 ///
 /// `progress` advances once per epoch.
@@ -55,8 +80,20 @@ pub fn train<R: Rule>(
     settings: &TrainSettings,
     progress: &ProgressBar,
 ) -> Result<TrainRun, OptimError> {
+    train_with(|params| Optimizer::<R, f32>::new(params, hyper), train_set, test_set, settings, progress)
+}
+
+/// [`train`] with the optimizers `build` makes from the model's parameters (weights and biases
+/// of each layer, in order).
+pub fn train_with<S: Steps>(
+    build: impl FnOnce(Vec<Param<f32>>) -> Result<S, OptimError>,
+    train_set: &Dataset,
+    test_set: &Dataset,
+    settings: &TrainSettings,
+    progress: &ProgressBar,
+) -> Result<TrainRun, OptimError> {
     let model = Mlp::new(PIXELS, settings.hidden, CLASSES, settings.seed);
-    let mut optimizer = Optimizer::<R, f32>::new(model.params(), hyper)?;
+    let mut optimizer = build(model.params())?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(settings.seed);
     let mut order: Vec<usize> = (0..train_set.len()).collect();
     let batches_per_epoch = train_set.len().div_ceil(settings.batch_size);
