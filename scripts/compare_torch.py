@@ -12,12 +12,20 @@ With ``--clip``, instead: gradient clipping on 8 tensors of 1024 x 2048 (16M f32
 (``fused=True``, else ``foreach``), against ours from ``bench_reduce --json``: the norm alone,
 AdamW, AdamW with clipping fused into the step and AdamW after our ``clip_grad_norm_``.
 
+With ``--muon``, instead: one ``torch.optim.Muon`` step (defaults, 5 Newton–Schulz steps) on a single
+parameter of each of 1024 x 1024, 4096 x 1024 and the transformer-block matrices 768 x 768,
+768 x 3072 and 3072 x 768, stock (its iteration in bfloat16) and with the iteration patched to run
+in float32, plus torch's float32 ``X @ X.T`` for X 1024 x 1024 in GFLOP/s. Ours are printed beside
+them only when ``--ours FILE`` names a JSON of our Muon step, read by ``our_muon_figures``.
+
 Usage::
 
     python3 scripts/compare_torch.py                  # 1 and 2 threads
     python3 scripts/compare_torch.py --threads 1,2,4 --reps 9
     python3 scripts/compare_torch.py --ours results.json   # reuse a saved bench_table --json
     python3 scripts/compare_torch.py --clip --threads 2     # clipping, beside bench_reduce
+    python3 scripts/compare_torch.py --muon                 # torch's Muon alone
+    python3 scripts/compare_torch.py --muon --ours muon.json   # beside ours
 
 Where torch cannot be imported, it says so and exits with status 0.
 """
@@ -204,6 +212,111 @@ def clip_table(torch, args):
     print()
 
 
+MUON_SHAPES = ((1024, 1024), (4096, 1024), (768, 768), (768, 3072), (3072, 768))
+
+
+def our_muon_figures(args):
+    """Our Muon figures, or None: `--ours FILE` with our bench's JSON, shape -> milliseconds per
+    thread count, e.g. ``{"1024x1024": {"1": 31.2, "2": 17.0}, ...}`` (other top-level keys, such as
+    "cpu", are ignored). Without `--ours`, None: torch is printed alone."""
+    if not args.ours:
+        return None
+    figures = json.loads(Path(args.ours).read_text())
+    return {shape: {str(threads): float(ms) for threads, ms in row.items()}
+            for shape, row in figures.items() if isinstance(row, dict)}
+
+
+def newton_schulz_float32(torch):
+    """torch's `_zeropower_via_newtonschulz` without its cast to bfloat16: in the input's dtype."""
+
+    def zeropower(grad, ns_coefficients, ns_steps, eps):
+        a, b, c = ns_coefficients
+        x = grad.clone()
+        if grad.size(0) > grad.size(1):
+            x = x.T
+        x = x / x.norm().clamp(min=eps)
+        for _ in range(ns_steps):
+            gram = x @ x.T
+            update = torch.addmm(gram, gram, gram, beta=b, alpha=c)
+            x = torch.addmm(x, update, x, beta=a)
+        if grad.size(0) > grad.size(1):
+            x = x.T
+        return x
+
+    return zeropower
+
+
+def time_torch_muon(torch, rows, cols, float32_iteration, reps):
+    """Seconds per torch.optim.Muon step (defaults) on one rows x cols parameter, or None."""
+    import torch.optim._muon as muon_module  # noqa: PLC0415 - present from torch 2.9
+
+    generator = torch.Generator().manual_seed(0)
+    param = torch.nn.Parameter(torch.randn(rows, cols, generator=generator))
+    param.grad = torch.randn(rows, cols, generator=generator) * 0.5 + 0.1
+    stock = muon_module._zeropower_via_newtonschulz
+    if float32_iteration:
+        muon_module._zeropower_via_newtonschulz = newton_schulz_float32(torch)
+    try:
+        return time_steps(torch, torch.optim.Muon([param]), reps)
+    except (RuntimeError, TypeError, ValueError) as error:
+        print(f"torch Muon {rows}x{cols}: {error}", file=sys.stderr)
+        return None
+    finally:
+        muon_module._zeropower_via_newtonschulz = stock
+
+
+def muon_table(torch, args):
+    if not hasattr(torch.optim, "Muon"):
+        print(f"compare_torch: torch {torch.__version__} has no torch.optim.Muon (added in 2.9); skipping.")
+        return
+    ours = our_muon_figures(args)
+    threads_list = [int(t) for t in args.threads.split(",")]
+    shapes = MUON_SHAPES[2:4] if args.quick else MUON_SHAPES
+    print(f"### Muon: PyTorch {torch.__version__}" + (" beside optim" if ours else "") + f" ({cpu_name()})\n")
+    print("One step on one f32 parameter, defaults (5 Newton–Schulz steps); milliseconds per step (median); "
+          "torch stock runs the iteration in bfloat16, `f32` patches it to float32"
+          + ("; `÷` is torch's time over ours (above 1: ours is faster)" if ours else "") + ".\n")
+    header = "| shape | threads | torch (bf16 iteration) | torch (f32 iteration) |"
+    rule = "|---|--:|--:|--:|"
+    if ours:
+        header += " optim | ÷ bf16 | ÷ f32 |"
+        rule += "--:|--:|--:|"
+    print(header)
+    print(rule)
+    for threads in threads_list:
+        torch.set_num_threads(threads)
+        for rows, cols in shapes:
+            stock = time_torch_muon(torch, rows, cols, False, args.reps)
+            float32 = time_torch_muon(torch, rows, cols, True, args.reps)
+            cells = [milliseconds(stock), milliseconds(float32)]
+            if ours:
+                ms = ours.get(f"{rows}x{cols}", {}).get(str(threads))
+                ours_s = None if ms is None else ms / 1e3
+                cells.append(milliseconds(ours_s))
+                cells += ["—" if ours_s is None else ratio(t, ours_s) for t in (stock, float32)]
+            print(f"| {rows}x{cols} | {threads} | " + " | ".join(cells) + " |", flush=True)
+    print()
+    for threads in threads_list:
+        torch.set_num_threads(threads)
+        x = torch.randn(1024, 1024, generator=torch.Generator().manual_seed(0))
+        seconds = time_call(lambda x=x: x @ x.T, args.reps)
+        print(f"torch float32 `X @ X.T`, X 1024x1024, {threads} thread(s): {milliseconds(seconds)} ms, "
+              f"{2 * 1024**3 / seconds / 1e9:.0f} GFLOP/s")
+    print()
+    print(f"torch threads: torch.set_num_threads(n). OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}.")
+
+
+def cpu_name():
+    """The CPU's model name from /proc/cpuinfo, as `lscpu` prints it, or "unknown CPU"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def milliseconds(seconds):
     return "—" if seconds is None else f"{seconds * 1e3:.2f}"
 
@@ -217,11 +330,16 @@ def main():
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     parser.add_argument("--reps", type=int, default=7, help="timed steps per figure; the median is reported")
     parser.add_argument("--quick", action="store_true", help="1M and 100x4096 instead of 16M and 1000x4096")
-    parser.add_argument("--ours", help="a saved `bench_table --json` (or, with --clip, `bench_reduce --json`) output")
+    parser.add_argument("--ours", help="a saved `bench_table --json` (or, with --clip, `bench_reduce --json`) output;"
+                        " with --muon, our Muon timings (see our_muon_figures)")
     parser.add_argument("--clip", action="store_true", help="gradient clipping with AdamW instead of every built-in")
+    parser.add_argument("--muon", action="store_true", help="torch.optim.Muon (bf16 and f32 iteration) instead")
     args = parser.parse_args()
 
     torch = import_torch()
+    if args.muon:
+        muon_table(torch, args)
+        return
     if args.clip:
         clip_table(torch, args)
         return
