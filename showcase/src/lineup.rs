@@ -42,7 +42,7 @@ pub fn lineup() -> Vec<Box<dyn Entrant>> {
             AdamWScheduleFree::hyper().lr(lr).warmup_steps(50)
         }),
         // the weight matrices with Muon (orthogonalised momentum), the biases with AdamW
-        MatrixEntry::<Muon>::boxed("muon", "Muon + AdamW (biases)", 0.02, 0.01, |lr| Muon::hyper().lr(lr)),
+        MatrixEntry::<Muon>::boxed("muon", "Muon + AdamW", 0.02, 0.01, |lr| Muon::hyper().lr(lr)),
     ]
 }
 

@@ -15,8 +15,8 @@ const FAMILY: &str = "sans-serif";
 const SIZE: (u32, u32) = (1400, 740);
 /// Width of the chart; the legend takes the rest.
 const CHART_WIDTH: u32 = 1040;
-/// Tableau's ten colours and four more: distinct, and readable on the pale heat map.
-const PALETTE: [RGBColor; 14] = [
+/// Tableau's ten colours and five more: distinct, and readable on the pale heat map.
+const PALETTE: [RGBColor; 15] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -31,6 +31,7 @@ const PALETTE: [RGBColor; 14] = [
     RGBColor(230, 180, 0),
     RGBColor(0, 0, 0),
     RGBColor(128, 0, 64),
+    RGBColor(0, 128, 96),
 ];
 /// The part of the plane the Rosenbrock chart shows.
 const X_RANGE: std::ops::Range<f64> = -2.0..2.0;
