@@ -19,9 +19,14 @@ below), to size the tolerance of a bfloat16 parity test.
 """
 import argparse
 import json
+import sys
+import os
 
 import torch
 import torch.optim._muon as muon_module
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_torch import newton_schulz_float32  # noqa: E402
 
 SEED, STEPS = 11, 8
 CASES = [
@@ -35,20 +40,8 @@ def tl(t):
     return t.detach().to(torch.float64).tolist()
 
 
-def newton_schulz_f32(grad, ns_coefficients, ns_steps, eps):
-    """torch's `_zeropower_via_newtonschulz` without the bfloat16 cast: in the input's dtype."""
-    a, b, c = ns_coefficients
-    x = grad.clone()
-    if grad.size(0) > grad.size(1):
-        x = x.T
-    x = x / x.norm().clamp(min=eps)
-    for _ in range(ns_steps):
-        gram = x @ x.T
-        update = torch.addmm(gram, gram, gram, beta=b, alpha=c)
-        x = torch.addmm(x, update, x, beta=a)
-    if grad.size(0) > grad.size(1):
-        x = x.T
-    return x
+# the same float32 iteration compare_torch.py times (one definition for both scripts)
+newton_schulz_f32 = newton_schulz_float32(torch)
 
 
 def run_case(hyper, shapes):

@@ -8,7 +8,7 @@ use crate::bench::{self, KernelTiming};
 use crate::data::Dataset;
 use crate::lion::Lion;
 use crate::rosenbrock;
-use crate::split::MatrixEntry;
+use crate::split::{self, Split};
 use crate::train::{self, TrainRun, TrainSettings};
 
 /// Every optimizer the showcase knows, in display order.
@@ -42,7 +42,7 @@ pub fn lineup() -> Vec<Box<dyn Entrant>> {
             AdamWScheduleFree::hyper().lr(lr).warmup_steps(50)
         }),
         // the weight matrices with Muon (orthogonalised momentum), the biases with AdamW
-        MatrixEntry::<Muon>::boxed("muon", "Muon + AdamW", 0.02, 0.01, |lr| Muon::hyper().lr(lr)),
+        Entry::<Muon>::matrices("muon", "Muon + AdamW", 0.02, 0.01, |lr| Muon::hyper().lr(lr)),
     ]
 }
 
@@ -78,6 +78,8 @@ pub struct Entry<R: Rule> {
     mlp_lr: f64,
     rosenbrock_lr: f64,
     hyper: fn(f64) -> R::Hyper,
+    /// A matrix rule: it steps the weight matrices, AdamW the biases ([`Split`]).
+    matrices: bool,
 }
 
 impl<R: Rule> Entry<R> {
@@ -89,7 +91,20 @@ impl<R: Rule> Entry<R> {
         rosenbrock_lr: f64,
         hyper: fn(f64) -> R::Hyper,
     ) -> Box<dyn Entrant> {
-        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper })
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: false })
+    }
+
+    /// An entry for a matrix rule (Muon): the MLP's weight matrices with `R`, its biases with
+    /// AdamW; on Rosenbrock the point is a one-row matrix. Its step is matrix-multiply bound, so
+    /// it has no row in the memory-bandwidth table (`bench_muon` measures it against gemm).
+    pub fn matrices(
+        key: &'static str,
+        label: &'static str,
+        mlp_lr: f64,
+        rosenbrock_lr: f64,
+        hyper: fn(f64) -> R::Hyper,
+    ) -> Box<dyn Entrant> {
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: true })
     }
 }
 
@@ -117,14 +132,21 @@ impl<R: Rule> Entrant for Entry<R> {
         settings: &TrainSettings,
         progress: &ProgressBar,
     ) -> Result<TrainRun, OptimError> {
-        train::train::<R>((self.hyper)(self.mlp_lr), train_set, test_set, settings, progress)
+        let hyper = (self.hyper)(self.mlp_lr);
+        if self.matrices {
+            let build = |params| Split::<R>::new(params, hyper, split::BIAS_LR);
+            return train::train_with(build, train_set, test_set, settings, progress);
+        }
+        train::train::<R>(hyper, train_set, test_set, settings, progress)
     }
 
     fn rosenbrock(&self, steps: usize) -> Result<Vec<[f64; 2]>, OptimError> {
-        rosenbrock::descend::<R>((self.hyper)(self.rosenbrock_lr), steps)
+        let shape: &[usize] = if self.matrices { &[1, 2] } else { &[2] };
+        rosenbrock::descend_shaped::<R>((self.hyper)(self.rosenbrock_lr), steps, shape)
     }
 
     fn time_kernel(&self, elements: usize, repeats: usize) -> Option<KernelTiming> {
-        Some(bench::time_kernel::<R>(&(self.hyper)(self.mlp_lr), elements, repeats))
+        let hyper = (self.hyper)(self.mlp_lr);
+        (!self.matrices).then(|| bench::time_kernel::<R>(&hyper, elements, repeats))
     }
 }

@@ -7,6 +7,11 @@ mod threads;
 
 use super::MatView;
 
+/// `f` run inside a fresh rayon pool of `threads` threads.
+pub(super) fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool").install(f)
+}
+
 /// A deterministic pseudo-random stream in `[-1, 1)` (xorshift64*).
 pub(super) struct Noise(u64);
 

@@ -3,11 +3,7 @@
 //! (which is not known to be symmetric), on any number of threads, and exactly symmetric.
 
 use super::super::{MatrixElement, MatrixScratch, Rounding};
-use super::{Dense, Noise, load, read};
-
-fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool").install(f)
-}
+use super::{Dense, Noise, in_pool, load, read};
 
 /// Newton–Schulz's two symmetric products on a wide `m x n` matrix: `G = X·Xᵀ`, then
 /// `c·G·G + b·G`; with `copies` the operands are copied to other buffers first, so the products

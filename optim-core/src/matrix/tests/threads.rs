@@ -1,12 +1,7 @@
 //! Results do not depend on the number of threads of the rayon pool the operations run in.
 
 use super::super::{MatrixElement, MatrixScratch, Rounding};
-use super::{Dense, Noise, load, read};
-
-/// `f` run inside a fresh rayon pool of `threads` threads.
-fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool").install(f)
-}
+use super::{Dense, Noise, in_pool, load, read};
 
 /// `f`'s results in pools of 1, 2, 3 and 4 threads, checked bit for bit against the first.
 fn same_in_every_pool(what: &str, f: impl Fn() -> Vec<f64> + Sync) {
