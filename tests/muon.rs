@@ -86,6 +86,12 @@ fn vectors_are_refused_at_construction_naming_them() {
     let err = opt.add_param_group(Group::new(vec![bias])).unwrap_err();
     assert!(matches!(err, OptimError::NotAMatrix { group: 1, index: 0, .. }));
     assert_eq!(opt.param_groups().len(), 1, "a refused group is not added");
+    // a matrix replaced by a vector after construction is refused at the step, nothing changed
+    let weight = opt.param_groups()[0].params()[0].clone();
+    weight.lock().value = array::<f32>(&[12], 3);
+    weight.set_grad(array::<f32>(&[12], 4));
+    assert!(matches!(opt.step(), Err(OptimError::NotAMatrix { group: 0, index: 0, .. })));
+    assert_eq!(weight.value(), array::<f32>(&[12], 3));
 }
 
 /// Saving after two steps and loading into a fresh optimizer continues exactly as the
@@ -128,4 +134,29 @@ fn names_are_torchs() {
     }
     assert_eq!(Muon::STATES[0].name, "momentum_buffer");
     assert_eq!(Muon::NAME, "Muon");
+}
+
+/// Empty matrices (a layer with no rows or no columns) step without touching anything, as
+/// torch's do.
+#[test]
+fn empty_matrices_step() {
+    for shape in [[0usize, 5], [4, 0], [0, 0]] {
+        let param = Param::new(ArrayD::<f32>::zeros(IxDyn(&shape)));
+        let mut opt = Muon::optimizer(vec![param.clone()], Muon::hyper()).unwrap();
+        param.set_grad(ArrayD::zeros(IxDyn(&shape)));
+        opt.step().unwrap();
+        assert_eq!(param.value().shape(), &shape);
+    }
+}
+
+/// A gradient of NaN gives NaN, as in torch (no panic, no error): the step is arithmetic.
+#[test]
+fn a_nan_gradient_propagates() {
+    let param = Param::new(array::<f64>(&[3, 4], 5));
+    let mut opt = Muon::optimizer(vec![param.clone()], Muon::hyper().ns_dtype(MuonNsDtype::Param)).unwrap();
+    let mut grad = array::<f64>(&[3, 4], 6);
+    grad[[1, 2]] = f64::NAN;
+    param.set_grad(grad);
+    opt.step().unwrap();
+    assert!(param.value().iter().all(|v| v.is_nan()));
 }

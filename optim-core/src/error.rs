@@ -38,7 +38,8 @@ pub enum OptimError {
         message: &'static str,
     },
     /// A rule that works on whole matrices (Muon) was given a parameter of fewer than two
-    /// axes. The usual split: matrices to the matrix rule, biases and gains to AdamW, in two
+    /// axes: when the group is added, or at a step when the parameter was replaced by one since
+    /// (the step then changes nothing). The usual split: matrices to the matrix rule, biases and gains to AdamW, in two
     /// optimizers or two param groups.
     ///
     /// ```

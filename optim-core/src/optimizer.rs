@@ -314,6 +314,11 @@ fn check_param<R: Rule, T: Element>(
         let (state, param) = (state.shape.clone(), data.value.shape().to_vec());
         return Err(OptimError::ParamShape { group, index, state, param });
     }
+    if stepped && R::MATRIX.is_used() && data.value.ndim() < 2 {
+        // a matrix parameter replaced by a vector since the group was added
+        let shape = data.value.shape().to_vec();
+        return Err(OptimError::NotAMatrix { optimizer: R::NAME, group, index, shape });
+    }
     if let Some(grad) = &data.grad
         && grad.shape() != data.value.shape()
     {
