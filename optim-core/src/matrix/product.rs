@@ -100,16 +100,16 @@ fn lower_banded_matmul<U: faer::traits::RealField + Copy>(
     );
 }
 
-/// Copies the lower triangle of square `dst` onto its upper triangle, in tiles, so that the
-/// column-wise reads of one tile stay in cache (an element-by-element transpose of a 1024 x 1024
-/// matrix misses the cache on every read and cost as much as a fifth of a Newton–Schulz step).
-fn mirror_lower<U: Copy>(dst: &mut [U], n: usize) {
+/// Copies the upper triangle of square row-major `dst` onto its lower triangle, in tiles, so
+/// that the column-wise reads of one tile stay in cache (an element-by-element transpose of a
+/// 1024 x 1024 matrix misses the cache on every read).
+fn mirror_upper<U: Copy>(dst: &mut [U], n: usize) {
     const TILE: usize = 32;
     for i0 in (0..n).step_by(TILE) {
         for j0 in (0..=i0).step_by(TILE) {
             for i in i0..(i0 + TILE).min(n) {
                 for j in j0..(j0 + TILE).min(i) {
-                    dst[j * n + i] = dst[i * n + j];
+                    dst[i * n + j] = dst[j * n + i];
                 }
             }
         }
@@ -200,11 +200,19 @@ impl<T: MatrixElement> MatrixScratch<T> {
         } else {
             let mut d = self.take(dst, m * n);
             let source = c.map(|(beta, c)| (T::from_f64(beta), (c.buffer != dst).then(|| self.mat(c))));
-            let mut dm = MatMut::from_row_major_slice_mut(&mut d[..m * n], m, n);
+            // a symmetric result is the same array row-major or column-major: it is computed
+            // column-major, where faer's gemm keeps its speed on bands of few rows (row-major,
+            // a band of 64 rows ran at the speed of the whole product); its lower triangle there
+            // is the row-major upper one
+            let mut dm = if symmetric {
+                MatMut::from_column_major_slice_mut(&mut d[..m * n], m, n)
+            } else {
+                MatMut::from_row_major_slice_mut(&mut d[..m * n], m, n)
+            };
             let accum = seed(dm.as_mut(), source, T::from_f64(1.0), T::ZERO);
             if symmetric {
                 lower_banded_matmul(dm, 0, accum, self.mat(a), self.mat(b), T::from_f64(alpha), threads);
-                mirror_lower(&mut d[..m * n], m);
+                mirror_upper(&mut d[..m * n], m);
             } else {
                 banded_matmul(dm, accum, self.mat(a), self.mat(b), T::from_f64(alpha), threads);
             }
