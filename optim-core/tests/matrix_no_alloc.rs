@@ -39,6 +39,14 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// Allocations (count, bytes, first sizes) made by `f`.
+/// The counter is process-wide: a rayon worker of a pool dropped just before may still be
+/// exiting (and allocating) during a window. An operation that allocates does so every time, so
+/// the fewest of three windows keeps it and drops the stray ones (as `tests/no_alloc.rs` does).
+fn fewest_of_three(mut f: impl FnMut()) -> (usize, usize, Vec<usize>) {
+    let runs = [allocations(&mut f), allocations(&mut f), allocations(&mut f)];
+    runs.into_iter().min_by_key(|(count, bytes, _)| (*count, *bytes)).unwrap_or_default()
+}
+
 fn allocations(f: impl FnOnce()) -> (usize, usize, Vec<usize>) {
     let (count, bytes) = (COUNT.load(Ordering::SeqCst), BYTES.load(Ordering::SeqCst));
     SIZES.iter().for_each(|s| s.store(0, Ordering::Relaxed));
@@ -94,7 +102,7 @@ fn matrix_operations_allocate_nothing_after_warm_up() {
                 workload(&mut s64, &x64, true);
             });
             assert!(warm > 0, "the first call allocates the buffers");
-            let (count, bytes, sizes) = allocations(|| {
+            let (count, bytes, sizes) = fewest_of_three(|| {
                 workload(&mut s32, &x32, true);
                 workload(&mut s64, &x64, true);
             });
@@ -107,7 +115,7 @@ fn matrix_operations_allocate_nothing_after_warm_up() {
         let mut s = MatrixScratch::<f32>::new();
         let x = s.load(0, &x32, 256, 256);
         s.gemm(1, 1.0, x, x.t(), None, Rounding::Exact);
-        let (count, bytes, _) = allocations(|| {
+        let (count, bytes, _) = fewest_of_three(|| {
             s.gemm(1, 1.0, x, x.t(), None, Rounding::Exact);
         });
         assert_eq!((count, bytes), (0, 0));
