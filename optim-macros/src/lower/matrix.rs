@@ -35,7 +35,7 @@ impl Dim {
     /// The dimension a selection between `a` and `b` under `condition` has, simplified: a
     /// selection between equal sides is that side, and a selection nested under the same
     /// condition takes its own arm.
-    fn pick(condition: &str, a: Dim, b: Dim) -> Dim {
+    pub(super) fn pick(condition: &str, a: Dim, b: Dim) -> Dim {
         let a = a.under(condition, true);
         let b = b.under(condition, false);
         if a == b { a } else { Dim::Pick(condition.to_owned(), Box::new(a), Box::new(b)) }
@@ -70,7 +70,7 @@ impl Dim {
 
 pub(super) type Dims = (Dim, Dim);
 
-fn describe(dims: &Dims) -> String {
+pub(super) fn describe(dims: &Dims) -> String {
     format!("{} x {}", dims.0.describe(), dims.1.describe())
 }
 
@@ -91,7 +91,7 @@ pub(super) struct Coef {
 }
 
 impl Coef {
-    fn one() -> Self {
+    pub(super) fn one() -> Self {
         Coef { program: quote!(1.0f64), prologue: Some(Value::scalar(Ty::Float, quote!(1.0f64))) }
     }
 
@@ -151,17 +151,17 @@ pub(super) struct MatrixWalk {
 pub(super) const MATRIX_FUNCTIONS: [(&str, usize); 2] = [("matmul", 2), ("transpose", 1)];
 
 impl Lowerer<'_> {
-    fn fresh_buffer(&mut self) -> usize {
+    pub(super) fn fresh_buffer(&mut self) -> usize {
         self.matrix.buffers += 1;
         self.matrix.buffers - 1
     }
 
-    fn matrix_code(&mut self, code: TokenStream) {
+    pub(super) fn matrix_code(&mut self, code: TokenStream) {
         self.frame().matrix.push(code);
     }
 
     /// A matrix value held in a view local of the program (or pending, when `pending`).
-    fn matrix_value(&mut self, tokens: TokenStream, info: MatInfo, span: proc_macro2::Span) -> Value {
+    pub(super) fn matrix_value(&mut self, tokens: TokenStream, info: MatInfo, span: proc_macro2::Span) -> Value {
         self.matrix.first_use.get_or_insert(span);
         self.matrix.info.insert(tokens.to_string(), info);
         self.seen_stage = self.seen_stage.max(1);
@@ -183,13 +183,8 @@ impl Lowerer<'_> {
                     None => Some((value.tokens, info.dims)),
                     Some(terms) => {
                         let buffer = self.fresh_buffer();
-                        let dims = info.dims.clone();
-                        let view = self.compute(quote!(#buffer), &terms);
-                        let local = self.local("mv");
-                        self.matrix_code(quote!(let #local: #RT::MatView = #view;));
-                        let info = MatInfo { dims: dims.clone(), pending: None, mutable: None };
-                        self.matrix.info.insert(local.to_string(), info);
-                        Some((local.into_token_stream(), dims))
+                        let held = self.held_matrix(quote!(#buffer), &terms, info.dims.clone(), value.span);
+                        Some((held.tokens, info.dims))
                     }
                 }
             }
@@ -243,7 +238,7 @@ impl Lowerer<'_> {
     /// The program code that computes a sum of scaled terms into `buffer` (an expression giving
     /// the buffer number), as an expression giving the result's view: one `gemm` for the first
     /// product with the first plain term as its `beta` term, then one `axpby` per other term.
-    fn compute(&mut self, buffer: TokenStream, terms: &[(Coef, Term)]) -> TokenStream {
+    pub(super) fn compute(&mut self, buffer: TokenStream, terms: &[(Coef, Term)]) -> TokenStream {
         let mut products = terms.iter().filter(|(_, t)| matches!(t, Term::Product(..)));
         let mut views = terms.iter().filter_map(|(c, t)| match t {
             Term::View(v) => Some((c.program.clone(), v.clone())),
@@ -277,7 +272,7 @@ impl Lowerer<'_> {
     }
 
     /// A matrix as the terms of a sum (a held matrix is one term with coefficient 1).
-    fn terms_of(&mut self, value: Value, at: &impl ToTokens) -> Option<(Vec<(Coef, Term)>, Dims)> {
+    pub(super) fn terms_of(&mut self, value: Value, at: &impl ToTokens) -> Option<(Vec<(Coef, Term)>, Dims)> {
         if value.place == Place::Matrix
             && let Some(MatInfo { pending: Some(terms), dims, .. }) = self.matrix_info(&value)
         {
@@ -295,7 +290,7 @@ impl Lowerer<'_> {
 
     /// A scalar operand of matrix code: a prologue value through its slot, a number computed
     /// in the program as it is.
-    fn program_scalar(&mut self, value: Value) -> TokenStream {
+    pub(super) fn program_scalar(&mut self, value: Value) -> TokenStream {
         match value.place {
             Place::MatScalar => value.tokens,
             _ => self.factored_operand(value),
@@ -453,191 +448,5 @@ impl Lowerer<'_> {
             }
         };
         MATRIX_RESULT_VALUE.at(index).into_token_stream()
-    }
-
-    /// `let name = matrix;`: a sum is computed now; a `let mut` matrix is copied, so later
-    /// assignments to it do not change this one.
-    pub(super) fn bind_matrix(&mut self, value: Value) -> Value {
-        let at = quote::quote_spanned!(value.span => x);
-        let mutable = self.matrix_info(&value).and_then(|i| i.mutable).is_some();
-        if mutable {
-            let Some((view, dims)) = self.matrix_view(value.clone(), &at) else { return value };
-            let buffer = self.fresh_buffer();
-            let terms = vec![(Coef::one(), Term::View(view))];
-            return self.held_matrix(quote!(#buffer), &terms, dims, value.span);
-        }
-        match self.matrix_view(value.clone(), &at) {
-            Some((view, dims)) => {
-                let info = MatInfo { dims, pending: None, mutable: None };
-                self.matrix_value(view, info, value.span)
-            }
-            None => value,
-        }
-    }
-
-    fn held_matrix(
-        &mut self,
-        buffer: TokenStream,
-        terms: &[(Coef, Term)],
-        dims: Dims,
-        span: proc_macro2::Span,
-    ) -> Value {
-        let view = self.compute(buffer, terms);
-        let local = self.local("mv");
-        self.matrix_code(quote!(let #local: #RT::MatView = #view;));
-        let info = MatInfo { dims, pending: None, mutable: None };
-        self.matrix_value(local.into_token_stream(), info, span)
-    }
-
-    /// `let mut x = matrix;`: a matrix the step may assign again (in a loop), computed into
-    /// the first of its two buffers.
-    pub(super) fn let_mut_matrix(&mut self, ident: &syn::Ident, value: Value) {
-        let at = quote::quote_spanned!(value.span => x);
-        let Some((terms, dims)) = self.terms_of(value.clone(), &at) else { return };
-        let (first, second) = (self.fresh_buffer(), self.fresh_buffer());
-        let view = self.compute(quote!(#first), &terms);
-        let local = self.local("mx");
-        self.matrix_code(quote!(let mut #local: #RT::MatView = #view;));
-        let info = MatInfo { dims, pending: None, mutable: Some((first, second)) };
-        self.matrix.mutables.push((ident.clone(), first, false));
-        let bound = self.matrix_value(local.into_token_stream(), info, value.span);
-        self.scope_insert(ident, bound);
-    }
-
-    /// `x = matrix;` for a `let mut` matrix: computed into whichever of its buffers it does not
-    /// occupy now, so the value may read `x` itself.
-    pub(super) fn assign_matrix(&mut self, ident: &syn::Ident, current: Value, value: Value, rhs: &Expr) {
-        let Some(info) = self.matrix_info(&current) else { return };
-        let Some((first, second)) = info.mutable else {
-            self.errors
-                .error(ident, format!("`{ident}` is a `let` binding; declare it `let mut {ident}` to assign it again"));
-            return;
-        };
-        if self.elem_condition_depth > 0 || !self.branch_stages.is_empty() {
-            self.errors
-                .error(ident, "a matrix is assigned outside `if`; choose between matrices with an `if` expression");
-            return;
-        }
-        let Some((terms, dims)) = self.terms_of(value, rhs) else { return };
-        if dims != info.dims {
-            let message = format!("`{ident}` is {}, and this value is {}", describe(&info.dims), describe(&dims));
-            self.errors.error(rhs, message);
-            return;
-        }
-        for (_, buffer, assigned) in &mut self.matrix.mutables {
-            *assigned |= *buffer == first;
-        }
-        let target = current.tokens;
-        let buffer = quote!((if #target.buffer == #first { #second } else { #first }));
-        let view = self.compute(buffer, &terms);
-        self.matrix_code(quote!(#target = #view;));
-    }
-
-    /// `for _ in 0..count { ... }`: matrix statements repeated `count` times (a number of the
-    /// prologue, such as the hyperparameter `ns_steps`). A loop rejected before its body is
-    /// walked marks the walk incomplete, so its writes are not also reported as missing.
-    pub(super) fn matrix_loop(&mut self, l: &syn::ExprForLoop) {
-        let syn::Expr::Range(range) = &*l.expr else {
-            self.errors.error(&l.expr, "a loop runs over `0..count`");
-            self.unwalked = true;
-            return;
-        };
-        let (Some(start), Some(end), syn::RangeLimits::HalfOpen(_)) = (&range.start, &range.end, &range.limits) else {
-            self.errors.error(range, "a loop runs over `0..count`");
-            self.unwalked = true;
-            return;
-        };
-        if !matches!(&**start, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "0") {
-            self.errors.error(start, "a loop starts at `0`");
-            self.unwalked = true;
-            return;
-        }
-        if !matches!(&*l.pat, syn::Pat::Wild(_)) {
-            self.errors.error(&l.pat, "a `for` loop repeats matrix code, `for _ in 0..count { ... }`, and its counter is not readable; element-wise code already runs for every element");
-            self.unwalked = true;
-            return;
-        }
-        let Some(count) = self.expr(end) else {
-            self.unwalked = true;
-            return;
-        };
-        if self.expect(&count, Ty::Float, end).is_none() {
-            self.unwalked = true;
-            return;
-        }
-        if count.place != Place::Scalar {
-            self.errors.error(
-                end,
-                "the loop's count is one number known before the step (a hyperparameter such as `ns_steps`)",
-            );
-            self.unwalked = true;
-            return;
-        }
-        let count = self.factored_operand(count);
-        let (frame, ()) = self.in_frame(&[], |this| {
-            for stmt in &l.body.stmts {
-                this.statement(stmt);
-            }
-        });
-        if !frame.elem.is_empty() || !frame.factored.is_empty() {
-            self.errors.error(l.for_token, "a loop repeats matrix code only; compute element-wise values before it");
-            return;
-        }
-        let Frame { scalar, matrix, .. } = frame;
-        self.frame().scalar.extend(scalar);
-        self.matrix_code(quote!(for _ in 0..(#count.max(0.0) as usize) { #(#matrix)* }));
-    }
-
-    /// `if condition { a } else { b }` of matrices: the program picks a view at run time.
-    pub(super) fn matrix_select(
-        &mut self,
-        condition: Value,
-        mut then: Frame,
-        mut otherwise: Frame,
-        a: Value,
-        b: Value,
-        at: &impl ToTokens,
-    ) -> Option<Value> {
-        if !matches!(condition.place, Place::Scalar | Place::MatScalar) {
-            self.errors.error(at, "a choice between matrices depends on one condition for the whole matrix (a hyperparameter, `rows > cols`), not an element-wise one");
-            return None;
-        }
-        let key = condition.tokens.to_string();
-        let test = self.program_scalar(condition);
-        let (a, a_dims) = self.reenter(&mut then, |this| this.matrix_view(a, at))?;
-        let (b, b_dims) = self.reenter(&mut otherwise, |this| this.matrix_view(b, at))?;
-        let merge = |this: &mut Self, frame: Frame| {
-            this.frame().scalar.extend(frame.scalar);
-            this.frame().elem.extend(frame.elem);
-            frame.matrix
-        };
-        let (then_code, else_code) = (merge(self, then), merge(self, otherwise));
-        let local = self.local("mv");
-        self.matrix_code(quote!(let #local: #RT::MatView = if #test { #(#then_code)* #a } else { #(#else_code)* #b };));
-        let dims = (Dim::pick(&key, a_dims.0, b_dims.0), Dim::pick(&key, a_dims.1, b_dims.1));
-        let span = syn::spanned::Spanned::span(&at.to_token_stream());
-        let info = MatInfo { dims, pending: None, mutable: None };
-        Some(self.matrix_value(local.into_token_stream(), info, span))
-    }
-
-    /// `#[bf16_matrices(condition)]`: the condition as a mask bit of the prologue.
-    pub(super) fn bf16_matrices(&mut self) -> Option<usize> {
-        let spec = self.spec;
-        let condition = spec.bf16_matrices.as_ref()?;
-        let mode = std::mem::replace(&mut self.mode, Mode::HyperOnly);
-        let value = self.expr(condition);
-        self.mode = mode;
-        let value = value?;
-        self.expect(&value, Ty::Bool, condition)?;
-        Some(self.bit(value.tokens, value.span))
-    }
-
-    /// The program's buffer numbers: inputs, results and how many buffers in all.
-    pub(super) fn matrix_layout(&self) -> ir::MatrixLayout {
-        ir::MatrixLayout {
-            inputs: self.matrix.inputs.iter().map(|(_, b)| *b).collect(),
-            results: self.matrix.results.iter().map(|(_, b)| *b).collect(),
-            buffers: self.matrix.buffers,
-        }
     }
 }

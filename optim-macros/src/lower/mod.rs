@@ -15,6 +15,7 @@ mod functions;
 mod hoist;
 mod hypers;
 mod matrix;
+mod matrix_statements;
 mod points;
 mod reduce;
 mod resolve;
