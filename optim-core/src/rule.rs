@@ -36,6 +36,10 @@ pub struct StateDecl {
     pub condition: Option<&'static str>,
     /// Shaped like the parameter, or one value per row or per column (`row` / `col` in the spec).
     pub shape: StateShape,
+    /// Whether the macro proved the state never negative (Adam's `exp_avg_sq`: its initial value
+    /// and every assignment are), so an 8-bit or 4-bit [`crate::StateFormat`] stores it with the
+    /// unsigned map, as torchao and bitsandbytes do; states it cannot prove use the signed map.
+    pub non_negative: bool,
 }
 
 /// How a reduction's partial results combine.

@@ -55,6 +55,9 @@ pub struct ElemState {
     pub axis: crate::ast::Axis,
     /// `init` is element code over the parameter's value (`z = param`), not a constant.
     pub init_reads_param: bool,
+    /// Proved never negative (initial value and every assignment): stored with an unsigned
+    /// quantization map.
+    pub non_negative: bool,
 }
 
 /// One number per param group (`group d = d0`): read by every tensor's prologue, written only

@@ -123,6 +123,7 @@ impl Lowerer<'_> {
                 written: false,
                 axis: state.axis,
                 init_reads_param,
+                non_negative: false,
             });
         }
     }
