@@ -71,6 +71,16 @@ pub enum OptimError {
         /// The names it does have, comma-separated.
         known: String,
     },
+    /// A state format given for a state name the rule does not have.
+    #[error("{optimizer} has no state `{name}` to store in another format (it has: {known})")]
+    UnknownState {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// The unknown name.
+        name: String,
+        /// The states it does have, comma-separated.
+        known: String,
+    },
     /// A hyperparameter set to a value of the wrong type.
     #[error("{optimizer}: hyperparameter `{name}` is {expected}, got {got}")]
     HyperType {

@@ -1,6 +1,6 @@
 //! Param groups: parameters that share one set of hyperparameters.
 
-use crate::{HyperSet, HyperValue, OptimError, Param, Rule};
+use crate::{HyperSet, HyperValue, OptimError, Param, Rule, StateFormats};
 
 /// A group being built: parameters plus the hyperparameters it overrides (PyTorch's
 /// `{"params": [...], "lr": 0.05}`); everything not overridden comes from the defaults.
@@ -20,6 +20,8 @@ use crate::{HyperSet, HyperValue, OptimError, Param, Rule};
 pub struct Group<T> {
     pub(crate) params: Vec<Param<T>>,
     pub(crate) overrides: Vec<(String, HyperValue)>,
+    /// How this group's states are stored, when it overrides the optimizer's formats.
+    pub(crate) formats: Option<StateFormats>,
 }
 
 impl<T> Group<T> {
@@ -30,7 +32,7 @@ impl<T> Group<T> {
     /// assert_eq!(g.len(), 1);
     /// ```
     pub fn new(params: Vec<Param<T>>) -> Self {
-        Group { params, overrides: Vec::new() }
+        Group { params, overrides: Vec::new(), formats: None }
     }
 
     /// Overrides hyperparameter `name` for this group.
@@ -49,6 +51,23 @@ impl<T> Group<T> {
     /// ```
     /// assert_eq!(optim_core::Group::<f64>::new(vec![]).len(), 0);
     /// ```
+    /// Stores this group's states as `formats` says, whatever the optimizer's formats are.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Adam, Group, Optimizer, Param, StateFormat, StateFormats};
+    /// let p = Param::new(ndarray::ArrayD::<f32>::zeros(vec![4096]));
+    /// let group = Group::new(vec![p.clone()]).with_state_formats(StateFormats::all(StateFormat::Int4));
+    /// let mut opt = Optimizer::<Adam, f32>::with_groups(vec![group], Adam::hyper()).unwrap();
+    /// p.set_grad(ndarray::ArrayD::ones(vec![4096]));
+    /// opt.step().unwrap();
+    /// assert_eq!(opt.state(0, 0).unwrap().format("exp_avg"), Some(StateFormat::Int4));
+    /// ```
+    #[must_use]
+    pub fn with_state_formats(mut self, formats: StateFormats) -> Self {
+        self.formats = Some(formats);
+        self
+    }
+
     pub fn len(&self) -> usize {
         self.params.len()
     }
@@ -99,6 +118,8 @@ pub struct ParamGroup<R: Rule, T> {
     pub(crate) values: Vec<f64>,
     /// At the evaluation point (after `eval()`), for rules with [`Rule::POINTS`].
     pub(crate) eval_mode: bool,
+    /// How the group's states are stored.
+    pub(crate) formats: StateFormats,
 }
 
 impl<R: Rule, T> ParamGroup<R, T> {
@@ -117,7 +138,7 @@ impl<R: Rule, T> ParamGroup<R, T> {
     /// A group of `params` with hyperparameters `hyper`, its values at their initial values.
     pub(crate) fn new(hyper: R::Hyper, params: Vec<Param<T>>) -> Self {
         let values = (0..R::GROUP_STATES.len()).map(|index| R::group_state_init(&hyper, index)).collect();
-        ParamGroup { hyper, params, values, eval_mode: false }
+        ParamGroup { hyper, params, values, eval_mode: false, formats: StateFormats::default() }
     }
 
     /// The group value `name` ([`Rule::GROUP_STATES`]), as PyTorch users read
@@ -160,6 +181,18 @@ impl<R: Rule, T> ParamGroup<R, T> {
     /// opt.eval();
     /// assert!(opt.param_groups()[0].in_eval_mode());
     /// ```
+    /// How the group's states are stored.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Sgd, Optimizer, Param, StateFormat};
+    /// let p = Param::new(ndarray::ArrayD::<f32>::zeros(vec![2]));
+    /// let opt = Optimizer::<Sgd, f32>::new(vec![p], Sgd::hyper()).unwrap();
+    /// assert_eq!(opt.param_groups()[0].state_formats().format_of("momentum_buffer"), StateFormat::Native);
+    /// ```
+    pub fn state_formats(&self) -> &StateFormats {
+        &self.formats
+    }
+
     pub fn in_eval_mode(&self) -> bool {
         self.eval_mode
     }

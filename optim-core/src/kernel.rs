@@ -8,7 +8,7 @@ use optim_contract::MAX_STATES;
 
 /// Runs `body` on the parameter's elements in row-major order: in place when the array is
 /// row-major, through a copy otherwise (state is always row-major, matching the logical order).
-fn with_row_major<T: Element>(value: &mut ArrayD<T>, body: impl FnOnce(&mut [T])) {
+pub(crate) fn with_row_major<T: Element>(value: &mut ArrayD<T>, body: impl FnOnce(&mut [T])) {
     match value.as_slice_mut() {
         Some(param) => body(param),
         None => {

@@ -4,6 +4,7 @@
 //! program's results in parallel chunks. Scratch buffers are the optimizer's, sized by the
 //! first step and reused, so later steps allocate nothing.
 
+use crate::lowbit::PackedMut;
 use crate::matrix::{MatrixScratch, Rounding};
 use crate::parallel::{GRAIN, Work, chunked};
 use crate::passes::stage_prep;
@@ -107,16 +108,23 @@ fn tensor_step<R: Rule, T: Element>(
     param: &mut [T],
     grad: &[T],
     state: &mut [&mut [T]],
+    packed: &mut [Option<PackedMut<'_>>],
     scratch: &mut MatrixScratch<T>,
     restage: impl FnOnce() -> R::Prep,
     parallel: bool,
 ) {
     let len = param.len();
     let layout = R::MATRIX;
+    let any_packed = packed.iter().any(Option::is_some);
     {
-        let shared: [&[T]; MAX_STATES] = core::array::from_fn(|i| state.get(i).map_or(&[][..], |s| &**s));
         let mut inputs = scratch.buffers_mut(layout.inputs, len);
-        R::matrix_inputs(prep, param, grad, &shared[..state.len()], &mut inputs[..layout.inputs.len()]);
+        let inputs = &mut inputs[..layout.inputs.len()];
+        if any_packed {
+            crate::lowbit::tiles::matrix_inputs_tiles::<R, T>(prep, param, grad, state, packed, inputs);
+        } else {
+            let shared: [&[T]; MAX_STATES] = core::array::from_fn(|i| state.get(i).map_or(&[][..], |s| &**s));
+            R::matrix_inputs(prep, param, grad, &shared[..state.len()], inputs);
+        }
     }
     R::matrix_program(prep, shape, scratch);
     let prep = restage();
@@ -130,7 +138,16 @@ fn tensor_step<R: Rule, T: Element>(
     for (slot, result) in slices[states..].iter_mut().zip(results) {
         *slot = result;
     }
-    if parallel && len > GRAIN {
+    if any_packed {
+        // the results' slots are never packed
+        let mut blocks: [Option<PackedMut<'_>>; MAX_STATES] = Default::default();
+        for (slot, codes) in blocks.iter_mut().zip(packed.iter_mut()) {
+            *slot = codes.as_mut().map(PackedMut::reborrow);
+        }
+        let (dense, blocks) = (&mut slices[..count], &mut blocks[..count]);
+        let factors = Factors::whole(shape);
+        crate::lowbit::tiles::apply_packed_slices::<R, T>(level, &prep, factors, param, grad, dense, blocks, parallel);
+    } else if parallel && len > GRAIN {
         chunked::<R, T>(&prep, Factors::whole(shape), param, grad, &mut slices[..count]);
     } else {
         R::apply_at(level, &prep, param, grad, &mut slices[..count]);
@@ -154,7 +171,7 @@ pub fn matrix_step_slices<R: Rule, T: Element>(
     let prep = R::prepare_stage(hyper, step, &mut *scalar_state, shape, &[], 0);
     let last = R::PASSES - 1;
     let restage = || R::prepare_stage(hyper, step, scalar_state, shape, &[], last);
-    tensor_step::<R, T>(level, &prep, shape, param, grad, state, scratch, restage, false);
+    tensor_step::<R, T>(level, &prep, shape, param, grad, state, &mut [], scratch, restage, false);
 }
 
 /// Every tensor of an optimizer's step, one after the other ([`crate::Optimizer::step`] for a
@@ -188,18 +205,25 @@ pub(crate) fn run_matrix_work<R: Rule, T: Element>(
         let last = R::PASSES - 1;
         let (group_index, prep) = (item.group, item.prep);
         let mut tensors = core::mem::take(&mut state.tensors);
+        let mut packed = core::mem::take(&mut state.packed);
         {
             let mut slices: [&mut [T]; MAX_STATES] = Default::default();
             for (slot, tensor) in slices.iter_mut().zip(tensors.iter_mut()) {
                 *slot = &mut tensor[..];
+            }
+            let mut blocks: [Option<PackedMut<'_>>; MAX_STATES] = Default::default();
+            for (slot, codes) in blocks.iter_mut().zip(packed.iter_mut()) {
+                *slot = codes.as_mut().map(crate::lowbit::PackedState::view_mut);
             }
             let restage = || {
                 let next = crate::group_values::next_values::<R>(group_next, group_index);
                 stage_prep(group, state, next, &[], last, grad_scale)
             };
             let level = SimdLevel::detected();
-            tensor_step::<R, T>(level, &prep, &shape, param, grad, &mut slices[..count], scratch, restage, parallel);
+            let (slices, blocks) = (&mut slices[..count], &mut blocks[..count]);
+            tensor_step::<R, T>(level, &prep, &shape, param, grad, slices, blocks, scratch, restage, parallel);
         }
         state.tensors = tensors;
+        state.packed = packed;
     }
 }

@@ -46,6 +46,8 @@ pub struct Optimizer<R: Rule, T: Element = f32> {
     staging: Staging<T>,
     /// The matrix program's buffers (rules with matrices), sized by the first step.
     matrix_scratch: crate::matrix::MatrixScratch<T>,
+    /// How the states of groups added later are stored ([`Optimizer::set_state_formats`]).
+    pub(crate) default_formats: crate::StateFormats,
 }
 
 impl<R: Rule, T: Element> Optimizer<R, T> {
@@ -92,6 +94,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             hooks: Hooks::default(),
             staging: Staging::default(),
             matrix_scratch: crate::matrix::MatrixScratch::new(),
+            default_formats: crate::StateFormats::default(),
         };
         for group in groups {
             optimizer.add_param_group(group)?;
@@ -123,8 +126,11 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 return Err(OptimError::DuplicateParam { group: group_index, index });
             }
         }
+        let formats = group.formats.unwrap_or_else(|| self.default_formats.clone());
+        crate::state_formats::check_names::<R>(&formats)?;
         self.states.push(vec![None; group.params.len()]);
         let mut added = ParamGroup::new(hyper, group.params);
+        added.formats = formats;
         if R::ACROSS_GROUPS
             && let Some(first) = self.groups.first()
         {
@@ -286,8 +292,9 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 if data.grad.is_none() && data.sparse_grad.is_none() {
                     continue;
                 }
-                let state = slot.get_or_insert_with(|| ParamState::new::<R>(&data.value, &group.hyper));
-                state.allocate_present::<R>(&group.hyper, &data.value);
+                let formats = &group.formats;
+                let state = slot.get_or_insert_with(|| ParamState::new::<R>(&data.value, &group.hyper, formats));
+                state.allocate_present::<R>(&group.hyper, &data.value, formats);
                 state.step += 1;
                 let next = next_values::<R>(&mut self.group_next, group_index);
                 let prep = stage_prep(group, state, next, &[], 0, grad_scale);

@@ -6,6 +6,7 @@
 use crate::MAX_STATES;
 use crate::factored::{Factors, take_factored, views};
 use crate::kernel::{run_dense, run_sparse};
+use crate::lowbit::{PackedMut, PackedRef, PackedState, tiles};
 use crate::reduce::reduce_tensor;
 use crate::{Element, Param, ParamData, ParamGroup, ParamState, Rule};
 
@@ -133,15 +134,23 @@ fn run_one<R: Rule, T: Element>(param: &Param<T>, state: &mut ParamState<T>, wor
     let mut data = param.lock();
     let ParamData { value, grad, sparse_grad } = &mut *data;
     let count = R::STATES.len().min(MAX_STATES);
-    let ParamState { tensors, temps, shape, .. } = state;
+    let ParamState { tensors, packed, temps, shape, .. } = state;
     let mut slices: [&mut [T]; MAX_STATES] = Default::default();
     for (slot, tensor) in slices.iter_mut().zip(tensors.iter_mut()) {
         *slot = &mut tensor[..];
     }
     let slices = &mut slices[..count];
+    let mut blocks: [Option<PackedMut<'_>>; MAX_STATES] = Default::default();
+    for (slot, codes) in blocks.iter_mut().zip(packed.iter_mut()) {
+        *slot = codes.as_mut().map(PackedState::view_mut);
+    }
+    let blocks = &mut blocks[..count];
     // row and column states are read, never written, by the element loop: shared by every chunk
     let taken = take_factored(R::STATES, slices);
     let factors = Factors { temps, states: views(&taken), ..Factors::whole(shape) };
+    if blocks.iter().any(Option::is_some) {
+        return tiles::run_packed::<R, T>(&work.prep, factors, value, grad.as_ref(), sparse_grad.as_ref(), slices, blocks, parallel);
+    }
     match (grad, sparse_grad) {
         (Some(grad), _) => {
             let chunkable = parallel && work.len > GRAIN && grad.is_standard_layout();
@@ -220,11 +229,16 @@ fn reduce_one<R: Rule, T: Element>(
     }
     let data = param.lock();
     let count = R::STATES.len().min(MAX_STATES);
-    let ParamState { tensors, temps, accumulators, shape, .. } = state;
+    let ParamState { tensors, packed, temps, accumulators, shape, .. } = state;
     let mut slices: [&mut [T]; MAX_STATES] = Default::default();
     for (slot, tensor) in slices.iter_mut().zip(tensors.iter_mut()) {
         *slot = &mut tensor[..];
     }
+    let mut blocks: [Option<PackedRef<'_>>; MAX_STATES] = Default::default();
+    for (slot, codes) in blocks.iter_mut().zip(packed.iter()) {
+        *slot = codes.as_ref().map(PackedState::view);
+    }
+    let blocks = &blocks[..count];
     accumulators.fill(0.0);
     let factors = Factors { temps, ..Factors::whole(shape) };
     let level = crate::SimdLevel::detected();
@@ -233,10 +247,11 @@ fn reduce_one<R: Rule, T: Element>(
         // a non-row-major tensor: reduce over row-major copies
         let values: Vec<T> = data.value.iter().copied().collect();
         let grads: Vec<T> = data.grad.iter().flat_map(|g| g.iter().copied()).collect();
-        reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, &values, &grads, state, out, parallel);
+        let (values, grads) = (&values[..], &grads[..]);
+        reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, values, grads, state, blocks, out, parallel);
         return;
     };
     let grad_rows = grad.as_standard_layout();
     let grad = grad_rows.as_slice().unwrap_or_default();
-    reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, values, grad, state, out, parallel);
+    reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, values, grad, state, blocks, out, parallel);
 }

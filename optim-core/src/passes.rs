@@ -119,6 +119,7 @@ impl<R: Rule, T: Element> PassPlan for SlicePlan<'_, '_, R, T> {
                 self.param,
                 self.grad,
                 self.state,
+                &[],
                 self.reductions,
                 false,
             );

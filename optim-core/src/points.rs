@@ -59,9 +59,13 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             }
             for (param, slot) in group.params.iter().zip(states) {
                 let Some(state) = slot else { continue };
+                // packed states are decoded whole: switching points is not a step, and happens
+                // once per evaluation
+                let decoded: Vec<Option<Vec<T>>> =
+                    state.packed.iter().map(|p| p.as_ref().map(|codes| codes.values())).collect();
                 let mut slices: [&[T]; MAX_STATES] = Default::default();
-                for (view, tensor) in slices.iter_mut().zip(&state.tensors) {
-                    *view = tensor;
+                for ((view, tensor), decoded) in slices.iter_mut().zip(&state.tensors).zip(&decoded) {
+                    *view = decoded.as_deref().unwrap_or(tensor);
                 }
                 let states = &slices[..R::STATES.len().min(MAX_STATES)];
                 let mut data = param.lock();

@@ -5,7 +5,38 @@
 
 use crate::factored::Factors;
 use crate::parallel::{GRAIN, both};
+use crate::lowbit::{PackedRef, tiles};
 use crate::{Element, MAX_REDUCTIONS, MAX_STATES, Rule};
+
+/// How a piece of a reduction pass reads its states: straight from the slices, or, for the
+/// states stored packed, decoded tile by tile.
+#[derive(Clone, Copy)]
+struct Leaf<'a, 'p> {
+    packed: &'a [Option<PackedRef<'p>>],
+}
+
+impl Leaf<'_, '_> {
+    #[allow(clippy::too_many_arguments)]
+    fn reduce<R: Rule, T: Element>(
+        self,
+        level: crate::SimdLevel,
+        pass: usize,
+        prep: &R::Prep,
+        factors: &Factors<'_, T>,
+        accumulators: &mut [f64],
+        param: &[T],
+        grad: &[T],
+        state: &[&[T]],
+        out: &mut [f64],
+    ) {
+        if self.packed.iter().any(Option::is_some) {
+            let packed = self.packed;
+            tiles::reduce_tiles::<R, T>(level, pass, prep, factors, accumulators, param, grad, state, packed, out);
+        } else {
+            R::reduce_factored(level, pass, prep, factors, accumulators, param, grad, state, out);
+        }
+    }
+}
 
 /// Reduction pass `pass` over one whole tensor, into `out` (one entry per `R::REDUCTIONS`;
 /// entries of other passes are left alone). The tensor is halved recursively down to `GRAIN`
@@ -21,9 +52,11 @@ pub(crate) fn reduce_tensor<R: Rule, T: Element>(
     param: &[T],
     grad: &[T],
     state: &[&mut [T]],
+    packed: &[Option<PackedRef<'_>>],
     out: &mut [f64],
     parallel: bool,
 ) {
+    let leaf = Leaf { packed };
     let mut views: [&[T]; MAX_STATES] = Default::default();
     for (view, tensor) in views.iter_mut().zip(state) {
         *view = tensor;
@@ -32,14 +65,14 @@ pub(crate) fn reduce_tensor<R: Rule, T: Element>(
     let mut partial = [0.0f64; MAX_REDUCTIONS];
     let factors = Factors { states: views, ..factors };
     if accumulators.is_empty() {
-        reduce_range::<R, T>(level, pass, prep, factors, param, grad, &views[..count], &mut partial, parallel);
+        reduce_range::<R, T>(leaf, level, pass, prep, factors, param, grad, &views[..count], &mut partial, parallel);
     } else {
         let all_rows = factors.slices * factors.rows;
         let buffer = accumulator_len::<R>(&factors);
         let pieces = accumulators.len().checked_div(buffer).unwrap_or(1).max(1);
         let rows = Rows { first: 0, end: all_rows, depth: pieces.ilog2() };
         let state = &views[..count];
-        reduce_rows::<R, T>(level, pass, prep, factors, accumulators, param, grad, state, &mut partial, rows, parallel);
+        reduce_rows::<R, T>(leaf, level, pass, prep, factors, accumulators, param, grad, state, &mut partial, rows, parallel);
     }
     for ((slot, value), reduction) in out.iter_mut().zip(partial).zip(R::REDUCTIONS) {
         if reduction.pass == pass {
@@ -50,6 +83,7 @@ pub(crate) fn reduce_tensor<R: Rule, T: Element>(
 
 #[allow(clippy::too_many_arguments)]
 fn reduce_range<R: Rule, T: Element>(
+    leaf: Leaf<'_, '_>,
     level: crate::SimdLevel,
     pass: usize,
     prep: &R::Prep,
@@ -62,7 +96,7 @@ fn reduce_range<R: Rule, T: Element>(
 ) {
     if param.len() <= GRAIN {
         let out = &mut out[..R::REDUCTIONS.len().min(MAX_REDUCTIONS)];
-        R::reduce_factored(level, pass, prep, &factors, &mut [], param, grad, state, out);
+        leaf.reduce::<R, T>(level, pass, prep, &factors, &mut [], param, grad, state, out);
         return;
     }
     let middle = (param.len() / 2) & !63;
@@ -83,6 +117,7 @@ fn reduce_range<R: Rule, T: Element>(
         parallel,
         || {
             reduce_range::<R, T>(
+                leaf,
                 level,
                 pass,
                 prep,
@@ -96,7 +131,7 @@ fn reduce_range<R: Rule, T: Element>(
         },
         || {
             let (state, out) = (&right[..count], &mut out_right);
-            reduce_range::<R, T>(level, pass, prep, right_factors, param_right, grad_right, state, out, parallel)
+            reduce_range::<R, T>(leaf, level, pass, prep, right_factors, param_right, grad_right, state, out, parallel)
         },
     );
     for (r, reduction) in R::REDUCTIONS.iter().enumerate().take(MAX_REDUCTIONS) {
@@ -151,6 +186,7 @@ struct Rows {
 /// uncut pass), its column sums added.
 #[allow(clippy::too_many_arguments)]
 fn reduce_rows<R: Rule, T: Element>(
+    leaf: Leaf<'_, '_>,
     level: crate::SimdLevel,
     pass: usize,
     prep: &R::Prep,
@@ -165,7 +201,7 @@ fn reduce_rows<R: Rule, T: Element>(
 ) {
     if rows.depth == 0 || rows.end - rows.first < 2 {
         let out = &mut out[..R::REDUCTIONS.len().min(MAX_REDUCTIONS)];
-        R::reduce_factored(level, pass, prep, &factors, accumulators, param, grad, state, out);
+        leaf.reduce::<R, T>(level, pass, prep, &factors, accumulators, param, grad, state, out);
         return;
     }
     let buffer = accumulator_len::<R>(&factors);
@@ -194,12 +230,14 @@ fn reduce_rows<R: Rule, T: Element>(
         || {
             let (state, out) = (&left[..count], &mut out_left);
             reduce_rows::<R, T>(
+                leaf,
                 level, pass, prep, factors, acc_left, param_left, grad_left, state, out, left_rows, parallel,
             )
         },
         || {
             let (state, out, acc) = (&right[..count], &mut out_right, &mut *acc_right);
             reduce_rows::<R, T>(
+                leaf,
                 level,
                 pass,
                 prep,

@@ -1,9 +1,10 @@
 //! Per-parameter optimizer state, created lazily on a parameter's first step.
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, CowArray, IxDyn};
 
 use crate::buffer::StateBuffer;
-use crate::{Element, FactorsMut, Rule};
+use crate::lowbit::PackedState;
+use crate::{Element, FactorsMut, Rule, StateFormat, StateFormats, StateShape};
 
 /// The state of one parameter: its step count, its per-element tensors (by PyTorch's names) and
 /// its scalar states.
@@ -25,8 +26,10 @@ pub struct ParamState<T> {
     pub(crate) shape: Vec<usize>,
     pub(crate) names: &'static [crate::StateDecl],
     pub(crate) scalar_names: &'static [&'static str],
-    /// One buffer per declared state, row-major; empty while the state is absent.
+    /// One buffer per declared state, row-major; empty while the state is absent or packed.
     pub(crate) tensors: Vec<StateBuffer<T>>,
+    /// One entry per declared state: its codes when it is stored in a compact format.
+    pub(crate) packed: Vec<Option<PackedState>>,
     pub(crate) scalars: Vec<f64>,
     /// Row and column values a factored rule computes between passes (not part of the state
     /// dict: every step recomputes them).
@@ -38,9 +41,9 @@ pub struct ParamState<T> {
 impl<T: Element> ParamState<T> {
     /// The state of a parameter of value `value` before its first step, with every state the
     /// hyperparameters need allocated and initialised.
-    pub(crate) fn new<R: Rule>(value: &ArrayD<T>, hyper: &R::Hyper) -> Self {
+    pub(crate) fn new<R: Rule>(value: &ArrayD<T>, hyper: &R::Hyper, formats: &StateFormats) -> Self {
         let mut state = Self::empty::<R>(value.shape(), hyper);
-        state.allocate_present::<R>(hyper, value);
+        state.allocate_present::<R>(hyper, value, formats);
         state
     }
 
@@ -53,6 +56,7 @@ impl<T: Element> ParamState<T> {
             names: R::STATES,
             scalar_names: R::SCALAR_STATES,
             tensors: vec![StateBuffer::default(); R::STATES.len()],
+            packed: vec![None; R::STATES.len()],
             scalars,
             temps: vec![0.0; R::TEMPORARIES.len(shape)],
             accumulators: vec![0.0; crate::reduce::accumulators_len::<R>(shape)],
@@ -62,18 +66,53 @@ impl<T: Element> ParamState<T> {
     /// Allocates every state the current hyperparameters need and that does not exist yet, so
     /// turning a flag on between steps works as it does in PyTorch (fresh state from then on).
     /// A state that starts from the parameter (`z = param`) reads `value`, in row-major order.
-    pub(crate) fn allocate_present<R: Rule>(&mut self, hyper: &R::Hyper, value: &ArrayD<T>) {
-        for (index, (tensor, decl)) in self.tensors.iter_mut().zip(R::STATES).enumerate() {
+    pub(crate) fn allocate_present<R: Rule>(&mut self, hyper: &R::Hyper, value: &ArrayD<T>, formats: &StateFormats) {
+        for (index, ((tensor, packed), decl)) in self.tensors.iter_mut().zip(&mut self.packed).zip(R::STATES).enumerate() {
             // a column state of a 0 x C parameter still holds C values, as in PyTorch
             let len = decl.shape.len(&self.shape);
-            if !(tensor.is_empty() && len > 0 && R::state_present(hyper, &self.shape, index)) {
+            if !(tensor.is_empty() && packed.is_none() && len > 0 && R::state_present(hyper, &self.shape, index)) {
                 continue;
             }
-            *tensor = if R::state_init_reads_param(index) && value.len() == len {
+            let format = stored_format(decl, len, formats);
+            let reads_param = R::state_init_reads_param(index) && value.len() == len;
+            let init = R::state_init(hyper, index);
+            if format != StateFormat::Native && !reads_param && init == 0.0 {
+                // torchao's zeros: every code and every scale 0
+                *packed = Some(PackedState::zeros(format, !(decl.non_negative || decl.name == "exp_avg_sq"), len));
+                continue;
+            }
+            *tensor = if reads_param {
                 StateBuffer::from_values(value.iter().map(|&p| R::state_init_at(hyper, index, p)), index)
             } else {
-                StateBuffer::filled(T::from_f64(R::state_init(hyper, index)), len, index)
+                StateBuffer::filled(T::from_f64(init), len, index)
             };
+            if format != StateFormat::Native {
+                *packed = Some(PackedState::from_values(format, !decl.non_negative, tensor));
+                *tensor = StateBuffer::default();
+            }
+        }
+    }
+
+    /// Stores every existing state as `formats` says, converting those stored otherwise (their
+    /// values decoded, then coded in the new format).
+    pub(crate) fn convert<R: Rule>(&mut self, formats: &StateFormats) {
+        for (index, ((tensor, packed), decl)) in self.tensors.iter_mut().zip(&mut self.packed).zip(R::STATES).enumerate() {
+            let len = decl.shape.len(&self.shape);
+            let format = stored_format(decl, len, formats);
+            let current = packed.as_ref().map_or(StateFormat::Native, |p| p.format);
+            if format == current || (tensor.is_empty() && packed.is_none()) {
+                continue;
+            }
+            let values: Vec<T> = match packed.take() {
+                Some(codes) => codes.values(),
+                None => tensor.to_vec(),
+            };
+            if format == StateFormat::Native {
+                *tensor = StateBuffer::from_values(values.into_iter(), index);
+            } else {
+                *packed = Some(PackedState::from_values(format, !decl.non_negative, &values));
+                *tensor = StateBuffer::default();
+            }
         }
     }
 
@@ -97,14 +136,54 @@ impl<T: Element> ParamState<T> {
         self.step
     }
 
-    /// The state tensor called `name`, shaped like the parameter, if it exists.
-    pub fn tensor(&self, name: &str) -> Option<ArrayViewD<'_, T>> {
+    /// The state tensor called `name`, shaped like the parameter, if it exists: borrowed when
+    /// it is stored in the element type, decoded when it is stored in a compact
+    /// [`StateFormat`] (the values the next step reads).
+    pub fn tensor(&self, name: &str) -> Option<CowArray<'_, T, IxDyn>> {
         let index = self.names.iter().position(|decl| decl.name == name)?;
+        let dims = IxDyn(&self.names[index].shape.dims(&self.shape));
+        if let Some(Some(packed)) = self.packed.get(index) {
+            return ArrayD::from_shape_vec(dims, packed.values()).ok().map(CowArray::from);
+        }
         let data = &self.tensors[index];
         if data.is_empty() && self.shape.iter().product::<usize>() != 0 {
             return None;
         }
-        ArrayViewD::from_shape(IxDyn(&self.names[index].shape.dims(&self.shape)), data).ok()
+        ndarray::ArrayViewD::from_shape(dims, data).ok().map(CowArray::from)
+    }
+
+    /// How state `name` is stored, if it exists.
+    pub fn format(&self, name: &str) -> Option<StateFormat> {
+        let index = self.names.iter().position(|decl| decl.name == name)?;
+        match (&self.packed[index], self.tensors[index].is_empty()) {
+            (Some(packed), _) => Some(packed.format),
+            (None, false) => Some(StateFormat::Native),
+            (None, true) => None,
+        }
+    }
+
+    /// The codes and scales of state `name`, when it is stored in a compact [`StateFormat`].
+    ///
+    /// ```
+    /// use optim_core::{builtins::Adam, Optimizer, Param, StateFormat};
+    /// let w = Param::new(ndarray::ArrayD::<f32>::zeros(vec![4096]));
+    /// let mut opt = Optimizer::<Adam, f32>::new(vec![w.clone()], Adam::hyper()).unwrap();
+    /// opt.set_state_format(StateFormat::Int4).unwrap();
+    /// w.set_grad(ndarray::ArrayD::ones(vec![4096]));
+    /// opt.step().unwrap();
+    /// let codes = opt.state(0, 0).unwrap().codes("exp_avg_sq").unwrap();
+    /// assert_eq!((codes.codes.len(), codes.scales.len(), codes.signed), (2048, 32, false));
+    /// ```
+    pub fn codes(&self, name: &str) -> Option<crate::lowbit::Codes<'_>> {
+        let index = self.names.iter().position(|decl| decl.name == name)?;
+        let packed = self.packed.get(index)?.as_ref()?;
+        Some(crate::lowbit::Codes { format: packed.format, signed: packed.signed, codes: &packed.codes, scales: &packed.scales })
+    }
+
+    /// Bytes the state tensors occupy: elements in the element type, codes and scales of packed ones.
+    pub fn state_bytes(&self) -> usize {
+        let dense: usize = self.tensors.iter().map(|t| t.len() * core::mem::size_of::<T>()).sum();
+        dense + self.packed.iter().flatten().map(PackedState::bytes).sum::<usize>()
     }
 
     /// The scalar state called `name` (such as NAdam's `mu_product`), if the rule has it.
@@ -115,6 +194,14 @@ impl<T: Element> ParamState<T> {
 
     /// Names of the tensors that exist now, in declaration order.
     pub fn tensor_names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.names.iter().zip(&self.tensors).filter(|(_, data)| !data.is_empty()).map(|(decl, _)| decl.name)
+        let present = self.tensors.iter().zip(&self.packed).map(|(data, packed)| !data.is_empty() || packed.is_some());
+        self.names.iter().zip(present).filter(|(_, present)| *present).map(|(decl, _)| decl.name)
     }
+}
+
+/// The format a state of `len` elements is stored in: the one `formats` names for it when it
+/// applies (a per-element state of enough elements); otherwise the element type.
+fn stored_format(decl: &crate::StateDecl, len: usize, formats: &StateFormats) -> StateFormat {
+    let format = formats.format_of(decl.name);
+    if decl.shape == StateShape::Full && format.applies_to(len) { format } else { StateFormat::Native }
 }
