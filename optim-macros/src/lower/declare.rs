@@ -76,7 +76,10 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn declare_states(&mut self) {
+        // only computes a flag: the analysis reports nothing, whatever the spec
+        let mut non_negative = signs::non_negative(self.spec).into_iter();
         for state in &self.spec.states {
+            let proven = non_negative.next().unwrap_or(false);
             let (init, init_reads_param) = self.initial_value(state);
             if state.group {
                 if let Some(condition) = &state.condition {
@@ -123,7 +126,7 @@ impl Lowerer<'_> {
                 written: false,
                 axis: state.axis,
                 init_reads_param,
-                non_negative: false,
+                non_negative: proven,
             });
         }
     }

@@ -19,6 +19,7 @@ mod matrix_statements;
 mod points;
 mod reduce;
 mod resolve;
+mod signs;
 mod statements;
 mod values;
 
