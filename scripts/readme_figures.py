@@ -11,7 +11,7 @@ import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-SUITES = ["torch_parity", "sparse_parity", "zoo_parity", "group_parity", "multi_group_parity", "cautious_parity", "matrix_parity", "lr_scheduler_parity"]
+SUITES = ["torch_parity", "sparse_parity", "zoo_parity", "group_parity", "multi_group_parity", "cautious_parity", "matrix_parity", "lowbit_parity", "lr_scheduler_parity"]
 
 
 def summaries():

@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use optim::{Optimizer, Param, Rule};
+use optim::{Optimizer, Param, Rule, StateFormat};
 
 mod rules;
 use rules::{Visit, every_rule};
@@ -31,12 +31,13 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// Allocations made by steps 2..=11 of `R` over tensors of `shapes` (gradients set beforehand).
-fn allocations_after_first_step<R: Rule>(hyper: &R::Hyper, shapes: &[&[usize]]) -> usize {
+fn allocations_after_first_step<R: Rule>(hyper: &R::Hyper, shapes: &[&[usize]], format: StateFormat) -> usize {
     let params: Vec<Param<f32>> = shapes.iter().map(|&s| Param::new(ndarray::ArrayD::zeros(s))).collect();
     for (p, &s) in params.iter().zip(shapes) {
         p.set_grad(ndarray::ArrayD::from_elem(s, 0.5));
     }
     let mut opt = Optimizer::<R, f32>::new(params, hyper.clone()).unwrap();
+    opt.set_state_format(format).unwrap();
     opt.step().unwrap();
     // Measured on a worker of rayon's pool, as a training loop inside the pool runs: a step called
     // from outside hands its parallel region to the pool through rayon's injector queue, which

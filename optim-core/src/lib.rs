@@ -13,7 +13,6 @@ mod hooks;
 mod hyper;
 mod kernel;
 mod lowbit;
-mod state_formats;
 mod matrix_step;
 mod norm;
 mod optimizer;
@@ -26,6 +25,7 @@ mod rule;
 mod sparse;
 mod staging;
 mod state;
+mod state_formats;
 
 /// Defines an optimizer from its update rule: hyperparameters, state and one step of math,
 /// compiled into a fused, SIMD-dispatched kernel. The language is described in the crate docs.

@@ -40,6 +40,11 @@ pub struct StateDecl {
     /// and every assignment are), so an 8-bit or 4-bit [`crate::StateFormat`] stores it with the
     /// unsigned map, as torchao and bitsandbytes do; states it cannot prove use the signed map.
     pub non_negative: bool,
+    /// Whether the state holds a copy of the parameter (Schedule-Free's `z = param`, Prodigy's
+    /// `p0`, MADGRAD's `x0 = param` on the first step): [`crate::StateFormats::all`] leaves it
+    /// in the element type, since rounding a parameter-sized value to a few bits moves the
+    /// parameter by more than a step; [`crate::StateFormats::with`] can still name it.
+    pub param_copy: bool,
 }
 
 /// How a reduction's partial results combine.

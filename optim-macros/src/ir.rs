@@ -58,6 +58,8 @@ pub struct ElemState {
     /// Proved never negative (initial value and every assignment): stored with an unsigned
     /// quantization map.
     pub non_negative: bool,
+    /// Holds a copy of the parameter (initial value or assignment `x = param`).
+    pub param_copy: bool,
 }
 
 /// One number per param group (`group d = d0`): read by every tensor's prologue, written only

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array1, ArrayD, IxDyn};
 
-use super::{GroupDict, ParamStateDict, StateDict};
+use super::{GroupDict, PackedTensor, ParamStateDict, StateDict};
 use crate::{Element, HyperSet, Optimizer, ParamState, Rule};
 
 impl<R: Rule, T: Element> Optimizer<R, T> {
@@ -63,8 +63,12 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
 fn capture<R: Rule, T: Element>(state: &ParamState<T>, hyper: &R::Hyper) -> ParamStateDict<T> {
     let mut entry = ParamStateDict::new(state.step);
     let elements = state.shape.iter().product::<usize>();
-    for (index, (decl, data)) in R::STATES.iter().zip(&state.tensors).enumerate() {
-        if !data.is_empty() || (elements == 0 && R::state_present(hyper, &state.shape, index)) {
+    for (index, ((decl, data), packed)) in R::STATES.iter().zip(&state.tensors).zip(&state.packed).enumerate() {
+        if let Some(packed) = packed {
+            let (format, signed, shape) = (packed.format, packed.signed, decl.shape.dims(&state.shape));
+            let (codes, scales) = (packed.codes.clone(), packed.scales.clone());
+            entry.packed.insert(decl.name.to_owned(), PackedTensor { format, signed, shape, codes, scales });
+        } else if !data.is_empty() || (elements == 0 && R::state_present(hyper, &state.shape, index)) {
             entry.tensors.insert(decl.name.to_owned(), shaped(&decl.shape.dims(&state.shape), data));
         }
     }

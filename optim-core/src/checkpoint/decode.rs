@@ -101,6 +101,12 @@ fn decode<T: Element>(bytes: &[u8]) -> Result<StateDict<T>, CheckpointError> {
         let unexpected = || CheckpointError::UnexpectedTensor { name: name.to_owned() };
         let (index, state_name) = parse_tensor_name(name).ok_or_else(unexpected)?;
         let slot = sd.state.get_mut(&index).ok_or_else(unexpected)?;
+        if let Some((state_name, part)) = state_name.rsplit_once('.') {
+            // a packed state's codes or scales: its entry in the metadata says how it is coded
+            let packed = slot.packed.get_mut(state_name).ok_or_else(unexpected)?;
+            read_packed_part(name, info, raw, part, packed)?;
+            continue;
+        }
         if info.dtype != wire {
             return Err(CheckpointError::TensorDtype {
                 tensor: name.to_owned(),
@@ -115,7 +121,48 @@ fn decode<T: Element>(bytes: &[u8]) -> Result<StateDict<T>, CheckpointError> {
             return Err(unexpected());
         }
     }
+    for (index, entry) in &sd.state {
+        for (name, packed) in &entry.packed {
+            packed.check().map_err(|reason| corrupt(format!("state {index} `{name}`: {reason}")))?;
+        }
+    }
     Ok(sd)
+}
+
+/// The suffixes of a packed state's two tensors (state names are identifiers: no dots).
+pub(crate) const CODES: &str = "codes";
+pub(crate) const SCALES: &str = "scales";
+
+/// Reads the codes (`U8`) or the scales (`F32`) of a packed state, each once.
+fn read_packed_part(
+    name: &str,
+    info: &TensorInfo,
+    raw: &[u8],
+    part: &str,
+    packed: &mut super::PackedTensor,
+) -> Result<(), CheckpointError> {
+    let (expected, duplicate) = match part {
+        CODES => (safetensors::Dtype::U8, !packed.codes.is_empty()),
+        SCALES => (safetensors::Dtype::F32, !packed.scales.is_empty()),
+        _ => return Err(CheckpointError::UnexpectedTensor { name: name.to_owned() }),
+    };
+    if info.dtype != expected {
+        let (expected, found) = (expected.to_string(), info.dtype.to_string());
+        return Err(CheckpointError::TensorDtype { tensor: name.to_owned(), expected, found });
+    }
+    if duplicate || info.shape.len() != 1 {
+        return Err(corrupt(format!("tensor `{name}`: expected one flat list, once")));
+    }
+    if part == CODES {
+        packed.codes = raw.to_vec();
+    } else {
+        let (chunks, rest) = raw.as_chunks::<4>();
+        if !rest.is_empty() {
+            return Err(corrupt(format!("tensor `{name}` is cut short")));
+        }
+        packed.scales = chunks.iter().map(|b| f32::from_le_bytes(*b)).collect();
+    }
+    Ok(())
 }
 
 /// `state.<index>.<name>` with `<index>` in canonical decimal, so no two names alias one state.

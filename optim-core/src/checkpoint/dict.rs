@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use ndarray::ArrayD;
 
-use crate::HyperValue;
+use crate::{HyperValue, StateFormat};
 
 /// An optimizer's complete state, structured as PyTorch's `optimizer.state_dict()`: per-parameter
 /// `state` keyed by global parameter index (parameters numbered across groups in order) and
@@ -60,6 +60,57 @@ pub struct ParamStateDict<T> {
     pub tensors: BTreeMap<String, ArrayD<T>>,
     /// The scalar states (such as NAdam's `mu_product`), by name.
     pub scalars: BTreeMap<String, f64>,
+    /// The state tensors stored in a compact [`StateFormat`], by name, as their codes and
+    /// scales (a state is in `tensors` or here, never both).
+    pub packed: BTreeMap<String, PackedTensor>,
+}
+
+/// A state tensor in a compact [`StateFormat`], as checkpoints keep it: bit for bit.
+///
+/// ```
+/// use optim_core::{checkpoint::PackedTensor, StateFormat};
+/// let t = PackedTensor { format: StateFormat::Int8, signed: true, shape: vec![4096], codes: vec![127; 4096], scales: vec![0.0; 16] };
+/// assert!(t.check().is_ok());
+/// let short = PackedTensor { codes: vec![0; 100], ..t };
+/// assert!(short.check().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedTensor {
+    /// The format (never [`StateFormat::Native`]).
+    pub format: StateFormat,
+    /// Coded with the signed lookup table (8-bit and 4-bit).
+    pub signed: bool,
+    /// The state's shape (the parameter's).
+    pub shape: Vec<usize>,
+    /// The codes, laid out as [`crate::Codes::codes`] describes.
+    pub codes: Vec<u8>,
+    /// One scale per block.
+    pub scales: Vec<f32>,
+}
+
+impl PackedTensor {
+    /// Whether the codes and scales are as many as the format and shape call for, and the
+    /// format is one a state of that size is stored in; the reason otherwise.
+    pub fn check(&self) -> Result<(), String> {
+        let len: usize = self.shape.iter().product();
+        let format = self.format;
+        if !format.applies_to(len) {
+            return Err(format!("{} elements are not stored as {}", len, format.name()));
+        }
+        if self.codes.len() != format.code_bytes(len) || self.scales.len() != format.blocks(len) {
+            let (codes, scales) = (self.codes.len(), self.scales.len());
+            return Err(format!(
+                "{codes} code bytes and {scales} scales for {len} elements as {} (expected {} and {})",
+                format.name(),
+                format.code_bytes(len),
+                format.blocks(len)
+            ));
+        }
+        if self.scales.iter().any(|s| *s < 0.0) {
+            return Err("a negative scale".to_owned());
+        }
+        Ok(())
+    }
 }
 
 impl<T> ParamStateDict<T> {
@@ -70,7 +121,7 @@ impl<T> ParamStateDict<T> {
     /// assert!(entry.tensors.is_empty());
     /// ```
     pub fn new(step: u64) -> Self {
-        ParamStateDict { step, tensors: BTreeMap::new(), scalars: BTreeMap::new() }
+        ParamStateDict { step, tensors: BTreeMap::new(), scalars: BTreeMap::new(), packed: BTreeMap::new() }
     }
 }
 

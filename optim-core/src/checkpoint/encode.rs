@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use safetensors::{Dtype, View};
 
 use super::checksum::{TensorBytes, checksum};
+use super::decode::{CODES, SCALES};
 use super::metadata::{FORMAT, groups_to_json, key, state_to_json};
 use super::{CheckpointError, StateDict, elements};
 use crate::{Element, OptimError};
@@ -57,6 +58,13 @@ fn encode<T: Element>(sd: &StateDict<T>) -> Result<Vec<u8>, CheckpointError> {
         for (name, array) in &entry.tensors {
             let stored = Stored { dtype, shape: array.shape().to_vec(), data: elements::to_bytes(array)? };
             tensors.push((format!("state.{index}.{name}"), stored));
+        }
+        for (name, packed) in &entry.packed {
+            let codes = Stored { dtype: Dtype::U8, shape: vec![packed.codes.len()], data: packed.codes.clone() };
+            let scales: Vec<u8> = packed.scales.iter().flat_map(|s| s.to_le_bytes()).collect();
+            let scales = Stored { dtype: Dtype::F32, shape: vec![packed.scales.len()], data: scales };
+            tensors.push((format!("state.{index}.{name}.{CODES}"), codes));
+            tensors.push((format!("state.{index}.{name}.{SCALES}"), scales));
         }
     }
     let mut metadata = HashMap::from([

@@ -6,7 +6,8 @@ use serde::de::Deserialize;
 use serde::{Deserialize as DeserializeDerive, Serialize};
 
 use super::json::{JsonFloat, JsonHyper, unique_map};
-use super::{CheckpointError, GroupDict, ParamStateDict};
+use super::{CheckpointError, GroupDict, PackedTensor, ParamStateDict};
+use crate::StateFormat;
 
 /// The format this version writes and reads.
 pub(crate) const FORMAT: &str = "optim-checkpoint/1";
@@ -53,6 +54,19 @@ struct StateJson {
     step: u64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "unique_map")]
     scalars: BTreeMap<String, JsonFloat>,
+    /// States in a compact format, whose codes and scales are the tensors
+    /// `state.<i>.<name>.codes` and `.scales`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "unique_map")]
+    packed: BTreeMap<String, PackedJson>,
+}
+
+/// How a packed state is coded: `{"format": "int8", "signed": true, "shape": [64, 128]}`.
+#[derive(Serialize, DeserializeDerive)]
+#[serde(deny_unknown_fields)]
+struct PackedJson {
+    format: String,
+    signed: bool,
+    shape: Vec<usize>,
 }
 
 fn to_json(key: &'static str, value: &impl Serialize) -> Result<String, CheckpointError> {
@@ -105,23 +119,50 @@ pub(crate) fn state_to_json<T>(state: &BTreeMap<usize, ParamStateDict<T>>) -> Re
         .iter()
         .map(|(&index, entry)| {
             let scalars = entry.scalars.iter().map(|(name, &v)| (name.clone(), JsonFloat(v))).collect();
-            (index, StateJson { step: entry.step, scalars })
+            let packed = entry
+                .packed
+                .iter()
+                .map(|(name, t)| {
+                    let json =
+                        PackedJson { format: t.format.name().to_owned(), signed: t.signed, shape: t.shape.clone() };
+                    (name.clone(), json)
+                })
+                .collect();
+            (index, StateJson { step: entry.step, scalars, packed })
         })
         .collect();
     to_json(key::STATE, &state)
 }
 
 /// The state entries from the `state` entry, without tensors yet.
+/// Packed states get their format, sign and shape here, and empty codes and scales, which the
+/// file's tensors fill.
 pub(crate) fn state_from_json<T>(text: &str) -> Result<BTreeMap<usize, ParamStateDict<T>>, CheckpointError> {
     let state: BTreeMap<usize, StateJson> = from_json(key::STATE, text, |de| unique_map(de))?;
-    Ok(state
-        .into_iter()
-        .map(|(index, entry)| {
-            let mut dict = ParamStateDict::new(entry.step);
-            dict.scalars = entry.scalars.into_iter().map(|(name, v)| (name, v.0)).collect();
-            (index, dict)
-        })
-        .collect())
+    let mut out = BTreeMap::new();
+    for (index, entry) in state {
+        let mut dict = ParamStateDict::new(entry.step);
+        dict.scalars = entry.scalars.into_iter().map(|(name, v)| (name, v.0)).collect();
+        for (name, packed) in entry.packed {
+            let format =
+                StateFormat::from_name(&packed.format).filter(|f| *f != StateFormat::Native).ok_or_else(|| {
+                    CheckpointError::BadMetadata {
+                        key: key::STATE,
+                        reason: format!("state {index} `{name}`: unknown format {:?}", packed.format),
+                    }
+                })?;
+            let tensor = PackedTensor {
+                format,
+                signed: packed.signed,
+                shape: packed.shape,
+                codes: Vec::new(),
+                scales: Vec::new(),
+            };
+            dict.packed.insert(name, tensor);
+        }
+        out.insert(index, dict);
+    }
+    Ok(out)
 }
 
 /// Parses the `crc32` entry.

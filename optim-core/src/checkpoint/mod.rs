@@ -96,5 +96,5 @@ mod json;
 mod metadata;
 mod restore;
 
-pub use dict::{GroupDict, ParamStateDict, StateDict};
+pub use dict::{GroupDict, PackedTensor, ParamStateDict, StateDict};
 pub use error::{CheckpointError, CorruptKind};

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use super::{CheckpointError, GroupDict, ParamStateDict, StateDict};
 use crate::buffer::StateBuffer;
+use crate::lowbit::PackedState;
 use crate::{Element, HyperSet, OptimError, Optimizer, Param, ParamState, Rule};
 
 /// Where a global parameter index points: its group and its position in the group.
@@ -78,7 +79,10 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             let (Some(param), Some(hyper)) = (param, hypers.get(group)) else {
                 return Err(CheckpointError::UnknownParam { index }.into());
             };
-            let restored = restore::<R, T>(index, entry, param, hyper)?;
+            let mut restored = restore::<R, T>(index, entry, param, hyper)?;
+            // states come back as saved, bit for bit; one saved in another format than this
+            // optimizer's group stores it in is converted
+            restored.convert::<R>(&self.groups[group].formats);
             if let Some(slot) = states.get_mut(group).and_then(|g| g.get_mut(offset)) {
                 *slot = Some(restored);
             }
@@ -188,25 +192,40 @@ fn restore<R: Rule, T: Element>(
 ) -> Result<ParamState<T>, CheckpointError> {
     check_step(Some(index), entry.step)?;
     let shape = param.lock().value.shape().to_vec();
-    for (name, tensor) in &entry.tensors {
+    let dense = entry.tensors.iter().map(|(name, tensor)| (name, tensor.shape()));
+    let packed = entry.packed.iter().map(|(name, tensor)| (name, tensor.shape.as_slice()));
+    for (name, found) in dense.chain(packed) {
         let Some(decl) = R::STATES.iter().find(|decl| decl.name == name) else {
             return Err(CheckpointError::UnknownState { param: index, optimizer: R::NAME, name: name.clone() });
         };
         let expected = decl.shape.dims(&shape);
-        if tensor.shape() != expected.as_slice() {
+        if found != expected.as_slice() {
             return Err(CheckpointError::StateShape {
                 param: index,
                 name: name.clone(),
                 expected,
-                found: tensor.shape().to_vec(),
+                found: found.to_vec(),
             });
         }
+    }
+    if let Some(name) = entry.packed.keys().find(|name| entry.tensors.contains_key(*name)) {
+        return Err(CheckpointError::Corrupt {
+            kind: super::CorruptKind::Layout,
+            reason: format!("state {index} `{name}` is saved both as elements and as codes"),
+        });
+    }
+    for (name, packed) in &entry.packed {
+        packed.check().map_err(|reason| CheckpointError::Corrupt {
+            kind: super::CorruptKind::Layout,
+            reason: format!("state {index} `{name}`: {reason}"),
+        })?;
     }
     if let Some(name) = entry.scalars.keys().find(|name| !R::SCALAR_STATES.contains(&name.as_str())) {
         return Err(CheckpointError::UnknownState { param: index, optimizer: R::NAME, name: name.clone() });
     }
     let mut unconditional = R::STATES.iter().filter(|decl| decl.condition.is_none()).map(|decl| decl.name);
-    let missing_tensor = unconditional.find(|name| !entry.tensors.contains_key(*name));
+    let missing_tensor =
+        unconditional.find(|name| !entry.tensors.contains_key(*name) && !entry.packed.contains_key(*name));
     let missing_scalar = R::SCALAR_STATES.iter().copied().find(|name| !entry.scalars.contains_key(*name));
     if let Some(name) = missing_tensor.or(missing_scalar) {
         return Err(CheckpointError::MissingState { param: index, name });
@@ -221,6 +240,18 @@ fn restore<R: Rule, T: Element>(
         .enumerate()
         .map(|(i, decl)| {
             entry.tensors.get(decl.name).map(|t| StateBuffer::from_values(t.iter().copied(), i)).unwrap_or_default()
+        })
+        .collect();
+    state.packed = R::STATES
+        .iter()
+        .map(|decl| {
+            entry.packed.get(decl.name).map(|t| PackedState {
+                format: t.format,
+                signed: t.signed,
+                len: t.shape.iter().product(),
+                codes: t.codes.clone(),
+                scales: t.scales.clone(),
+            })
         })
         .collect();
     state.scalars = R::SCALAR_STATES.iter().map(|name| entry.scalars.get(*name).copied().unwrap_or_default()).collect();
@@ -242,7 +273,7 @@ fn check_shape_conditions<R: Rule, T: Element>(
             continue;
         }
         let present = R::state_present(hyper, shape, i);
-        let saved = entry.tensors.contains_key(decl.name);
+        let saved = entry.tensors.contains_key(decl.name) || entry.packed.contains_key(decl.name);
         if present && !saved {
             return Err(CheckpointError::MissingState { param: index, name: decl.name });
         }

@@ -63,7 +63,8 @@ pub enum StateFormat {
 
 impl StateFormat {
     /// Every compact format.
-    pub const COMPACT: [StateFormat; 4] = [StateFormat::BFloat16, StateFormat::Int8, StateFormat::Int4, StateFormat::Fp8];
+    pub const COMPACT: [StateFormat; 4] =
+        [StateFormat::BFloat16, StateFormat::Int8, StateFormat::Int4, StateFormat::Fp8];
 
     /// Elements per scale (256 for bfloat16 and the native type, which have none: the
     /// size of the tiles they are decoded in).
@@ -203,6 +204,26 @@ impl StateFormats {
     /// ```
     pub fn format_of(&self, name: &str) -> StateFormat {
         self.by_name.iter().find(|(n, _)| n == name).map_or(self.default, |&(_, f)| f)
+    }
+
+    /// The format of the state `decl` declares: [`StateFormats::format_of`], except that a state
+    /// holding a copy of the parameter ([`crate::StateDecl::param_copy`]) keeps the element type
+    /// unless it is named.
+    ///
+    /// ```
+    /// use optim_core::{zoo::AdamWScheduleFree, Rule, StateFormat, StateFormats};
+    /// let z = &AdamWScheduleFree::STATES[0];
+    /// assert!(z.param_copy);
+    /// assert_eq!(StateFormats::all(StateFormat::Int8).format_of_state(z), StateFormat::Native);
+    /// let named = StateFormats::all(StateFormat::Int8).with("z", StateFormat::BFloat16);
+    /// assert_eq!(named.format_of_state(z), StateFormat::BFloat16);
+    /// ```
+    pub fn format_of_state(&self, decl: &crate::StateDecl) -> StateFormat {
+        match self.by_name.iter().find(|(n, _)| n == decl.name) {
+            Some(&(_, format)) => format,
+            None if decl.param_copy => StateFormat::Native,
+            None => self.default,
+        }
     }
 
     /// The state names given their own format.

@@ -29,8 +29,11 @@ impl PackedState {
         PackedState { format, signed, len, codes, scales }
     }
 
-    /// `values` coded in `format` (their length must be a whole number of blocks).
+    /// `values` coded in `format` (their length must be a whole number of blocks), with the
+    /// unsigned map only when `signed` is false and no value is negative: values from elsewhere
+    /// (a checkpoint saved in another format) are not trusted to keep the rule's sign.
     pub(crate) fn from_values<T: Element>(format: StateFormat, signed: bool, values: &[T]) -> Self {
+        let signed = signed || values.iter().any(|v| v.to_f64() < 0.0);
         let mut packed = PackedState::zeros(format, signed, values.len());
         packed.view_mut().encode(values);
         packed
@@ -79,7 +82,11 @@ impl<'a> PackedRef<'a> {
     /// The blocks from element `from` (a block boundary) on.
     pub(crate) fn from(self, from: usize) -> Self {
         let (codes, scales) = (self.format.code_bytes(from), self.format.blocks(from));
-        PackedRef { codes: &self.codes[codes.min(self.codes.len())..], scales: &self.scales[scales.min(self.scales.len())..], ..self }
+        PackedRef {
+            codes: &self.codes[codes.min(self.codes.len())..],
+            scales: &self.scales[scales.min(self.scales.len())..],
+            ..self
+        }
     }
 
     /// Decodes the first `out.len()` elements (whole blocks, or the tensor's end) into `out`.
@@ -135,7 +142,10 @@ impl<'a> PackedMut<'a> {
         for (index, chunk) in values.chunks(block).enumerate() {
             let start = index * block;
             if let Some(before) = before
-                && before[start..start + chunk.len()].iter().zip(chunk).all(|(a, b)| a.to_f64().to_bits() == b.to_f64().to_bits())
+                && before[start..start + chunk.len()]
+                    .iter()
+                    .zip(chunk)
+                    .all(|(a, b)| a.to_f64().to_bits() == b.to_f64().to_bits())
             {
                 continue;
             }

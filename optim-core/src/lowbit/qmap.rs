@@ -99,8 +99,13 @@ mod recorded {
         for (key, ours) in maps {
             let theirs: Vec<f32> =
                 recording["qmaps"][key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
-            let differing: Vec<(usize, f32, f32)> =
-                ours.iter().zip(&theirs).enumerate().filter(|(_, (a, b))| a != b).map(|(i, (a, b))| (i, *a, *b)).collect();
+            let differing: Vec<(usize, f32, f32)> = ours
+                .iter()
+                .zip(&theirs)
+                .enumerate()
+                .filter(|(_, (a, b))| a != b)
+                .map(|(i, (a, b))| (i, *a, *b))
+                .collect();
             assert!(differing.is_empty() && ours.len() == theirs.len(), "{key}: {differing:?}");
         }
     }

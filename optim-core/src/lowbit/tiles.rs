@@ -112,10 +112,9 @@ pub(crate) fn reduce_tiles<R: Rule, T: Element>(
         {
             *slice = if packed.get(k).is_some_and(Option::is_some) {
                 &values[skip..skip + n]
-            } else if tensor.is_empty() {
-                &[]
             } else {
-                &tensor[at..end]
+                // row and column states are read through `factors`: their slot may be shorter
+                tensor.get(at..end).unwrap_or_default()
             };
         }
         let mut partial = [0.0f64; MAX_REDUCTIONS];
@@ -231,7 +230,8 @@ fn sparse_runs<R: Rule, T: Element>(
             for (k, slot) in packed.iter().enumerate().take(count) {
                 if let Some(blocks) = slot {
                     blocks.as_ref().from(tile_start).decode(&mut buffers.values[k][..tile_end - tile_start]);
-                    buffers.before[k][..tile_end - tile_start].copy_from_slice(&buffers.values[k][..tile_end - tile_start]);
+                    buffers.before[k][..tile_end - tile_start]
+                        .copy_from_slice(&buffers.values[k][..tile_end - tile_start]);
                 }
             }
             {
@@ -253,7 +253,8 @@ fn sparse_runs<R: Rule, T: Element>(
             for (k, slot) in packed.iter_mut().enumerate().take(count) {
                 if let Some(blocks) = slot {
                     let (_, mut rest) = blocks.reborrow().split_at(tile_start);
-                    let (values, before) = (&buffers.values[k][..tile_end - tile_start], &buffers.before[k][..tile_end - tile_start]);
+                    let (values, before) =
+                        (&buffers.values[k][..tile_end - tile_start], &buffers.before[k][..tile_end - tile_start]);
                     rest.encode_changed(values, Some(before));
                 }
             }

@@ -21,8 +21,8 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
             Axis::Rows => quote!(#RT::StateShape::Rows),
             Axis::Cols => quote!(#RT::StateShape::Cols),
         };
-        let non_negative = s.non_negative;
-        quote!(#RT::StateDecl { name: #key, condition: #condition, shape: #shape, non_negative: #non_negative },)
+        let (non_negative, param_copy) = (s.non_negative, s.param_copy);
+        quote!(#RT::StateDecl { name: #key, condition: #condition, shape: #shape, non_negative: #non_negative, param_copy: #param_copy },)
     });
     let scalar_names = rule.scalar_states.iter().map(|s| s.name.to_string());
     let passes = rule.passes;

@@ -78,8 +78,10 @@ impl Lowerer<'_> {
     pub(super) fn declare_states(&mut self) {
         // only computes a flag: the analysis reports nothing, whatever the spec
         let mut non_negative = signs::non_negative(self.spec).into_iter();
+        let mut param_copies = super::param_copies::param_copies(self.spec).into_iter();
         for state in &self.spec.states {
             let proven = non_negative.next().unwrap_or(false);
+            let param_copy = param_copies.next().unwrap_or(false);
             let (init, init_reads_param) = self.initial_value(state);
             if state.group {
                 if let Some(condition) = &state.condition {
@@ -127,6 +129,7 @@ impl Lowerer<'_> {
                 axis: state.axis,
                 init_reads_param,
                 non_negative: proven,
+                param_copy,
             });
         }
     }

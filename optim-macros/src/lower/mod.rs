@@ -16,6 +16,7 @@ mod hoist;
 mod hypers;
 mod matrix;
 mod matrix_statements;
+mod param_copies;
 mod points;
 mod reduce;
 mod resolve;
