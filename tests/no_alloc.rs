@@ -67,16 +67,21 @@ impl Visit for Count {
         } else {
             ([&[10], &[1000], &[3], &[4, 5]], [&[140_000], &[300, 257], &[4096], &[7]])
         };
-        self.0.push((format!("{label}, small (inline)"), fewest_of_three::<R>(&hyper, &small)));
-        self.0.push((format!("{label}, large (parallel)"), fewest_of_three::<R>(&hyper, &large)));
+        let native = StateFormat::Native;
+        self.0.push((format!("{label}, small (inline)"), fewest_of_three::<R>(&hyper, &small, native)));
+        self.0.push((format!("{label}, large (parallel)"), fewest_of_three::<R>(&hyper, &large, native)));
+        // state stored in whole blocks: tensors of whole blocks, split between threads
+        let packed: [&[usize]; 2] = if R::MATRIX.is_used() { [&[300, 256], &[7, 3]] } else { [&[69_632], &[7]] };
+        let int8 = fewest_of_three::<R>(&hyper, &packed, StateFormat::Int8);
+        self.0.push((format!("{label}, 8-bit state (parallel)"), int8));
     }
 }
 
 /// The counter is process-wide, so a pool worker's own one-time allocations (seen now and
 /// then while rayon's second worker first wakes) can land in a window. A step that allocates
 /// does so in every run; the fewest of three fresh runs keeps that and drops the stray ones.
-fn fewest_of_three<R: Rule>(hyper: &R::Hyper, shapes: &[&[usize]]) -> usize {
-    (0..3).map(|_| allocations_after_first_step::<R>(hyper, shapes)).min().unwrap_or(0)
+fn fewest_of_three<R: Rule>(hyper: &R::Hyper, shapes: &[&[usize]], format: StateFormat) -> usize {
+    (0..3).map(|_| allocations_after_first_step::<R>(hyper, shapes, format)).min().unwrap_or(0)
 }
 
 #[test]
