@@ -212,5 +212,5 @@ impl<T: Element> ParamState<T> {
 /// applies (a per-element state of enough elements); otherwise the element type.
 fn stored_format(decl: &crate::StateDecl, len: usize, formats: &StateFormats) -> StateFormat {
     let format = formats.format_of_state(decl);
-    if decl.shape == StateShape::Full && format.applies_to(len) { format } else { StateFormat::Native }
+    if decl.shape == StateShape::Full && formats.stores(format, len) { format } else { StateFormat::Native }
 }

@@ -189,10 +189,11 @@ fn draw_plots(dir: &std::path::Path, runs: &[OptimizerRun]) -> Result<Vec<PathBu
         runs.iter().map(|run| Series { label: run.label.to_string(), points: &run.train.curve }).collect();
     let paths: Vec<_> = runs
         .iter()
-        .map(|run| {
-            let end = *run.rosenbrock.last().expect("a path holds its start");
+        .filter_map(|run| {
+            let path = run.rosenbrock.as_ref()?;
+            let end = *path.last().expect("a path holds its start");
             let label = format!("{} (lr {}): f = {:.1e}", run.label, run.rosenbrock_lr, rosenbrock::value(end));
-            Series { label, points: &run.rosenbrock }
+            Some(Series { label, points: path })
         })
         .collect();
     let (loss_png, rosenbrock_png) = (dir.join("loss.png"), dir.join("rosenbrock.png"));

@@ -3,6 +3,7 @@
 use indicatif::ProgressBar;
 use optim::prelude::*;
 use optim::zoo::{AdamWScheduleFree, Muon, Prodigy};
+use optim::{StateFormat, StateFormats};
 
 use crate::bench::{self, KernelTiming};
 use crate::data::Dataset;
@@ -43,6 +44,24 @@ pub fn lineup() -> Vec<Box<dyn Entrant>> {
         }),
         // the weight matrices with Muon (orthogonalised momentum), the biases with AdamW
         Entry::<Muon>::matrices("muon", "Muon + AdamW", 0.02, 0.01, |lr| Muon::hyper().lr(lr)),
+        // AdamW with its moments in 8 and 4 bits (torchao's formats), on every weight matrix of
+        // whole blocks (this model's are below torchao's 4096-element threshold)
+        Entry::<AdamW>::compact(
+            "adamw-8bit",
+            "AdamW 8-bit state",
+            1e-2,
+            0.05,
+            |lr| AdamW::hyper().lr(lr),
+            StateFormat::Int8,
+        ),
+        Entry::<AdamW>::compact(
+            "adamw-4bit",
+            "AdamW 4-bit state",
+            1e-2,
+            0.05,
+            |lr| AdamW::hyper().lr(lr),
+            StateFormat::Int4,
+        ),
     ]
 }
 
@@ -64,8 +83,9 @@ pub trait Entrant {
         settings: &TrainSettings,
         progress: &ProgressBar,
     ) -> Result<TrainRun, OptimError>;
-    /// Walks `steps` steps on Rosenbrock; see [`rosenbrock::descend`].
-    fn rosenbrock(&self, steps: usize) -> Result<Vec<[f64; 2]>, OptimError>;
+    /// Walks `steps` steps on Rosenbrock; see [`rosenbrock::descend`]. `None` for an entry
+    /// whose walk is another's (compact state: a two-element point keeps float32 state).
+    fn rosenbrock(&self, steps: usize) -> Result<Option<Vec<[f64; 2]>>, OptimError>;
     /// Times the fused kernel with the MLP hyperparameters; see [`bench::time_kernel`]. `None`
     /// for a rule that is not bound by memory bandwidth (a matrix rule).
     fn time_kernel(&self, elements: usize, repeats: usize) -> Option<KernelTiming>;
@@ -80,6 +100,8 @@ pub struct Entry<R: Rule> {
     hyper: fn(f64) -> R::Hyper,
     /// A matrix rule: it steps the weight matrices, AdamW the biases ([`Split`]).
     matrices: bool,
+    /// How its states are stored, when not in float32.
+    formats: Option<StateFormats>,
 }
 
 impl<R: Rule> Entry<R> {
@@ -91,7 +113,20 @@ impl<R: Rule> Entry<R> {
         rosenbrock_lr: f64,
         hyper: fn(f64) -> R::Hyper,
     ) -> Box<dyn Entrant> {
-        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: false })
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: false, formats: None })
+    }
+
+    /// An entry whose states are stored in `format` wherever a tensor is whole blocks of it.
+    pub fn compact(
+        key: &'static str,
+        label: &'static str,
+        mlp_lr: f64,
+        rosenbrock_lr: f64,
+        hyper: fn(f64) -> R::Hyper,
+        format: StateFormat,
+    ) -> Box<dyn Entrant> {
+        let formats = Some(StateFormats::all(format).with_min_elements(0));
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: false, formats })
     }
 
     /// An entry for a matrix rule (Muon): the MLP's weight matrices with `R`, its biases with
@@ -104,7 +139,7 @@ impl<R: Rule> Entry<R> {
         rosenbrock_lr: f64,
         hyper: fn(f64) -> R::Hyper,
     ) -> Box<dyn Entrant> {
-        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: true })
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: true, formats: None })
     }
 }
 
@@ -137,16 +172,26 @@ impl<R: Rule> Entrant for Entry<R> {
             let build = |params| Split::<R>::new(params, hyper, split::BIAS_LR);
             return train::train_with(build, train_set, test_set, settings, progress);
         }
-        train::train::<R>(hyper, train_set, test_set, settings, progress)
+        let formats = self.formats.clone().unwrap_or_default();
+        let build = |params| {
+            let mut optimizer = Optimizer::<R, f32>::new(params, hyper)?;
+            optimizer.set_state_formats(formats)?;
+            Ok(optimizer)
+        };
+        train::train_with(build, train_set, test_set, settings, progress)
     }
 
-    fn rosenbrock(&self, steps: usize) -> Result<Vec<[f64; 2]>, OptimError> {
+    fn rosenbrock(&self, steps: usize) -> Result<Option<Vec<[f64; 2]>>, OptimError> {
+        if self.formats.is_some() {
+            return Ok(None);
+        }
         let shape: &[usize] = if self.matrices { &[1, 2] } else { &[2] };
-        rosenbrock::descend_shaped::<R>((self.hyper)(self.rosenbrock_lr), steps, shape)
+        rosenbrock::descend_shaped::<R>((self.hyper)(self.rosenbrock_lr), steps, shape).map(Some)
     }
 
     fn time_kernel(&self, elements: usize, repeats: usize) -> Option<KernelTiming> {
+        // compact state's speed is `bench_table`'s state-formats table
         let hyper = (self.hyper)(self.mlp_lr);
-        (!self.matrices).then(|| bench::time_kernel::<R>(&hyper, elements, repeats))
+        (!self.matrices && self.formats.is_none()).then(|| bench::time_kernel::<R>(&hyper, elements, repeats))
     }
 }

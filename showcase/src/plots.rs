@@ -15,8 +15,8 @@ const FAMILY: &str = "sans-serif";
 const SIZE: (u32, u32) = (1400, 740);
 /// Width of the chart; the legend takes the rest.
 const CHART_WIDTH: u32 = 1040;
-/// Tableau's ten colours and five more: distinct, and readable on the pale heat map.
-const PALETTE: [RGBColor; 15] = [
+/// Tableau's ten colours and seven more: distinct, and readable on the pale heat map.
+const PALETTE: [RGBColor; 17] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -32,6 +32,8 @@ const PALETTE: [RGBColor; 15] = [
     RGBColor(0, 0, 0),
     RGBColor(128, 0, 64),
     RGBColor(0, 128, 96),
+    RGBColor(255, 0, 255),
+    RGBColor(96, 64, 0),
 ];
 /// The part of the plane the Rosenbrock chart shows.
 const X_RANGE: std::ops::Range<f64> = -2.0..2.0;

@@ -20,8 +20,9 @@ pub struct OptimizerRun {
     pub rosenbrock_lr: f64,
     /// Training results on the digits.
     pub train: TrainRun,
-    /// Its Rosenbrock path, the start included.
-    pub rosenbrock: Vec<[f64; 2]>,
+    /// Its Rosenbrock path, the start included; `None` for a variant whose path is another
+    /// entry's (compact state: a two-element point keeps float32 state).
+    pub rosenbrock: Option<Vec<[f64; 2]>>,
 }
 
 /// Results of the kernel benchmark.
@@ -62,7 +63,8 @@ impl fmt::Display for Report {
             "Digits MLP 64-{hidden}-10: {epochs} epochs, batch {batch_size}, {} train / {} test images",
             self.train_images, self.test_images
         )?;
-        let mut table = Table::new(["optimizer", "lr", "train loss", "test acc", "step µs", "train steps/s"]);
+        let mut table =
+            Table::new(["optimizer", "lr", "train loss", "test acc", "step µs", "train steps/s", "state B/param"]);
         for run in &self.runs {
             let t = &run.train;
             let step_us = t.step_time.as_secs_f64() * 1e6 / t.steps.max(1) as f64;
@@ -73,10 +75,14 @@ impl fmt::Display for Report {
                 format!("{:.1}%", 100.0 * t.test_accuracy),
                 format!("{step_us:.1}"),
                 format!("{:.0}", t.steps as f64 / t.train_time.as_secs_f64().max(1e-9)),
+                format!("{:.2}", t.state_bytes_per_param),
             ]);
         }
         writeln!(f, "{table}")?;
-        writeln!(f, "step µs: mean time inside Optimizer::step; train steps/s: whole minibatch iterations\n")?;
+        writeln!(
+            f,
+            "step µs: mean time inside Optimizer::step; train steps/s: whole minibatch iterations; state B/param: optimizer state bytes per model parameter\n"
+        )?;
 
         writeln!(
             f,
@@ -85,7 +91,8 @@ impl fmt::Display for Report {
         )?;
         let mut table = Table::new(["optimizer", "lr", "end x", "end y", "f(end)"]);
         for run in &self.runs {
-            let end = *run.rosenbrock.last().expect("a path holds its start");
+            let Some(path) = &run.rosenbrock else { continue };
+            let end = *path.last().expect("a path holds its start");
             table.row([
                 run.label.to_string(),
                 format!("{}", run.rosenbrock_lr),

@@ -50,4 +50,8 @@ impl<M: Rule> Steps for Split<M> {
         self.matrices.eval();
         self.rest.eval();
     }
+
+    fn state_bytes(&self) -> usize {
+        self.matrices.state_bytes() + self.rest.state_bytes()
+    }
 }

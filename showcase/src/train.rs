@@ -43,6 +43,8 @@ pub struct TrainRun {
     pub step_time: Duration,
     /// Total time of the training loop: batching, forward, backward and step.
     pub train_time: Duration,
+    /// Bytes of optimizer state per model parameter at the end (8 for Adam in float32).
+    pub state_bytes_per_param: f64,
 }
 
 /// What the training loop needs of its optimizers: one [`Optimizer`], or several that share the
@@ -54,6 +56,8 @@ pub trait Steps {
     fn step(&mut self) -> Result<(), OptimError>;
     /// Moves to the evaluation point, for rules that have one.
     fn eval(&mut self);
+    /// Bytes every parameter's state occupies now ([`optim::ParamState::state_bytes`]).
+    fn state_bytes(&self) -> usize;
 }
 
 impl<R: Rule> Steps for Optimizer<R, f32> {
@@ -67,6 +71,12 @@ impl<R: Rule> Steps for Optimizer<R, f32> {
 
     fn eval(&mut self) {
         Optimizer::eval(self);
+    }
+
+    fn state_bytes(&self) -> usize {
+        let groups = self.param_groups().iter().enumerate();
+        let states = groups.flat_map(|(g, group)| (0..group.params().len()).filter_map(move |i| self.state(g, i)));
+        states.map(|state| state.state_bytes()).sum()
     }
 }
 
@@ -93,6 +103,7 @@ pub fn train_with<S: Steps>(
     progress: &ProgressBar,
 ) -> Result<TrainRun, OptimError> {
     let model = Mlp::new(PIXELS, settings.hidden, CLASSES, settings.seed);
+    let parameters: usize = model.params().iter().map(|p| p.value().len()).sum();
     let mut optimizer = build(model.params())?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(settings.seed);
     let mut order: Vec<usize> = (0..train_set.len()).collect();
@@ -137,5 +148,6 @@ pub fn train_with<S: Steps>(
         steps,
         step_time,
         train_time,
+        state_bytes_per_param: optimizer.state_bytes() as f64 / parameters.max(1) as f64,
     })
 }

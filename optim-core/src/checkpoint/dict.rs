@@ -94,7 +94,8 @@ impl PackedTensor {
     pub fn check(&self) -> Result<(), String> {
         let len: usize = self.shape.iter().product();
         let format = self.format;
-        if !format.applies_to(len) {
+        // any size of whole blocks is valid storage (the 4096 threshold is a setting)
+        if !crate::StateFormats::default().with_min_elements(0).stores(format, len) {
             return Err(format!("{} elements are not stored as {}", len, format.name()));
         }
         if self.codes.len() != format.code_bytes(len) || self.scales.len() != format.blocks(len) {

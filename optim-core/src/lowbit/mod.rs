@@ -87,11 +87,7 @@ impl StateFormat {
     /// assert!(StateFormat::BFloat16.applies_to(3) && !StateFormat::Native.applies_to(4096));
     /// ```
     pub fn applies_to(self, len: usize) -> bool {
-        match self {
-            StateFormat::Native => false,
-            StateFormat::BFloat16 => len > 0,
-            _ => len >= 4096 && len.is_multiple_of(self.block_size()),
-        }
+        StateFormats::default().stores(self, len)
     }
 
     /// Bytes of codes for `len` elements.
@@ -166,10 +162,21 @@ pub struct Codes<'a> {
 /// assert_eq!(formats.format_of("exp_avg"), StateFormat::Int8);
 /// assert_eq!(formats.format_of("exp_avg_sq"), StateFormat::BFloat16);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateFormats {
     default: StateFormat,
     by_name: Vec<(String, StateFormat)>,
+    /// The fewest elements a state must have to be stored in a block format.
+    min_elements: usize,
+}
+
+/// torchao's threshold: smaller tensors gain little and pay a scale per block.
+const MIN_ELEMENTS: usize = 4096;
+
+impl Default for StateFormats {
+    fn default() -> Self {
+        StateFormats { default: StateFormat::Native, by_name: Vec::new(), min_elements: MIN_ELEMENTS }
+    }
 }
 
 impl StateFormats {
@@ -180,7 +187,34 @@ impl StateFormats {
     /// assert_eq!(f.format_of("anything"), optim_core::StateFormat::Int4);
     /// ```
     pub fn all(format: StateFormat) -> Self {
-        StateFormats { default: format, by_name: Vec::new() }
+        StateFormats { default: format, ..StateFormats::default() }
+    }
+
+    /// The same, storing states in a block format from `min_elements` elements on (torchao's
+    /// 4096 by default; a state must still be a whole number of blocks): for small models.
+    ///
+    /// ```
+    /// use optim_core::{builtins::Adam, Optimizer, Param, StateFormat, StateFormats};
+    /// let w = Param::new(ndarray::ArrayD::<f32>::zeros(vec![64, 32])); // 2048 elements
+    /// let mut opt = Optimizer::<Adam, f32>::new(vec![w.clone()], Adam::hyper()).unwrap();
+    /// opt.set_state_formats(StateFormats::all(StateFormat::Int8).with_min_elements(256)).unwrap();
+    /// w.set_grad(ndarray::ArrayD::ones(vec![64, 32]));
+    /// opt.step().unwrap();
+    /// assert_eq!(opt.state(0, 0).unwrap().format("exp_avg"), Some(StateFormat::Int8));
+    /// ```
+    #[must_use]
+    pub fn with_min_elements(mut self, min_elements: usize) -> Self {
+        self.min_elements = min_elements;
+        self
+    }
+
+    /// Whether a state of `len` elements is stored in `format` under these settings.
+    pub(crate) fn stores(&self, format: StateFormat, len: usize) -> bool {
+        match format {
+            StateFormat::Native => false,
+            StateFormat::BFloat16 => len > 0,
+            _ => len > 0 && len >= self.min_elements && len.is_multiple_of(format.block_size()),
+        }
     }
 
     /// The same, with state `name` stored as `format`.
