@@ -13,7 +13,6 @@ mod hooks;
 mod hyper;
 mod kernel;
 mod lowbit;
-mod state_formats;
 mod matrix_step;
 mod norm;
 mod optimizer;
@@ -26,6 +25,7 @@ mod rule;
 mod sparse;
 mod staging;
 mod state;
+mod state_formats;
 
 /// Defines an optimizer from its update rule: hyperparameters, state and one step of math,
 /// compiled into a fused, SIMD-dispatched kernel. The language is described in the crate docs.
@@ -73,10 +73,11 @@ pub use simd::SimdLevel;
 pub use sparse::RowSparse;
 pub use state::ParamState;
 
-/// Paths the generated code uses; not a public API.
+/// Paths the generated code and the benchmark examples use; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::factored::at;
+    pub use crate::lowbit::bench as lowbit_bench;
     pub use crate::matrix::{MatView, MatrixScratch, Rounding};
     pub use crate::matrix_step::{MatrixLayout, matrix_step_slices, matrix_view_dims, round_scalar};
     pub use crate::simd::{Kernel, ReduceKernel, dispatch, dispatch_reduce};

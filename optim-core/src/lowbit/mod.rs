@@ -27,6 +27,7 @@
 //! assert!(state.state_bytes() < 2 * 64 * 128 + 1024);
 //! ```
 
+pub mod bench;
 mod codec;
 mod fp8;
 mod packed;
