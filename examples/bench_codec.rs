@@ -11,9 +11,12 @@
 //! cargo run --release --example bench_codec -- --threads 1,2 --reps 9 --only step
 //! ```
 //!
-//! Options: `--threads LIST` (default 1,2), `--reps N` (timings per figure, median kept;
-//! default 7), `--only codec|step` (one of the two tables), `--level NAME` (the codec table
-//! at that level only, e.g. for a profiler), `--quick` (1M parameters: a smoke test).
+//! Options: `--threads LIST` (default 1,2), `--reps N` (timings per figure, default 7: the
+//! codec table keeps the fastest by the thread's CPU time, the step table the medians of wall
+//! time and of CPU time over all threads, which on a busy machine is the steadier figure),
+//! `--only codec|step` (one of the two tables), `--level NAME` (the codec table at that level
+//! only, e.g. for a profiler), `--formats LIST` (only those formats, by prefix: `native,int8`),
+//! `--quick` (1M parameters: a smoke test, and a step whose data stays in cache).
 
 #[path = "../benches/kernels/machine.rs"]
 mod machine;
@@ -30,11 +33,20 @@ struct Options {
     reps: usize,
     only: Option<String>,
     level: Option<SimdLevel>,
+    formats: Option<String>,
     quick: bool,
 }
 
+impl Options {
+    /// Whether `--formats` names this format (`int8 signed`, `Int8`: by prefix, any case).
+    fn wanted(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
+        self.formats.as_ref().is_none_or(|list| list.split(',').any(|f| name.starts_with(&f.trim().to_lowercase())))
+    }
+}
+
 fn options() -> Result<Options, String> {
-    let mut options = Options { threads: vec![1, 2], reps: 7, only: None, level: None, quick: false };
+    let mut options = Options { threads: vec![1, 2], reps: 7, only: None, level: None, formats: None, quick: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -42,6 +54,7 @@ fn options() -> Result<Options, String> {
             "--reps" => options.reps = machine::count_argument(&mut args, "--reps")?,
             "--only" => options.only = Some(args.next().ok_or("--only needs codec or step")?),
             "--quick" => options.quick = true,
+            "--formats" => options.formats = Some(args.next().ok_or("--formats needs a list such as native,int8")?),
             "--level" => {
                 let name = args.next().ok_or("--level needs a level's name")?;
                 let level = SimdLevel::available().into_iter().find(|l| format!("{l:?}").eq_ignore_ascii_case(&name));
@@ -53,18 +66,58 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// The median of `reps` timings of `run` (seconds per call), after one untimed call.
-fn median_time(reps: usize, mut run: impl FnMut()) -> f64 {
-    run();
-    let mut times: Vec<f64> = (0..reps)
+/// The medians of `reps` timings of `run`: seconds per call, and CPU seconds over all threads.
+fn median_times(reps: usize, mut run: impl FnMut()) -> (f64, f64) {
+    let (mut wall, mut cpu): (Vec<f64>, Vec<f64>) = (0..reps)
         .map(|_| {
-            let started = Instant::now();
+            let (started, cpu_started) = (Instant::now(), cpu_nanos(true));
             run();
-            started.elapsed().as_secs_f64()
+            (started.elapsed().as_secs_f64(), (cpu_nanos(true) - cpu_started) / 1e9)
         })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+        .unzip();
+    wall.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    (wall[reps / 2], cpu[reps / 2])
+}
+
+/// Nanoseconds this thread (`process` false) or every thread of the process has run on a CPU
+/// (`CLOCK_THREAD_CPUTIME_ID`, `CLOCK_PROCESS_CPUTIME_ID`), so that timings leave out the time
+/// other processes took from the work.
+#[cfg(target_os = "linux")]
+fn cpu_nanos(process: bool) -> f64 {
+    #[repr(C)]
+    struct Timespec {
+        seconds: i64,
+        nanos: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
+    }
+    let clock = if process { 2 } else { 3 };
+    let mut time = Timespec { seconds: 0, nanos: 0 };
+    // SAFETY: `time` is a valid `struct timespec` for the call to fill
+    unsafe { clock_gettime(clock, &mut time) };
+    time.seconds as f64 * 1e9 + time.nanos as f64
+}
+
+/// Wall time elsewhere.
+#[cfg(not(target_os = "linux"))]
+fn cpu_nanos(_process: bool) -> f64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as f64
+}
+
+/// The fastest of `reps` timings of `run` by [`cpu_nanos`] (seconds per call), after one
+/// untimed call.
+fn cpu_time(reps: usize, mut run: impl FnMut()) -> f64 {
+    run();
+    (0..reps)
+        .map(|_| {
+            let started = cpu_nanos(false);
+            run();
+            (cpu_nanos(false) - started) / 1e9
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// A deterministic stream of pseudo-random numbers in [0, 1).
@@ -102,23 +155,24 @@ const CODECS: [(StateFormat, bool, &str); 6] = [
     (StateFormat::Fp8, true, "fp8"),
 ];
 
-fn codec_table(reps: usize, only_level: Option<SimdLevel>) {
+fn codec_table(options: &Options) {
+    let reps = options.reps;
     // 64K elements: 256 KB of values and at most 128 KB of codes, within L2
     let len = 1 << 16;
     let levels: Vec<SimdLevel> =
-        SimdLevel::available().into_iter().filter(|&l| only_level.is_none_or(|o| o == l)).collect();
+        SimdLevel::available().into_iter().filter(|&l| options.level.is_none_or(|o| o == l)).collect();
     let heading: Vec<String> = levels.iter().map(|l| format!("{l:?} encode | {l:?} decode")).collect();
-    println!("ns per element, {len} elements coded over and over (in L2):\n");
+    println!("ns per element on the CPU, {len} elements coded over and over (in L2), the fastest of {reps} runs:\n");
     println!("| format | {} |", heading.join(" | "));
     println!("|---|{}", "--:|".repeat(2 * levels.len()));
-    for (format, signed, name) in CODECS {
+    for (format, signed, name) in CODECS.into_iter().filter(|c| options.wanted(c.2)) {
         let values = state_like(len, !signed, 7);
         let mut packed = lowbit_bench::packed(format, signed, len);
         let mut out = vec![0.0f32; len];
         let mut cells = Vec::new();
         for &level in &levels {
-            let encode = median_time(reps, || lowbit_bench::encode(level, &mut packed, &values));
-            let decode = median_time(reps, || lowbit_bench::decode(level, &packed, &mut out));
+            let encode = cpu_time(reps, || lowbit_bench::encode(level, &mut packed, &values));
+            let decode = cpu_time(reps, || lowbit_bench::decode(level, &packed, &mut out));
             std::hint::black_box(&out);
             cells.push(format!("{:.2} | {:.2}", encode * 1e9 / len as f64, decode * 1e9 / len as f64));
         }
@@ -155,32 +209,38 @@ fn params(count: usize, rows: usize, cols: usize) -> Vec<Param<f32>> {
 const STEP_FORMATS: [StateFormat; 5] =
     [StateFormat::Native, StateFormat::BFloat16, StateFormat::Int8, StateFormat::Int4, StateFormat::Fp8];
 
-/// Seconds per Adam step with every state in `format`, after a few steps so the states are
-/// past their zeros.
-fn adam_step(format: StateFormat, rows: usize, reps: usize) -> f64 {
+/// Seconds per Adam step with every state in `format` (wall, and CPU over all threads), after
+/// a few steps so the states are past their zeros.
+fn adam_step(format: StateFormat, rows: usize, reps: usize) -> (f64, f64) {
     let mut optimizer =
         Optimizer::<Adam, f32>::new(params(8, rows, 2048), Adam::hyper()).expect("valid hyperparameters");
     optimizer.set_state_format(format).expect("a format for every state");
     for _ in 0..3 {
         optimizer.step().expect("a valid step");
     }
-    median_time(reps, || optimizer.step().expect("a valid step"))
+    median_times(reps, || optimizer.step().expect("a valid step"))
 }
 
-fn step_table(threads: &[usize], rows: usize, reps: usize) -> Result<(), rayon::ThreadPoolBuildError> {
-    let elements = 8 * rows * 2048;
-    println!("Adam, {} M f32 parameters (8 tensors of {rows} × 2048), ms per step:\n", elements >> 20);
-    println!("| threads | {} |", STEP_FORMATS.map(|f| format!("{f:?}")).join(" | "));
-    println!("|--:|{}", "--:|".repeat(STEP_FORMATS.len()));
-    for &n in threads {
+fn step_table(options: &Options) -> Result<(), rayon::ThreadPoolBuildError> {
+    let rows = if options.quick { 64 } else { 1024 };
+    let formats: Vec<StateFormat> = STEP_FORMATS.into_iter().filter(|f| options.wanted(&format!("{f:?}"))).collect();
+    println!(
+        "Adam, {} M f32 parameters (8 tensors of {rows} × 2048): ms per step (median), the CPU ms",
+        (8 * rows * 2048) >> 20
+    );
+    println!("it took over all threads, and how many times faster than Native:\n");
+    println!("| threads | {} |", formats.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(" | "));
+    println!("|--:|{}", "--:|".repeat(formats.len()));
+    for &n in &options.threads {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build()?;
-        let times: Vec<f64> = pool.install(|| STEP_FORMATS.iter().map(|&f| adam_step(f, rows, reps)).collect());
-        let native = times[0];
+        let times: Vec<(f64, f64)> =
+            pool.install(|| formats.iter().map(|&f| adam_step(f, rows, options.reps)).collect());
+        let native = formats.iter().position(|&f| f == StateFormat::Native).map(|i| times[i].0);
         let cells: Vec<String> = times
             .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                if i == 0 { format!("{:.1}", t * 1e3) } else { format!("{:.1} ({:.2}× faster)", t * 1e3, native / t) }
+            .map(|(wall, cpu)| {
+                let faster = native.map_or(String::new(), |native| format!(", {:.2}×", native / wall));
+                format!("{:.1} (CPU {:.1}{faster})", wall * 1e3, cpu * 1e3)
             })
             .collect();
         println!("| {n} | {} |", cells.join(" | "));
@@ -194,10 +254,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("CPU: {} (widest level {:?}).\n", machine::cpu_model(), SimdLevel::detected());
     let only = options.only.as_deref();
     if only.is_none_or(|o| o == "codec") {
-        codec_table(options.reps, options.level);
+        codec_table(&options);
     }
     if only.is_none_or(|o| o == "step") {
-        step_table(&options.threads, if options.quick { 64 } else { 1024 }, options.reps)?;
+        step_table(&options)?;
     }
     Ok(())
 }

@@ -21,15 +21,12 @@ impl PackedCodes {
     }
 }
 
-/// Codes `values` into `packed` with the clones of `level` (ignored until the formats have SIMD
-/// clones).
+/// Codes `values` into `packed` with the clones of `level`.
 pub fn encode(level: SimdLevel, packed: &mut PackedCodes, values: &[f32]) {
-    let _ = level;
-    packed.0.view_mut().encode(values);
+    packed.0.view_mut().encode(level, values);
 }
 
 /// Decodes `packed` into `out` with the clones of `level`.
 pub fn decode(level: SimdLevel, packed: &PackedCodes, out: &mut [f32]) {
-    let _ = level;
-    packed.0.view().decode(out);
+    packed.0.view().decode(level, out);
 }

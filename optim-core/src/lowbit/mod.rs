@@ -13,6 +13,12 @@
 //! it, and re-codes the blocks the step changed, in the same sweep over memory. The kernel reads
 //! the values it computed before they are re-coded, as torchao's step does.
 //!
+//! Coding gives torchao's codes bit for bit at every SIMD level and thread count, but not by
+//! torchao's arithmetic: the binary search over the map is a table lookup on the value's bits
+//! (`search.rs`, checked against the search for every float32), the division by the scale a
+//! float64 product that rounds the same (`codec.rs`), and the loops are vector code
+//! (`vector/`).
+//!
 //! ```
 //! use optim_core::{builtins::AdamW, Optimizer, Param, StateFormat};
 //! let w = Param::new(ndarray::ArrayD::<f32>::ones(vec![64, 128]));
@@ -32,7 +38,11 @@ mod codec;
 mod fp8;
 mod packed;
 mod qmap;
+mod search;
+#[cfg(test)]
+mod tests;
 pub(crate) mod tiles;
+mod vector;
 
 pub(crate) use packed::{PackedMut, PackedRef, PackedState};
 
@@ -64,7 +74,8 @@ pub enum StateFormat {
 
 impl StateFormat {
     /// Every compact format.
-    pub const COMPACT: [StateFormat; 4] = [StateFormat::BFloat16, StateFormat::Int8, StateFormat::Int4, StateFormat::Fp8];
+    pub const COMPACT: [StateFormat; 4] =
+        [StateFormat::BFloat16, StateFormat::Int8, StateFormat::Int4, StateFormat::Fp8];
 
     /// Elements per scale (256 for bfloat16 and the native type, which have none: the
     /// size of the tiles they are decoded in).
