@@ -1,12 +1,13 @@
 //! float8 e4m3fn codes (4 exponent bits, 3 mantissa bits, no infinities, largest finite 448), as
 //! `torch.float8_e4m3fn`: encoding rounds to nearest even. Both directions are written
-//! branch-free on the bits so they vectorise, and are tested against the `float8` crate.
+//! branch-free on the bits so they vectorise (decoding is also a table, for the baseline
+//! level), and are tested against the `float8` crate.
 
 /// The largest finite e4m3fn value: torchao scales each block so its largest magnitude is this.
 pub(crate) const E4M3_MAX: f32 = 448.0;
 
-/// The float32 value of every code, from the `float8` crate: what [`decode`] is tested against.
-#[cfg(test)]
+/// The float32 value of every code, from the `float8` crate: [`decode`] as a table (and what
+/// it is tested against).
 pub(crate) fn decode_table() -> &'static [f32; 256] {
     static TABLE: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| core::array::from_fn(|code| float8::F8E4M3::from_bits(code as u8).to_f32()))

@@ -231,7 +231,7 @@ fn decode_f32(level: SimdLevel, blocks: PackedRef<'_>, out: &mut [f32]) {
         }
         StateFormat::Fp8 => {
             for ((chunk, &scale), codes) in chunks.zip(codes.chunks(block)) {
-                codec::decode_fp8(codes, scale, chunk);
+                codec::decode_fp8(level, codes, scale, chunk);
             }
         }
         StateFormat::BFloat16 | StateFormat::Native => codec::decode_bf16(codes, out),
