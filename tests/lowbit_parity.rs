@@ -41,7 +41,12 @@ struct Outcome {
 
 /// Compares a decoded quantized state: a value off by more than float32 tolerance must be one
 /// code away (an adjacent entry of the map, times the block's scale), and is counted.
-fn compare_quantized(ours: &[f64], theirs: &[f64], step_of: impl Fn(usize) -> f64, what: &str) -> Result<usize, String> {
+fn compare_quantized(
+    ours: &[f64],
+    theirs: &[f64],
+    step_of: impl Fn(usize) -> f64,
+    what: &str,
+) -> Result<usize, String> {
     let mut differing = 0;
     for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
         if compare_values("float32", &[*a], &[*b]).is_ok() {

@@ -149,7 +149,16 @@ fn run_one<R: Rule, T: Element>(param: &Param<T>, state: &mut ParamState<T>, wor
     let taken = take_factored(R::STATES, slices);
     let factors = Factors { temps, states: views(&taken), ..Factors::whole(shape) };
     if blocks.iter().any(Option::is_some) {
-        return tiles::run_packed::<R, T>(&work.prep, factors, value, grad.as_ref(), sparse_grad.as_ref(), slices, blocks, parallel);
+        return tiles::run_packed::<R, T>(
+            &work.prep,
+            factors,
+            value,
+            grad.as_ref(),
+            sparse_grad.as_ref(),
+            slices,
+            blocks,
+            parallel,
+        );
     }
     match (grad, sparse_grad) {
         (Some(grad), _) => {
@@ -248,7 +257,19 @@ fn reduce_one<R: Rule, T: Element>(
         let values: Vec<T> = data.value.iter().copied().collect();
         let grads: Vec<T> = data.grad.iter().flat_map(|g| g.iter().copied()).collect();
         let (values, grads) = (&values[..], &grads[..]);
-        reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, values, grads, state, blocks, out, parallel);
+        reduce_tensor::<R, T>(
+            level,
+            pass,
+            &item.prep,
+            factors,
+            accumulators,
+            values,
+            grads,
+            state,
+            blocks,
+            out,
+            parallel,
+        );
         return;
     };
     let grad_rows = grad.as_standard_layout();

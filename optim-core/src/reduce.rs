@@ -4,8 +4,8 @@
 //! each summing into its own accumulator buffer, and the buffers combine in a fixed tree.
 
 use crate::factored::Factors;
-use crate::parallel::{GRAIN, both};
 use crate::lowbit::{PackedRef, tiles};
+use crate::parallel::{GRAIN, both};
 use crate::{Element, MAX_REDUCTIONS, MAX_STATES, Rule};
 
 /// How a piece of a reduction pass reads its states: straight from the slices, or, for the
@@ -72,7 +72,20 @@ pub(crate) fn reduce_tensor<R: Rule, T: Element>(
         let pieces = accumulators.len().checked_div(buffer).unwrap_or(1).max(1);
         let rows = Rows { first: 0, end: all_rows, depth: pieces.ilog2() };
         let state = &views[..count];
-        reduce_rows::<R, T>(leaf, level, pass, prep, factors, accumulators, param, grad, state, &mut partial, rows, parallel);
+        reduce_rows::<R, T>(
+            leaf,
+            level,
+            pass,
+            prep,
+            factors,
+            accumulators,
+            param,
+            grad,
+            state,
+            &mut partial,
+            rows,
+            parallel,
+        );
     }
     for ((slot, value), reduction) in out.iter_mut().zip(partial).zip(R::REDUCTIONS) {
         if reduction.pass == pass {
@@ -230,8 +243,7 @@ fn reduce_rows<R: Rule, T: Element>(
         || {
             let (state, out) = (&left[..count], &mut out_left);
             reduce_rows::<R, T>(
-                leaf,
-                level, pass, prep, factors, acc_left, param_left, grad_left, state, out, left_rows, parallel,
+                leaf, level, pass, prep, factors, acc_left, param_left, grad_left, state, out, left_rows, parallel,
             )
         },
         || {

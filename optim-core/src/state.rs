@@ -67,7 +67,9 @@ impl<T: Element> ParamState<T> {
     /// turning a flag on between steps works as it does in PyTorch (fresh state from then on).
     /// A state that starts from the parameter (`z = param`) reads `value`, in row-major order.
     pub(crate) fn allocate_present<R: Rule>(&mut self, hyper: &R::Hyper, value: &ArrayD<T>, formats: &StateFormats) {
-        for (index, ((tensor, packed), decl)) in self.tensors.iter_mut().zip(&mut self.packed).zip(R::STATES).enumerate() {
+        for (index, ((tensor, packed), decl)) in
+            self.tensors.iter_mut().zip(&mut self.packed).zip(R::STATES).enumerate()
+        {
             // a column state of a 0 x C parameter still holds C values, as in PyTorch
             let len = decl.shape.len(&self.shape);
             if !(tensor.is_empty() && packed.is_none() && len > 0 && R::state_present(hyper, &self.shape, index)) {
@@ -96,7 +98,9 @@ impl<T: Element> ParamState<T> {
     /// Stores every existing state as `formats` says, converting those stored otherwise (their
     /// values decoded, then coded in the new format).
     pub(crate) fn convert<R: Rule>(&mut self, formats: &StateFormats) {
-        for (index, ((tensor, packed), decl)) in self.tensors.iter_mut().zip(&mut self.packed).zip(R::STATES).enumerate() {
+        for (index, ((tensor, packed), decl)) in
+            self.tensors.iter_mut().zip(&mut self.packed).zip(R::STATES).enumerate()
+        {
             let len = decl.shape.len(&self.shape);
             let format = stored_format(decl, len, formats);
             let current = packed.as_ref().map_or(StateFormat::Native, |p| p.format);
@@ -177,7 +181,12 @@ impl<T: Element> ParamState<T> {
     pub fn codes(&self, name: &str) -> Option<crate::lowbit::Codes<'_>> {
         let index = self.names.iter().position(|decl| decl.name == name)?;
         let packed = self.packed.get(index)?.as_ref()?;
-        Some(crate::lowbit::Codes { format: packed.format, signed: packed.signed, codes: &packed.codes, scales: &packed.scales })
+        Some(crate::lowbit::Codes {
+            format: packed.format,
+            signed: packed.signed,
+            codes: &packed.codes,
+            scales: &packed.scales,
+        })
     }
 
     /// Bytes the state tensors occupy: elements in the element type, codes and scales of packed ones.

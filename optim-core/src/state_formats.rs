@@ -1,6 +1,6 @@
 //! Choosing how an optimizer's states are stored ([`crate::StateFormat`]), for every group or one.
 
-use crate::{OptimError, Optimizer, Rule, StateFormat, StateFormats, Element};
+use crate::{Element, OptimError, Optimizer, Rule, StateFormat, StateFormats};
 
 /// Refuses formats for a state name the rule does not have (a typo would otherwise leave the
 /// state in float32 without a word).
