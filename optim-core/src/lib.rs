@@ -73,10 +73,11 @@ pub use simd::SimdLevel;
 pub use sparse::RowSparse;
 pub use state::ParamState;
 
-/// Paths the generated code uses; not a public API.
+/// Paths the generated code and the benchmark examples use; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::factored::at;
+    pub use crate::lowbit::bench as lowbit_bench;
     pub use crate::matrix::{MatView, MatrixScratch, Rounding};
     pub use crate::matrix_step::{MatrixLayout, matrix_step_slices, matrix_view_dims, round_scalar};
     pub use crate::simd::{Kernel, ReduceKernel, dispatch, dispatch_reduce};

@@ -147,8 +147,8 @@ pub fn dispatch_reduce<T: Element, K: ReduceKernel<T>>(
 }
 
 /// A kernel call with its arguments, so one set of `#[target_feature]` wrappers serves every
-/// kind of kernel.
-trait Call {
+/// kind of kernel (and the compact state formats' coding, `crate::lowbit`).
+pub(crate) trait Call {
     fn call(self);
 }
 
@@ -181,22 +181,33 @@ impl<T: Element, K: ReduceKernel<T>> Call for Reduce<'_, '_, T, K> {
     }
 }
 
-/// Runs `call` compiled for `level`, or for the baseline when the CPU lacks it.
-#[inline]
-fn at_level(level: SimdLevel, call: impl Call) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if level == SimdLevel::Avx512 && level.is_available() {
-            // SAFETY: the CPU supports every feature the wrapper is compiled with.
-            return unsafe { with_avx512(call) };
-        }
-        if level >= SimdLevel::Avx2 && SimdLevel::Avx2.is_available() {
-            // SAFETY: as above, for AVX2 and FMA.
-            return unsafe { with_avx2(call) };
+impl SimdLevel {
+    /// The level [`at_level`] runs `self` at: the widest the CPU has, up to `self`.
+    #[inline]
+    pub(crate) fn effective(self) -> SimdLevel {
+        if self == SimdLevel::Avx512 && self.is_available() {
+            SimdLevel::Avx512
+        } else if self >= SimdLevel::Avx2 && SimdLevel::Avx2.is_available() {
+            SimdLevel::Avx2
+        } else {
+            SimdLevel::Baseline
         }
     }
-    let _ = level;
-    call.call()
+}
+
+/// Runs `call` compiled for `level`, or for the widest level below it that the CPU has.
+#[inline]
+pub(crate) fn at_level(level: SimdLevel, call: impl Call) {
+    match level.effective() {
+        // SAFETY: `effective` gives a level only when the CPU supports every feature its
+        // wrapper is compiled with.
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => unsafe { with_avx512(call) },
+        // SAFETY: as above, for AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => unsafe { with_avx2(call) },
+        _ => call.call(),
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -1,17 +1,32 @@
 //! float8 e4m3fn codes (4 exponent bits, 3 mantissa bits, no infinities, largest finite 448), as
-//! `torch.float8_e4m3fn`: encoding rounds to nearest even. Decoding comes from the `float8`
-//! crate; the encoder is written branch-free on the bits so it vectorises, and is tested
-//! against that crate.
-
-use std::sync::OnceLock;
+//! `torch.float8_e4m3fn`: encoding rounds to nearest even. Both directions are written
+//! branch-free on the bits so they vectorise (decoding is also a table, for the baseline
+//! level), and are tested against the `float8` crate.
 
 /// The largest finite e4m3fn value: torchao scales each block so its largest magnitude is this.
 pub(crate) const E4M3_MAX: f32 = 448.0;
 
-/// The float32 value of every code.
+/// The float32 value of every code, from the `float8` crate: [`decode`] as a table (and what
+/// it is tested against).
 pub(crate) fn decode_table() -> &'static [f32; 256] {
-    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
+    static TABLE: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| core::array::from_fn(|code| float8::F8E4M3::from_bits(code as u8).to_f32()))
+}
+
+/// The float32 value of `code`, as [`decode_table`] gives it, computed on the bits (a table
+/// lookup per element would be a gather): normal codes move their exponent and mantissa into
+/// place and rebias the exponent (7 -> 127); subnormal ones are their mantissa times 2^-9, both
+/// exact; the two NaN codes give the NaN the `float8` crate gives (through float16: a
+/// positive NaN with every mantissa bit float16 has set, for both signs).
+#[inline(always)]
+pub(crate) fn decode(code: u8) -> f32 {
+    let code = u32::from(code);
+    let sign = (code & 0x80) << 24;
+    let magnitude = code & 0x7F;
+    let normal = (magnitude << 20) + ((127 - 7) << 23);
+    let subnormal = (magnitude as f32 * (1.0 / 512.0)).to_bits();
+    let bits = if magnitude < 8 { subnormal } else { normal };
+    f32::from_bits(if magnitude == 0x7F { 0x7FFF_E000 } else { bits | sign })
 }
 
 /// The e4m3fn code nearest `value` (ties to even), for `|value| < 464`; larger magnitudes and NaN
@@ -59,5 +74,8 @@ mod tests {
         assert_eq!(encode(f32::NAN) & 0x7F, 0x7F);
         assert_eq!(decode_table()[0x7E], 448.0);
         assert_eq!(decode_table()[1], 2f32.powi(-9));
+        for code in 0..=255u8 {
+            assert_eq!(decode(code).to_bits(), decode_table()[usize::from(code)].to_bits(), "{code:#x}");
+        }
     }
 }

@@ -13,6 +13,12 @@
 //! it, and re-codes the blocks the step changed, in the same sweep over memory. The kernel reads
 //! the values it computed before they are re-coded, as torchao's step does.
 //!
+//! Coding gives torchao's codes bit for bit at every SIMD level and thread count, but not by
+//! torchao's arithmetic: the binary search over the map is a table lookup on the value's bits
+//! (`search.rs`, checked against the search for every float32), the division by the scale a
+//! float64 product that rounds the same (`codec.rs`), and the loops are vector code
+//! (`vector/`).
+//!
 //! ```
 //! use optim_core::{builtins::AdamW, Optimizer, Param, StateFormat};
 //! let w = Param::new(ndarray::ArrayD::<f32>::ones(vec![64, 128]));
@@ -27,11 +33,16 @@
 //! assert!(state.state_bytes() < 2 * 64 * 128 + 1024);
 //! ```
 
+pub mod bench;
 mod codec;
 mod fp8;
 mod packed;
 mod qmap;
+mod search;
+#[cfg(test)]
+mod tests;
 pub(crate) mod tiles;
+mod vector;
 
 pub(crate) use packed::{PackedMut, PackedRef, PackedState};
 

@@ -2,7 +2,10 @@
 
 use super::StateFormat;
 use super::codec;
-use crate::Element;
+use super::qmap::map_4bit;
+use super::search::{search_4bit, search_8bit};
+use crate::simd::{Call, at_level};
+use crate::{Element, SimdLevel};
 
 /// Elements of the widest block (8-bit and float8); every tile of a packed tensor is whole blocks.
 pub(crate) const MAX_BLOCK: usize = 256;
@@ -35,7 +38,7 @@ impl PackedState {
     pub(crate) fn from_values<T: Element>(format: StateFormat, signed: bool, values: &[T]) -> Self {
         let signed = signed || values.iter().any(|v| v.to_f64() < 0.0);
         let mut packed = PackedState::zeros(format, signed, values.len());
-        packed.view_mut().encode(values);
+        packed.view_mut().encode(SimdLevel::detected(), values);
         packed
     }
 
@@ -50,7 +53,7 @@ impl PackedState {
     /// Every value, decoded.
     pub(crate) fn values<T: Element>(&self) -> Vec<T> {
         let mut out = vec![T::ZERO; self.len];
-        self.view().decode(&mut out);
+        self.view().decode(SimdLevel::detected(), &mut out);
         out
     }
 
@@ -89,17 +92,25 @@ impl<'a> PackedRef<'a> {
         }
     }
 
-    /// Decodes the first `out.len()` elements (whole blocks, or the tensor's end) into `out`.
-    pub(crate) fn decode<T: Element>(self, out: &mut [T]) {
-        let block = self.format.block_size();
-        let mut values = [0.0f32; MAX_BLOCK];
-        for (index, chunk) in out.chunks_mut(block).enumerate() {
-            let values = &mut values[..chunk.len()];
-            let codes = &self.codes[self.format.code_bytes(index * block)..];
-            let scale = self.scales.get(index).copied().unwrap_or(1.0);
-            decode_block(self.format, self.signed, codes, scale, values);
-            for (v, &x) in chunk.iter_mut().zip(values.iter()) {
-                *v = T::from_f64(f64::from(x));
+    /// Decodes the first `out.len()` elements (whole blocks, or the tensor's end) into `out`,
+    /// with the clones of `level`.
+    pub(crate) fn decode<T: Element>(self, level: SimdLevel, out: &mut [T]) {
+        at_level(level, Decode { level: level.effective(), blocks: self, out });
+    }
+
+    /// [`PackedRef::decode`] in the code it is inlined into, for loops that run inside one of
+    /// [`at_level`]'s clones already (`level` is that clone's, [`SimdLevel::effective`]).
+    #[inline(always)]
+    pub(crate) fn decode_here<T: Element>(self, level: SimdLevel, out: &mut [T]) {
+        if let Some(out) = T::as_f32_mut(out) {
+            return decode_f32(level, self, out);
+        }
+        let mut floats = [0.0f32; MAX_BLOCK];
+        for (index, chunk) in out.chunks_mut(MAX_BLOCK).enumerate() {
+            let floats = &mut floats[..chunk.len()];
+            decode_f32(level, self.from(index * MAX_BLOCK), floats);
+            for (v, &x) in chunk.iter_mut().zip(floats.iter()) {
+                *v = T::from_f32(x);
             }
         }
     }
@@ -127,64 +138,129 @@ impl<'a> PackedMut<'a> {
         )
     }
 
-    /// Codes `values` into the first `values.len()` elements (whole blocks).
-    pub(crate) fn encode<T: Element>(&mut self, values: &[T]) {
-        self.encode_changed(values, None);
+    /// Codes `values` into the first `values.len()` elements (whole blocks), with the clones of
+    /// `level`.
+    pub(crate) fn encode<T: Element>(&mut self, level: SimdLevel, values: &[T]) {
+        self.encode_changed(level, values, None);
     }
 
     /// [`PackedMut::encode`], leaving alone every block whose values are bit for bit those of
     /// `before` (what decoding gave): re-coding an unchanged block can move it (its largest
     /// magnitude decodes below the old scale when the map has no -1), and a step that did not
     /// change a value must not change it.
-    pub(crate) fn encode_changed<T: Element>(&mut self, values: &[T], before: Option<&[T]>) {
+    pub(crate) fn encode_changed<T: Element>(&mut self, level: SimdLevel, values: &[T], before: Option<&[T]>) {
+        at_level(level, Encode { level: level.effective(), blocks: self.reborrow(), values, before });
+    }
+
+    /// [`PackedMut::encode_changed`] in the code it is inlined into (see
+    /// [`PackedRef::decode_here`]).
+    #[inline(always)]
+    pub(crate) fn encode_changed_here<T: Element>(&mut self, level: SimdLevel, values: &[T], before: Option<&[T]>) {
         let block = self.format.block_size();
+        let code_bytes = self.format.code_bytes(block);
+        // bfloat16 has no scales, so no largest magnitude to find
+        let scaled = !self.scales.is_empty();
         let mut floats = [0.0f32; MAX_BLOCK];
-        for (index, chunk) in values.chunks(block).enumerate() {
-            let start = index * block;
-            if let Some(before) = before
-                && before[start..start + chunk.len()]
-                    .iter()
-                    .zip(chunk)
-                    .all(|(a, b)| a.to_f64().to_bits() == b.to_f64().to_bits())
-            {
+        let mut scales = self.scales.iter_mut();
+        for (index, (chunk, codes)) in values.chunks(block).zip(self.codes.chunks_mut(code_bytes)).enumerate() {
+            let slot = scales.next();
+            let before = before.map(|before| &before[index * block..index * block + chunk.len()]);
+            let unchanged = |before: Option<&[T]>| before.is_some_and(|before| same_bits(before, chunk));
+            let (chunk, absmax, changed) = match (T::as_f32(chunk), before.and_then(T::as_f32)) {
+                // the change and the largest magnitude in one pass over the block
+                (Some(chunk), Some(before)) if scaled => {
+                    let (absmax, changed) = codec::absmax_bits_and_change(chunk, before);
+                    (chunk, absmax, changed)
+                }
+                (Some(chunk32), _) => {
+                    (chunk32, if scaled { codec::absmax_bits(chunk32) } else { 0 }, !unchanged(before))
+                }
+                (None, _) => {
+                    for (f, &v) in floats.iter_mut().zip(chunk) {
+                        *f = v.to_f32();
+                    }
+                    let floats = &floats[..chunk.len()];
+                    (floats, if scaled { codec::absmax_bits(floats) } else { 0 }, !unchanged(before))
+                }
+            };
+            if !changed {
                 continue;
             }
-            let floats = &mut floats[..chunk.len()];
-            for (f, &v) in floats.iter_mut().zip(chunk) {
-                *f = v.to_f64() as f32;
+            let scale = codec::block_scale(absmax, self.format == StateFormat::Fp8);
+            match self.format {
+                StateFormat::Int8 => codec::encode_8bit(level, search_8bit(self.signed), chunk, scale, codes),
+                StateFormat::Int4 => codec::encode_4bit(level, search_4bit(self.signed), chunk, scale, codes),
+                StateFormat::Fp8 => codec::encode_fp8(chunk, scale, codes),
+                StateFormat::BFloat16 | StateFormat::Native => codec::encode_bf16(chunk, codes),
             }
-            let codes = &mut self.codes[self.format.code_bytes(start)..];
-            let scale = encode_block(self.format, self.signed, floats, codes);
-            if let Some(slot) = self.scales.get_mut(index) {
+            if let Some(slot) = slot {
                 *slot = scale;
             }
         }
     }
 }
 
-fn decode_block(format: StateFormat, signed: bool, codes: &[u8], scale: f32, out: &mut [f32]) {
-    match format {
-        StateFormat::Int8 => codec::decode_8bit(signed, codes, scale, out),
-        StateFormat::Int4 => codec::decode_4bit(signed, codes, scale, out),
-        StateFormat::Fp8 => codec::decode_fp8(codes, scale, out),
-        StateFormat::BFloat16 | StateFormat::Native => {
-            for (v, pair) in out.iter_mut().zip(codes.chunks_exact(2)) {
-                *v = codec::from_bf16(u16::from_le_bytes([pair[0], pair[1]]));
-            }
-        }
+/// A decoding, as one call for [`at_level`]'s clones.
+struct Decode<'a, 'b, T> {
+    level: SimdLevel,
+    blocks: PackedRef<'a>,
+    out: &'b mut [T],
+}
+
+impl<T: Element> Call for Decode<'_, '_, T> {
+    #[inline(always)]
+    fn call(self) {
+        self.blocks.decode_here(self.level, self.out);
     }
 }
 
-fn encode_block(format: StateFormat, signed: bool, values: &[f32], codes: &mut [u8]) -> f32 {
+/// Decodes into float32s, the format chosen once and the block loop within it.
+#[inline(always)]
+fn decode_f32(level: SimdLevel, blocks: PackedRef<'_>, out: &mut [f32]) {
+    let PackedRef { format, signed, codes, scales } = blocks;
+    let block = format.block_size();
+    let chunks = out.chunks_mut(block).zip(scales);
     match format {
-        StateFormat::Int8 => codec::encode_8bit(signed, values, codes),
-        StateFormat::Int4 => codec::encode_4bit(signed, values, codes),
-        StateFormat::Fp8 => codec::encode_fp8(values, codes),
-        StateFormat::BFloat16 | StateFormat::Native => {
-            for (pair, &v) in codes.chunks_exact_mut(2).zip(values) {
-                pair.copy_from_slice(&codec::to_bf16(v).to_le_bytes());
+        StateFormat::Int8 => {
+            for ((chunk, &scale), codes) in chunks.zip(codes.chunks(block)) {
+                codec::decode_8bit(level, signed, codes, scale, chunk);
             }
-            1.0
         }
+        StateFormat::Int4 => {
+            let map = map_4bit(signed);
+            for ((chunk, &scale), codes) in chunks.zip(codes.chunks(block / 2)) {
+                codec::decode_4bit(level, map, codes, scale, chunk);
+            }
+        }
+        StateFormat::Fp8 => {
+            for ((chunk, &scale), codes) in chunks.zip(codes.chunks(block)) {
+                codec::decode_fp8(level, codes, scale, chunk);
+            }
+        }
+        StateFormat::BFloat16 | StateFormat::Native => codec::decode_bf16(codes, out),
     }
+}
+
+/// An encoding, as one call for [`at_level`]'s clones.
+struct Encode<'a, 'b, T> {
+    level: SimdLevel,
+    blocks: PackedMut<'a>,
+    values: &'b [T],
+    before: Option<&'b [T]>,
+}
+
+impl<T: Element> Call for Encode<'_, '_, T> {
+    #[inline(always)]
+    fn call(mut self) {
+        self.blocks.encode_changed_here(self.level, self.values, self.before);
+    }
+}
+
+/// Whether two runs of values are the same bits, without an early exit (so it vectorises).
+#[inline(always)]
+fn same_bits<T: Element>(a: &[T], b: &[T]) -> bool {
+    if let (Some(a), Some(b)) = (T::as_f32(a), T::as_f32(b)) {
+        return a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits())) == 0;
+    }
+    a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x.bits() ^ y.bits())) == 0
 }

@@ -50,6 +50,18 @@ pub(crate) fn map_8bit(signed: bool) -> &'static [f32; 256] {
     cell.get_or_init(|| dynamic_map(signed, 7, 8).try_into().unwrap_or([0.0; 256]))
 }
 
+/// The 8-bit map's entries as four planes of bytes: `planes[p][e]` is byte `p` (little-endian)
+/// of entry `e`'s bits, for lookups that permute bytes (`vector::avx512::decode_8bit_vbmi`).
+pub(crate) fn map_8bit_planes(signed: bool) -> &'static [[u8; 256]; 4] {
+    static SIGNED: OnceLock<[[u8; 256]; 4]> = OnceLock::new();
+    static UNSIGNED: OnceLock<[[u8; 256]; 4]> = OnceLock::new();
+    let cell = if signed { &SIGNED } else { &UNSIGNED };
+    cell.get_or_init(|| {
+        let map = map_8bit(signed);
+        core::array::from_fn(|p| core::array::from_fn(|e| map[e].to_bits().to_le_bytes()[p]))
+    })
+}
+
 /// The 16-entry maps of the 4-bit format: signed, a dynamic map with three exponent bits;
 /// unsigned, `linspace(0, 1, 17)` without its zero.
 pub(crate) fn map_4bit(signed: bool) -> &'static [f32; 16] {

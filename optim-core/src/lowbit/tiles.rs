@@ -4,6 +4,7 @@
 
 use super::{PackedMut, PackedRef};
 use crate::factored::Factors;
+use crate::simd::{Call, at_level};
 use crate::{Element, MAX_REDUCTIONS, MAX_STATES, Rule, SimdLevel};
 
 /// Elements per tile: one block of the widest format, two of 4-bit; every chunk boundary of a
@@ -24,7 +25,8 @@ impl<T: Element> Buffers<T> {
 
 /// The update pass over a chunk that starts on a tile boundary: `dense` holds the chunk's slices
 /// of the states kept in the element type (empty for packed or absent ones), `packed` the
-/// chunk's blocks of the packed ones.
+/// chunk's blocks of the packed ones. The whole loop runs in one of [`at_level`]'s clones, so
+/// decoding and coding are inlined into it rather than dispatched tile by tile.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply_tiles<R: Rule, T: Element>(
     level: SimdLevel,
@@ -35,42 +37,62 @@ pub(crate) fn apply_tiles<R: Rule, T: Element>(
     dense: &mut [&mut [T]],
     packed: &mut [Option<PackedMut<'_>>],
 ) {
-    let mut buffers = Buffers::<T>::new();
-    let count = dense.len().min(MAX_STATES);
-    let mut start = 0;
-    while start < param.len() {
-        let end = (start + TILE).min(param.len());
-        let n = end - start;
-        for (k, slot) in packed.iter().enumerate().take(count) {
-            if let Some(blocks) = slot {
-                blocks.as_ref().from(start).decode(&mut buffers.values[k][..n]);
-                buffers.before[k][..n].copy_from_slice(&buffers.values[k][..n]);
+    at_level(level, ApplyTiles::<R, T> { level, prep, factors, param, grad, dense, packed });
+}
+
+/// [`apply_tiles`]'s arguments.
+struct ApplyTiles<'a, 'b, 'c, 'd, R: Rule, T> {
+    level: SimdLevel,
+    prep: &'a R::Prep,
+    factors: &'a Factors<'b, T>,
+    param: &'a mut [T],
+    grad: &'a [T],
+    dense: &'a mut [&'c mut [T]],
+    packed: &'a mut [Option<PackedMut<'d>>],
+}
+
+impl<R: Rule, T: Element> Call for ApplyTiles<'_, '_, '_, '_, R, T> {
+    #[inline(always)]
+    fn call(self) {
+        let ApplyTiles { level, prep, factors, param, grad, dense, packed } = self;
+        let here = level.effective();
+        let mut buffers = Buffers::<T>::new();
+        let count = dense.len().min(MAX_STATES);
+        let mut start = 0;
+        while start < param.len() {
+            let end = (start + TILE).min(param.len());
+            let n = end - start;
+            for (k, slot) in packed.iter().enumerate().take(count) {
+                if let Some(blocks) = slot {
+                    blocks.as_ref().from(start).decode_here(here, &mut buffers.values[k][..n]);
+                    buffers.before[k][..n].copy_from_slice(&buffers.values[k][..n]);
+                }
             }
-        }
-        {
-            let mut slices: [&mut [T]; MAX_STATES] = Default::default();
-            for (k, ((slice, tensor), values)) in
-                slices.iter_mut().zip(dense.iter_mut()).zip(buffers.values.iter_mut()).enumerate().take(count)
             {
-                *slice = if packed.get(k).is_some_and(Option::is_some) {
-                    &mut values[..n]
-                } else if tensor.is_empty() {
-                    &mut []
-                } else {
-                    &mut tensor[start..end]
-                };
+                let mut slices: [&mut [T]; MAX_STATES] = Default::default();
+                for (k, ((slice, tensor), values)) in
+                    slices.iter_mut().zip(dense.iter_mut()).zip(buffers.values.iter_mut()).enumerate().take(count)
+                {
+                    *slice = if packed.get(k).is_some_and(Option::is_some) {
+                        &mut values[..n]
+                    } else if tensor.is_empty() {
+                        &mut []
+                    } else {
+                        &mut tensor[start..end]
+                    };
+                }
+                let grad = grad.get(start..end).unwrap_or_default();
+                let factors = factors.advanced(start);
+                R::apply_factored(level, prep, &factors, &mut param[start..end], grad, &mut slices[..count]);
             }
-            let grad = grad.get(start..end).unwrap_or_default();
-            let factors = factors.advanced(start);
-            R::apply_factored(level, prep, &factors, &mut param[start..end], grad, &mut slices[..count]);
-        }
-        for (k, slot) in packed.iter_mut().enumerate().take(count) {
-            if let Some(blocks) = slot {
-                let (_, mut rest) = blocks.reborrow().split_at(start);
-                rest.encode_changed(&buffers.values[k][..n], Some(&buffers.before[k][..n]));
+            for (k, slot) in packed.iter_mut().enumerate().take(count) {
+                if let Some(blocks) = slot {
+                    let (_, mut rest) = blocks.reborrow().split_at(start);
+                    rest.encode_changed_here(here, &buffers.values[k][..n], Some(&buffers.before[k][..n]));
+                }
             }
+            start = end;
         }
-        start = end;
     }
 }
 
@@ -103,7 +125,7 @@ pub(crate) fn reduce_tiles<R: Rule, T: Element>(
         for (k, slot) in packed.iter().enumerate().take(count) {
             if let Some(blocks) = slot {
                 let tile_len = (skip + n).div_ceil(blocks.format.block_size()) * blocks.format.block_size();
-                blocks.from(tile_start).decode(&mut buffers.values[k][..tile_len.min(TILE)]);
+                blocks.from(tile_start).decode(level, &mut buffers.values[k][..tile_len.min(TILE)]);
             }
         }
         let mut slices: [&[T]; MAX_STATES] = Default::default();
@@ -218,6 +240,7 @@ fn sparse_runs<R: Rule, T: Element>(
     packed: &mut [Option<PackedMut<'_>>],
 ) {
     let Some(values) = grad.values().as_slice() else { return };
+    let level = SimdLevel::detected();
     let mut buffers = Buffers::<T>::new();
     let count = dense.len().min(MAX_STATES);
     for (at, from, len) in grad.runs(row_len) {
@@ -229,7 +252,7 @@ fn sparse_runs<R: Rule, T: Element>(
             let skip = first - tile_start;
             for (k, slot) in packed.iter().enumerate().take(count) {
                 if let Some(blocks) = slot {
-                    blocks.as_ref().from(tile_start).decode(&mut buffers.values[k][..tile_end - tile_start]);
+                    blocks.as_ref().from(tile_start).decode(level, &mut buffers.values[k][..tile_end - tile_start]);
                     buffers.before[k][..tile_end - tile_start]
                         .copy_from_slice(&buffers.values[k][..tile_end - tile_start]);
                 }
@@ -255,7 +278,7 @@ fn sparse_runs<R: Rule, T: Element>(
                     let (_, mut rest) = blocks.reborrow().split_at(tile_start);
                     let (values, before) =
                         (&buffers.values[k][..tile_end - tile_start], &buffers.before[k][..tile_end - tile_start]);
-                    rest.encode_changed(values, Some(before));
+                    rest.encode_changed(level, values, Some(before));
                 }
             }
             done += n;
@@ -273,6 +296,7 @@ pub(crate) fn matrix_inputs_tiles<R: Rule, T: Element>(
     packed: &[Option<PackedMut<'_>>],
     inputs: &mut [&mut [T]],
 ) {
+    let level = SimdLevel::detected();
     let mut buffers = Buffers::<T>::new();
     let count = dense.len().min(MAX_STATES);
     let mut start = 0;
@@ -281,7 +305,7 @@ pub(crate) fn matrix_inputs_tiles<R: Rule, T: Element>(
         let n = end - start;
         for (k, slot) in packed.iter().enumerate().take(count) {
             if let Some(blocks) = slot {
-                blocks.as_ref().from(start).decode(&mut buffers.values[k][..n]);
+                blocks.as_ref().from(start).decode(level, &mut buffers.values[k][..n]);
             }
         }
         let mut slices: [&[T]; MAX_STATES] = Default::default();

@@ -42,15 +42,36 @@ pub mod sealed {
         fn from_f32(value: f32) -> Self;
         /// The Frobenius norm of `values`, in `f64`.
         fn frobenius(values: &[Self]) -> f64;
+        /// `values` as `f32`s when `Self` is `f32` (the compact state formats code `f32`
+        /// values in place, and `f64` ones through a buffer).
+        fn as_f32(values: &[Self]) -> Option<&[f32]>;
+        /// The same, mutable.
+        fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]>;
+        /// The bit pattern, widened to 64 bits.
+        fn bits(self) -> u64;
     }
 
     impl Sealed for f32 {
         const IS_F32: bool = true;
+        #[inline(always)]
         fn to_f32(self) -> f32 {
             self
         }
+        #[inline(always)]
         fn from_f32(value: f32) -> Self {
             value
+        }
+        #[inline(always)]
+        fn as_f32(values: &[Self]) -> Option<&[f32]> {
+            Some(values)
+        }
+        #[inline(always)]
+        fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]> {
+            Some(values)
+        }
+        #[inline(always)]
+        fn bits(self) -> u64 {
+            u64::from(self.to_bits())
         }
         /// Squares and sums in `f64`: each square is exact there and no `f32` value overflows,
         /// so the result is the norm correctly rounded to well below `f32`'s precision.
@@ -61,11 +82,25 @@ pub mod sealed {
 
     impl Sealed for f64 {
         const IS_F32: bool = false;
+        #[inline(always)]
         fn to_f32(self) -> f32 {
             self as f32
         }
+        #[inline(always)]
         fn from_f32(value: f32) -> Self {
             f64::from(value)
+        }
+        #[inline(always)]
+        fn as_f32(_: &[Self]) -> Option<&[f32]> {
+            None
+        }
+        #[inline(always)]
+        fn as_f32_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+            None
+        }
+        #[inline(always)]
+        fn bits(self) -> u64 {
+            self.to_bits()
         }
         /// faer's scaled norm: no overflow or underflow in the squares.
         fn frobenius(values: &[Self]) -> f64 {
