@@ -16,7 +16,10 @@
 //! time and of CPU time over all threads, which on a busy machine is the steadier figure),
 //! `--only codec|step` (one of the two tables), `--level NAME` (the codec table at that level
 //! only, e.g. for a profiler), `--formats LIST` (only those formats, by prefix: `native,int8`),
-//! `--quick` (1M parameters: a smoke test, and a step whose data stays in cache).
+//! `--quick` (1M parameters: a smoke test, and a step whose data stays in cache),
+//! `--exhaustive` (instead of timing: every one of the 2^32 float32s through each lookup table
+//! against torchao's search, which the test suite checks only where a code can change; exits
+//! with an error on any difference).
 
 #[path = "../benches/kernels/machine.rs"]
 mod machine;
@@ -54,6 +57,7 @@ fn options() -> Result<Options, String> {
             "--reps" => options.reps = machine::count_argument(&mut args, "--reps")?,
             "--only" => options.only = Some(args.next().ok_or("--only needs codec or step")?),
             "--quick" => options.quick = true,
+            "--exhaustive" => {}
             "--formats" => options.formats = Some(args.next().ok_or("--formats needs a list such as native,int8")?),
             "--level" => {
                 let name = args.next().ok_or("--level needs a level's name")?;
@@ -252,6 +256,16 @@ fn step_table(options: &Options) -> Result<(), rayon::ThreadPoolBuildError> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = options().map_err(|message| format!("bench_codec: {message}"))?;
     println!("CPU: {} (widest level {:?}).\n", machine::cpu_model(), SimdLevel::detected());
+    if std::env::args().any(|arg| arg == "--exhaustive") {
+        let mismatches = lowbit_bench::exhaustive_mismatches();
+        for (map, wrong) in &mismatches {
+            println!("{map}: {wrong} of 2^32 float32s coded otherwise than torchao's search");
+        }
+        if mismatches.iter().any(|(_, wrong)| *wrong != 0) {
+            return Err("the lookup tables differ from torchao's search".into());
+        }
+        return Ok(());
+    }
     let only = options.only.as_deref();
     if only.is_none_or(|o| o == "codec") {
         codec_table(&options);

@@ -30,3 +30,9 @@ pub fn encode(level: SimdLevel, packed: &mut PackedCodes, values: &[f32]) {
 pub fn decode(level: SimdLevel, packed: &PackedCodes, out: &mut [f32]) {
     packed.0.view().decode(level, out);
 }
+
+/// For each lookup table, how many of all 2^32 float32s it codes otherwise than torchao's
+/// search (0 each: `bench_codec --exhaustive`).
+pub fn exhaustive_mismatches() -> Vec<(&'static str, usize)> {
+    super::search::exhaustive_mismatches()
+}

@@ -202,22 +202,48 @@ pub(crate) fn search_4bit(signed: bool) -> &'static Search {
     cell.get_or_init(|| Search::build(map_4bit(signed)))
 }
 
+/// A map's name, its table, and torchao's search over it.
+type Case = (&'static str, &'static Search, fn(f32) -> u8);
+
+/// Each map with its table.
+fn cases() -> [Case; 4] {
+    [
+        ("8-bit signed", search_8bit(true), |x| nearest(map_8bit(true), x)),
+        ("8-bit unsigned", search_8bit(false), |x| nearest(map_8bit(false), x)),
+        ("4-bit signed", search_4bit(true), |x| nearest(map_4bit(true), x)),
+        ("4-bit unsigned", search_4bit(false), |x| nearest(map_4bit(false), x)),
+    ]
+}
+
+/// For each map, how many of all 2^32 float32s the table codes otherwise than torchao's search
+/// (a minute with `--release` on two cores, too long for the test suite, whose test checks
+/// every pattern where a code can change: `cargo run --release --example bench_codec --
+/// --exhaustive` runs this).
+pub(crate) fn exhaustive_mismatches() -> Vec<(&'static str, usize)> {
+    use rayon::prelude::*;
+    cases()
+        .into_iter()
+        .map(|(name, search, reference)| {
+            let wrong = (0..=u32::MAX >> 16)
+                .into_par_iter()
+                .map(|high| {
+                    (0..=u16::MAX)
+                        .filter(|&low| {
+                            let x = f32::from_bits((high << 16) | u32::from(low));
+                            let expected = reference(x);
+                            search.code(x) != expected || (name.starts_with('4') && search.code_4bit(x) != expected)
+                        })
+                        .count()
+                })
+                .sum::<usize>();
+            (name, wrong)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A map's name, its table, and torchao's search over it.
-    type Case = (&'static str, &'static Search, fn(f32) -> u8);
-
-    /// Each map with its table.
-    fn cases() -> [Case; 4] {
-        [
-            ("8-bit signed", search_8bit(true), |x| nearest(map_8bit(true), x)),
-            ("8-bit unsigned", search_8bit(false), |x| nearest(map_8bit(false), x)),
-            ("4-bit signed", search_4bit(true), |x| nearest(map_4bit(true), x)),
-            ("4-bit unsigned", search_4bit(false), |x| nearest(map_4bit(false), x)),
-        ]
-    }
 
     /// Every bit pattern where either side's code can change: 256 patterns either side of each
     /// of the table's bucket boundaries and thresholds (which include every threshold of the
@@ -255,47 +281,6 @@ mod tests {
                 if name.starts_with('4') {
                     assert_eq!(search.code_4bit(x), reference(x), "{name}, by thresholds: {x:e} ({bits:#010x})");
                 }
-            }
-        }
-    }
-
-    /// All 2^32 float32s, each map: a minute or so with `--release` on two cores, far longer
-    /// unoptimised, hence ignored by default:
-    /// `cargo test --release -p optim-core --lib every_float32 -- --ignored`.
-    #[test]
-    #[ignore]
-    fn the_table_gives_torchaos_code_for_every_float32() {
-        use rayon::prelude::*;
-        for (name, search, reference) in cases() {
-            let wrong = (0..=u32::MAX >> 16)
-                .into_par_iter()
-                .map(|high| {
-                    (0..=u16::MAX)
-                        .filter(|&low| {
-                            let x = f32::from_bits((high << 16) | u32::from(low));
-                            let expected = reference(x);
-                            search.code(x) != expected || (name.starts_with('4') && search.code_4bit(x) != expected)
-                        })
-                        .count()
-                })
-                .sum::<usize>();
-            assert_eq!(wrong, 0, "{name}");
-        }
-    }
-}
-#[cfg(test)]
-mod stats {
-    #[test]
-    fn stats() {
-        for signed in [true, false] {
-            for s in [super::search_8bit(signed), super::search_4bit(signed)] {
-                println!(
-                    "floor {:e} offset {} shift {} entries {}",
-                    f32::from_bits(s.floor),
-                    s.offset,
-                    s.shift,
-                    s.entries.len()
-                );
             }
         }
     }
