@@ -20,6 +20,11 @@
 //! version), with `Throughput` the bytes of its read-only reduction passes plus its update pass
 //! (`kernels/zoo_cases.rs`).
 //!
+//! Every state format (`optim::StateFormat`) has a group `format/<name>` of Adam's `step` with its
+//! states in that format, with `Throughput` the bytes that format must move (param and gradient as
+//! above, each state read and written as its codes plus its blocks' f32 scales; a tensor too small
+//! for a block format keeps f32 state and is counted so; `kernels/formats.rs`).
+//!
 //! `cargo bench --bench kernels` runs it all in about 8 minutes on a 2-core machine (the naive
 //! version at 16M overruns its second of measurement: criterion says so and carries on);
 //! `cargo test --benches` runs each benchmark once, on smaller sizes. `benches/RESULTS.md` has
@@ -29,6 +34,8 @@
 mod cases;
 #[path = "kernels/fixture.rs"]
 mod fixture;
+#[path = "kernels/formats.rs"]
+mod formats;
 #[path = "kernels/naive.rs"]
 mod naive;
 #[path = "kernels/probe.rs"]
@@ -42,7 +49,8 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput
 use optim::{Rule, SimdLevel};
 
 use crate::cases::Visit;
-use crate::fixture::{Kernel, NaiveRun, Shape, Step, bytes_per_element};
+use crate::fixture::{Kernel, NaiveRun, Shape, Step, bytes_per_element, present_states, step_params};
+use crate::formats::{FORMATS, bytes_per_param};
 use crate::naive::Naive;
 use crate::probe::{Loop, Probe};
 use crate::zoo_cases::{Bytes, VisitZoo};
@@ -138,6 +146,22 @@ impl VisitZoo for Bench<'_> {
     }
 }
 
+/// Adam's step with its states in each format, one group per format.
+fn state_formats(c: &mut Criterion, shapes: &[Shape]) {
+    let hyper = optim::builtins::Adam::hyper();
+    let states = present_states::<optim::builtins::Adam>(&hyper);
+    for format in FORMATS {
+        for &shape in shapes {
+            let mut group = group(c, &format!("format/{}", format.name()), shape);
+            let bytes = bytes_per_param(format, states, shape.len) * shape.elements() as f64;
+            group.throughput(Throughput::BytesDecimal(bytes.round() as u64));
+            let mut step = Step::<optim::builtins::Adam>::with_format(hyper, step_params(shape), format);
+            group.bench_function(BenchmarkId::new("Adam", shape.label()), |b| b.iter(|| step.run()));
+            group.finish();
+        }
+    }
+}
+
 fn main() {
     let shapes: &[Shape] = if test_mode() { &TEST_SHAPES } else { &SHAPES };
     let mut c = Criterion::default()
@@ -148,5 +172,6 @@ fn main() {
     bandwidth(&mut c, shapes);
     cases::builtins(&mut Bench { c: &mut c, shapes });
     zoo_cases::zoo(&mut Bench { c: &mut c, shapes });
+    state_formats(&mut c, shapes);
     c.final_summary();
 }

@@ -4,7 +4,9 @@
 //! the same run's bandwidth probes, the 1000 × 4096 many-tensor step against the 16M one, and the
 //! time of a step over one tensor of 1K elements; then every zoo rule's `Optimizer::step()` at
 //! 16M against the time its bytes need at the probes' speed (its read-only passes at the `read`
-//! probe's, its update at the `rmw` probe's with the same streams).
+//! probe's, its update at the `rmw` probe's with the same streams); then Adam's and AdamW's step
+//! at 16M with their states in each `StateFormat`, against the bytes that format must move, with
+//! the states' bytes per parameter (`state_bytes()` and a counting allocator's peak).
 //!
 //! ```text
 //! cargo run --release --example bench_table                       # rayon's global pool
@@ -22,12 +24,16 @@
 mod cases;
 #[path = "../benches/kernels/fixture.rs"]
 mod fixture;
+#[path = "../benches/kernels/formats.rs"]
+mod formats;
 #[path = "../benches/kernels/machine.rs"]
 mod machine;
 #[path = "../benches/kernels/naive.rs"]
 mod naive;
 #[path = "../benches/kernels/probe.rs"]
 mod probe;
+#[path = "bench_table/state_formats.rs"]
+mod state_formats;
 #[path = "../benches/kernels/zoo_cases.rs"]
 mod zoo_cases;
 
@@ -39,7 +45,11 @@ use crate::cases::Visit;
 use crate::fixture::{Kernel, NaiveRun, Shape, Step, bytes_per_element};
 use crate::naive::Naive;
 use crate::probe::{Loop, Probe};
+use crate::state_formats::{Counting, FormatRow, MeasureFormats};
 use crate::zoo_cases::{Bytes, VisitZoo};
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 struct Options {
     threads: Option<Vec<usize>>,
@@ -125,6 +135,7 @@ struct Run {
     bandwidth: Vec<(Loop, f64, f64)>,
     rows: Vec<Row>,
     zoo: Vec<ZooRow>,
+    formats: Vec<FormatRow>,
 }
 
 impl Run {
@@ -154,7 +165,13 @@ impl Run {
             .collect();
         let zoo =
             (0..first.zoo.len()).map(|i| ZooRow { step: over(&|r| r.zoo[i].step), ..first.zoo[i].clone() }).collect();
-        Run { threads: first.threads, bandwidth, rows, zoo }
+        let formats = state_formats::median_rows(&rounds.iter().map(|r| &r.formats[..]).collect::<Vec<_>>());
+        Run { threads: first.threads, bandwidth, rows, zoo, formats }
+    }
+
+    /// A probe's GB/s on the pool.
+    fn pool_probe(&self, kind: Loop) -> f64 {
+        self.probe(kind).1
     }
 
     /// Seconds the bytes of `bytes` × `elements` need at this run's pool probes: the read-only
@@ -253,7 +270,10 @@ fn measure(large: Shape, many: Shape, reps: usize) -> Run {
     cases::builtins(&mut visitor);
     let mut zoo = MeasureZoo { large, reps, rows: Vec::new() };
     zoo_cases::zoo(&mut zoo);
-    Run { threads: rayon::current_num_threads(), bandwidth, rows: visitor.rows, zoo: zoo.rows }
+    let mut formats = MeasureFormats { large, reps, rows: Vec::new() };
+    formats::rules(&mut formats);
+    let threads = rayon::current_num_threads();
+    Run { threads, bandwidth, rows: visitor.rows, zoo: zoo.rows, formats: formats.rows }
 }
 
 fn plural(threads: usize) -> &'static str {
@@ -337,6 +357,8 @@ fn markdown(rounds: &[Run], large: Shape, many: Shape) {
         );
     }
     println!();
+    let rounds: Vec<&[FormatRow]> = rounds.iter().map(|r| &r.formats[..]).collect();
+    state_formats::markdown(&run.formats, &rounds, large, t, &|kind| run.pool_probe(kind));
 }
 
 fn json(runs: &[Vec<Run>], large: Shape, many: Shape) {
@@ -388,6 +410,7 @@ fn json(runs: &[Vec<Run>], large: Shape, many: Shape) {
                 "bandwidth": bandwidth,
                 "rules": rows,
                 "zoo": zoo,
+                "state_formats": state_formats::json(&run.formats, large, &|kind| run.pool_probe(kind)),
             })
         })
         .collect();

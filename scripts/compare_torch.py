@@ -18,11 +18,19 @@ parameter of each of 1024 x 1024, 4096 x 1024 and the transformer-block matrices
 in float32, plus torch's float32 ``X @ X.T`` for X 1024 x 1024 in GFLOP/s. Ours are printed beside
 them only when ``--ours FILE`` names a JSON of our Muon step, read by ``our_muon_figures``.
 
+After the main table, or alone with ``--formats``: AdamW with compact state beside torchao's
+``AdamW8bit``, ``AdamW4bit`` and ``AdamWFp8`` on CPU (and torch's fused AdamW for float32 state)
+on one 16M float32 parameter, ours from the same ``bench_table --json`` (its ``state_formats``);
+torchao's step is compiled by ``torch.compile`` on its first call, so the first ``LOWBIT_WARMUP``
+steps are left out of the timing (the first one's time is printed). Where torchao cannot be
+imported, it says so and skips that table.
+
 Usage::
 
     python3 scripts/compare_torch.py                  # 1 and 2 threads
     python3 scripts/compare_torch.py --threads 1,2,4 --reps 9
     python3 scripts/compare_torch.py --ours results.json   # reuse a saved bench_table --json
+    python3 scripts/compare_torch.py --formats              # torchao's low-bit AdamW beside ours alone
     python3 scripts/compare_torch.py --clip --threads 2     # clipping, beside bench_reduce
     python3 scripts/compare_torch.py --muon                 # torch's Muon alone
     python3 scripts/compare_torch.py --muon --ours muon.json   # beside ours
@@ -91,6 +99,105 @@ def run_ours(example, args):
 
 def our_figures(args):
     return run_ours("bench_table", args)
+
+
+# Our state format -> torchao's optimizer with that state (None: torch's own AdamW, float32 state;
+# "": none to compare with). torchao's block sizes are ours: 256, 128 for 4-bit, 256 for float8.
+LOWBIT = {"native": None, "bfloat16": "", "int8": "AdamW8bit", "int4": "AdamW4bit", "fp8": "AdamWFp8"}
+LOWBIT_WARMUP = 3  # the first step compiles (tens of seconds); the next ones settle the caches
+
+
+def import_torchao():
+    """torchao's optimizers module, or None (having said why)."""
+    try:
+        import torchao.optim as optimizers  # noqa: PLC0415 - optional dependency
+
+        return optimizers
+    except Exception as error:  # ImportError, or an install that does not match torch
+        print(f"compare_torch: torchao is not importable ({type(error).__name__}: {error}); skipping its table.")
+        print("Install it with `pip install torchao` to compare (its CPU path compiles with torch.compile,")
+        print("which needs a C++ compiler).\n")
+        return None
+
+
+def state_bytes(optimizer):
+    """Bytes of every state tensor of `optimizer`, the inner tensors of torchao's subclasses
+    (codes, scales, the lookup table) counted as stored."""
+    total = 0
+    for state in optimizer.state.values():
+        for value in state.values():
+            if hasattr(value, "__tensor_flatten__"):
+                names, _ = value.__tensor_flatten__()
+                total += sum(getattr(value, name).nbytes for name in names)
+            elif hasattr(value, "nbytes"):
+                total += value.nbytes
+    return total
+
+
+def time_lowbit(torch, label, make, length, reps):
+    """(median seconds per step, state bytes per parameter, seconds of the first step) of the
+    optimizer `make(params)` (called `label`) over one float32 parameter of `length`, or None."""
+    generator = torch.Generator().manual_seed(0)
+    param = torch.nn.Parameter(torch.rand(length, generator=generator) + 0.5)
+    param.grad = (torch.rand(length, generator=generator) - 0.5) * 1e-2
+    try:
+        optimizer = make([param])
+        with torch.no_grad():
+            started = time.perf_counter()
+            optimizer.step()
+            first = time.perf_counter() - started
+            for _ in range(LOWBIT_WARMUP - 1):
+                optimizer.step()
+            times = []
+            for _ in range(reps):
+                started = time.perf_counter()
+                optimizer.step()
+                times.append(time.perf_counter() - started)
+    except Exception as error:  # a failed compile raises whatever the compiler's wrapper raises
+        print(f"torch {label}: {type(error).__name__}: {error}", file=sys.stderr)
+        return None
+    return statistics.median(times), state_bytes(optimizer) / length, first
+
+
+def lowbit_table(torch, ours, args):
+    """AdamW with each of our state formats beside torchao's optimizer with the same state."""
+    optimizers = import_torchao()
+    if optimizers is None:
+        return
+    import torchao  # noqa: PLC0415 - importable, as torchao.optim was
+
+    length = ours["large"]["len"]
+    label = f"{length >> 20}M" if length % (1 << 20) == 0 else str(length)
+    print(f"### State formats: torchao {torchao.__version__} (PyTorch {torch.__version__}) beside optim "
+          f"({ours['cpu']}, {ours['simd']} clones)\n")
+    print(f"AdamW, one {label} float32 parameter, defaults; milliseconds per step (median of {args.reps}, after "
+          f"{LOWBIT_WARMUP} untimed steps, the first compiling torchao's step); `÷` is torch's time over ours "
+          "(above 1: ours is faster); state bytes per parameter as stored (codes and scales).\n")
+    print("| format | threads | torch | torch ms | optim ms | ÷ | torch state B/param | optim state B/param | "
+          "torch first step |")
+    print("|---|--:|---|--:|--:|--:|--:|--:|--:|")
+    for run in ours["runs"]:
+        threads = run["threads"]
+        torch.set_num_threads(threads)
+        # inductor's C++ kernels are compiled for the thread count of the moment: compile anew
+        torch._dynamo.reset()
+        mine = {row["format"]: row for row in run.get("state_formats", []) if row["rule"] == "AdamW"}
+        for fmt, name in LOWBIT.items():
+            row = mine.get(fmt)
+            label = {None: "AdamW fused", "": "—"}.get(name, name)
+            make = (lambda p: torch.optim.AdamW(p, fused=True)) if name is None else getattr(optimizers, name, None)
+            measured = time_lowbit(torch, label, make, length, args.reps) if name != "" else None
+            torch_s, torch_state, first = measured if measured else (None, None, None)
+            ours_s = row["step_s"] if row else None
+            cells = [label, milliseconds(torch_s), milliseconds(ours_s),
+                     "—" if ours_s is None else ratio(torch_s, ours_s),
+                     "—" if torch_state is None else f"{torch_state:.3f}",
+                     "—" if row is None else f"{row['state_bytes_per_param']:.3f}",
+                     "—" if first is None else f"{first:.1f} s"]
+            print(f"| {fmt} | {threads} | " + " | ".join(cells) + " |", flush=True)
+    print()
+    print(f"torch threads: torch.set_num_threads(n); ours: a rayon pool of n threads. OMP_NUM_THREADS="
+          f"{os.environ.get('OMP_NUM_THREADS', 'unset')}.")
 
 
 def time_steps(torch, optimizer, reps):
@@ -334,6 +441,8 @@ def main():
                         " with --muon, our Muon timings (see our_muon_figures)")
     parser.add_argument("--clip", action="store_true", help="gradient clipping with AdamW instead of every built-in")
     parser.add_argument("--muon", action="store_true", help="torch.optim.Muon (bf16 and f32 iteration) instead")
+    parser.add_argument("--formats", action="store_true",
+                        help="only the state formats: torchao's AdamW8bit/4bit/Fp8 beside ours")
     args = parser.parse_args()
 
     torch = import_torch()
@@ -344,6 +453,9 @@ def main():
         clip_table(torch, args)
         return
     ours = our_figures(args)
+    if args.formats:
+        lowbit_table(torch, ours, args)
+        return
     large, many = ours["large"], ours["many"]
     shapes = [
         ("large", f"{large['len'] >> 20}M" if large["len"] % (1 << 20) == 0 else str(large["len"])),
@@ -377,6 +489,8 @@ def main():
     print()
     print(f"torch threads: torch.set_num_threads(n); ours: a rayon pool of n threads. OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}.")
+    print()
+    lowbit_table(torch, ours, args)
 
 
 if __name__ == "__main__":

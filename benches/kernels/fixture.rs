@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use ndarray::{Array1, s};
-use optim::{MAX_STATES, Optimizer, Param, Rule, SimdLevel};
+use optim::{MAX_STATES, Optimizer, Param, Rule, SimdLevel, StateFormat};
 
 use crate::naive::Naive;
 
@@ -73,8 +73,12 @@ pub fn grad_value(i: usize) -> f32 {
 /// Bytes a step of `R` must move per element: 4 × (param read and written, gradient read, each
 /// present state read and written).
 pub fn bytes_per_element<R: Rule>(hyper: &R::Hyper) -> usize {
-    let present = (0..R::STATES.len()).filter(|&i| R::state_present(hyper, &[1 << 20], i)).count();
-    4 * (2 + 1 + 2 * present)
+    4 * (2 + 1 + 2 * present_states::<R>(hyper))
+}
+
+/// The states of `R` a large vector has with `hyper` (SGD without momentum has none).
+pub fn present_states<R: Rule>(hyper: &R::Hyper) -> usize {
+    (0..R::STATES.len()).filter(|&i| R::state_present(hyper, &[1 << 20], i)).count()
 }
 
 struct Tensor {
@@ -164,19 +168,40 @@ pub struct Step<R: Rule> {
     optimizer: Optimizer<R, f32>,
 }
 
+/// Parameters of `shape` with their gradients set.
+pub fn step_params(shape: Shape) -> Vec<Param<f32>> {
+    (0..shape.count)
+        .map(|t| {
+            let param = Param::new(staggered(2 * t, shape.len, param_value).into_dyn());
+            param.set_grad(staggered(2 * t + 1, shape.len, grad_value).into_dyn());
+            param
+        })
+        .collect()
+}
+
 impl<R: Rule> Step<R> {
     /// Parameters of `shape`, after one step so that state exists.
     pub fn new(hyper: R::Hyper, shape: Shape) -> Self {
-        let params: Vec<Param<f32>> = (0..shape.count)
-            .map(|t| {
-                let param = Param::new(staggered(2 * t, shape.len, param_value).into_dyn());
-                param.set_grad(staggered(2 * t + 1, shape.len, grad_value).into_dyn());
-                param
-            })
-            .collect();
+        Step::with_format(hyper, step_params(shape), StateFormat::Native)
+    }
+
+    /// An optimizer over `params` (from [`step_params`]) storing its states in `format`, after
+    /// one step so that state exists. Split from the parameters so that what the optimizer
+    /// allocates can be told from what they do.
+    pub fn with_format(hyper: R::Hyper, params: Vec<Param<f32>>, format: StateFormat) -> Self {
         let mut optimizer = Optimizer::new(params, hyper).expect("valid hyperparameters");
+        // the other benchmarks' optimizers stay exactly as they were built before formats existed
+        if format != StateFormat::Native {
+            optimizer.set_state_format(format).expect("a format for every state");
+        }
         optimizer.step().expect("valid step");
         Step { optimizer }
+    }
+
+    /// Bytes the states of every parameter occupy (`ParamState::state_bytes`).
+    pub fn state_bytes(&self) -> usize {
+        let states = (0..).map_while(|i| self.optimizer.state(0, i));
+        states.map(|state| state.state_bytes()).sum()
     }
 
     /// One `Optimizer::step()`.
