@@ -18,7 +18,8 @@
 //! `RAYON_NUM_THREADS`), `--reps N` (timings per figure and round, median kept; default 7),
 //! `--rounds N` (the whole measurement repeated, pool sizes interleaved; the median round is
 //! reported, with the range of the step's GB/s; default 3), `--quick` (1M and 100 × 4096 instead
-//! of 16M and 1000 × 4096, one round, for a smoke test), `--json`.
+//! of 16M and 1000 × 4096, one round, for a smoke test), `--formats-only` (the probes and the
+//! state formats table alone, as `scripts/compare_torch.py --formats` needs), `--json`.
 
 #[path = "../benches/kernels/cases.rs"]
 mod cases;
@@ -56,11 +57,12 @@ struct Options {
     reps: usize,
     rounds: usize,
     quick: bool,
+    formats_only: bool,
     json: bool,
 }
 
 fn options() -> Result<Options, String> {
-    let mut options = Options { threads: None, reps: 7, rounds: 3, quick: false, json: false };
+    let mut options = Options { threads: None, reps: 7, rounds: 3, quick: false, formats_only: false, json: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -71,6 +73,7 @@ fn options() -> Result<Options, String> {
                 options.quick = true;
                 options.rounds = 1;
             }
+            "--formats-only" => options.formats_only = true,
             "--json" => options.json = true,
             other => return Err(format!("unknown option {other}; see the example's doc comment")),
         }
@@ -254,8 +257,9 @@ impl VisitZoo for MeasureZoo {
 const PROBES: [Loop; 8] =
     [Loop::Read(1), Loop::Copy, Loop::Triad, Loop::Rmw(0), Loop::Rmw(1), Loop::Rmw(2), Loop::Rmw(3), Loop::Rmw(4)];
 
-/// One round of every figure, on the current rayon pool.
-fn measure(large: Shape, many: Shape, reps: usize) -> Run {
+/// One round of every figure (with `formats_only`, the probes and the state formats alone), on
+/// the current rayon pool.
+fn measure(large: Shape, many: Shape, reps: usize, formats_only: bool) -> Run {
     let level = SimdLevel::detected();
     let bandwidth = PROBES
         .into_iter()
@@ -267,9 +271,11 @@ fn measure(large: Shape, many: Shape, reps: usize) -> Run {
         })
         .collect();
     let mut visitor = Measure { large, many, reps, rows: Vec::new() };
-    cases::builtins(&mut visitor);
     let mut zoo = MeasureZoo { large, reps, rows: Vec::new() };
-    zoo_cases::zoo(&mut zoo);
+    if !formats_only {
+        cases::builtins(&mut visitor);
+        zoo_cases::zoo(&mut zoo);
+    }
     let mut formats = MeasureFormats { large, reps, rows: Vec::new() };
     formats::rules(&mut formats);
     let threads = rayon::current_num_threads();
@@ -282,8 +288,7 @@ fn plural(threads: usize) -> &'static str {
 
 fn markdown(rounds: &[Run], large: Shape, many: Shape) {
     let run = Run::median(rounds);
-    let (big, small, t) = (large.label(), many.label(), run.threads);
-    let best = format!("{:?}", SimdLevel::detected()).to_lowercase();
+    let (big, t) = (large.label(), run.threads);
     println!("### {t} thread{}\n", plural(t));
     let probes: Vec<String> = run
         .bandwidth
@@ -295,6 +300,20 @@ fn markdown(rounds: &[Run], large: Shape, many: Shape) {
         .collect();
     let unit = if t == 1 { "GB/s" } else { "GB/s (one thread / the pool)" };
     println!("Bandwidth probes at {big}, {unit}: {}.\n", probes.join(", "));
+    if !run.rows.is_empty() {
+        rules_table(&run, rounds, large, many);
+    }
+    if !run.zoo.is_empty() {
+        zoo_table(&run, large);
+    }
+    let rounds: Vec<&[FormatRow]> = rounds.iter().map(|r| &r.formats[..]).collect();
+    state_formats::markdown(&run.formats, &rounds, large, t, &|kind| run.pool_probe(kind));
+}
+
+/// The built-ins' table.
+fn rules_table(run: &Run, rounds: &[Run], large: Shape, many: Shape) {
+    let (big, small, t) = (large.label(), many.label(), run.threads);
+    let best = format!("{:?}", SimdLevel::detected()).to_lowercase();
     println!(
         "GB/s of the rule's bytes at {big}: naive, baseline and {best} clones on one thread, `step` \
          (`Optimizer::step()`) on {t} thread{}, median of {} rounds (range); `rmw` is the probe with \
@@ -335,6 +354,11 @@ fn markdown(rounds: &[Run], large: Shape, many: Shape) {
         );
     }
     println!();
+}
+
+/// The zoo rules' table.
+fn zoo_table(run: &Run, large: Shape) {
+    let (big, t) = (large.label(), run.threads);
     println!(
         "Zoo rules, `step` at {big} on {t} thread{}: the bytes each moves per element (read-only passes \
          + update), and the time those bytes need at the `read` and `rmw` probes' speed.\n",
@@ -357,8 +381,6 @@ fn markdown(rounds: &[Run], large: Shape, many: Shape) {
         );
     }
     println!();
-    let rounds: Vec<&[FormatRow]> = rounds.iter().map(|r| &r.formats[..]).collect();
-    state_formats::markdown(&run.formats, &rounds, large, t, &|kind| run.pool_probe(kind));
 }
 
 fn json(runs: &[Vec<Run>], large: Shape, many: Shape) {
@@ -446,7 +468,7 @@ fn main() {
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); pools.len()];
     for _ in 0..options.rounds {
         for (pool, rounds) in pools.iter().zip(&mut runs) {
-            let run = || measure(large, many, options.reps);
+            let run = || measure(large, many, options.reps, options.formats_only);
             rounds.push(match pool {
                 Some(pool) => pool.install(run),
                 None => run(),

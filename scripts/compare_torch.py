@@ -20,7 +20,8 @@ them only when ``--ours FILE`` names a JSON of our Muon step, read by ``our_muon
 
 After the main table, or alone with ``--formats``: AdamW with compact state beside torchao's
 ``AdamW8bit``, ``AdamW4bit`` and ``AdamWFp8`` on CPU (and torch's fused AdamW for float32 state)
-on one 16M float32 parameter, ours from the same ``bench_table --json`` (its ``state_formats``);
+on one 16M float32 parameter, ours from ``bench_table --json`` (its ``state_formats``; with
+``--formats`` it runs ``--formats-only``, a minute instead of several);
 torchao's step is compiled by ``torch.compile`` on its first call, so the first ``LOWBIT_WARMUP``
 steps are left out of the timing (the first one's time is printed). Where torchao cannot be
 imported, it says so and skips that table.
@@ -81,12 +82,12 @@ def import_torch():
         sys.exit(0)
 
 
-def run_ours(example, args):
-    """Our figures: from `--ours FILE`, or by running `example` with `--json`."""
+def run_ours(example, args, *options):
+    """Our figures: from `--ours FILE`, or by running `example` with `--json` and `options`."""
     if args.ours:
         return json.loads(Path(args.ours).read_text())
     command = ["cargo", "run", "--release", "--quiet", "--example", example, "--"]
-    command += ["--threads", args.threads, "--reps", str(args.reps), "--json"]
+    command += ["--threads", args.threads, "--reps", str(args.reps), "--json", *options]
     if args.quick:
         command.append("--quick")
     print("running:", " ".join(command), file=sys.stderr)
@@ -98,7 +99,7 @@ def run_ours(example, args):
 
 
 def our_figures(args):
-    return run_ours("bench_table", args)
+    return run_ours("bench_table", args, *(["--formats-only"] if args.formats else []))
 
 
 # Our state format -> torchao's optimizer with that state (None: torch's own AdamW, float32 state;

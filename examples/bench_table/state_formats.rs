@@ -166,7 +166,7 @@ pub fn markdown(
     let mut yardsticks: Vec<String> = Vec::new();
     for row in rows {
         let (name, rate) = figures(rows, row, elements, probe).rmw;
-        let text = format!("{name} {rate:.1} GB/s for {}", row.rule);
+        let text = format!("{name} {rate:.1} GB/s");
         if !yardsticks.contains(&text) {
             yardsticks.push(text);
         }
