@@ -146,7 +146,7 @@ fn tensor_step<R: Rule, T: Element>(
         }
         let (dense, blocks) = (&mut slices[..count], &mut blocks[..count]);
         let factors = Factors::whole(shape);
-        crate::lowbit::tiles::apply_packed_slices::<R, T>(level, &prep, factors, param, grad, dense, blocks, parallel);
+        crate::lowbit::tiles::halves::<R, T>(level, &prep, factors, param, grad, dense, blocks, parallel);
     } else if parallel && len > GRAIN {
         chunked::<R, T>(&prep, Factors::whole(shape), param, grad, &mut slices[..count]);
     } else {

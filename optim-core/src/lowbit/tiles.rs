@@ -21,6 +21,19 @@ impl<T: Element> Buffers<T> {
     fn new() -> Self {
         Buffers { values: [[T::ZERO; TILE]; MAX_STATES], before: [[T::ZERO; TILE]; MAX_STATES] }
     }
+
+    /// Decodes `len` elements from `from` (a tile boundary) of every packed state into its
+    /// buffer, and keeps a copy in `before` when the pass may write them.
+    fn decode(&mut self, level: SimdLevel, packed: &[Option<PackedMut<'_>>], from: usize, len: usize, keep: bool) {
+        for (k, slot) in packed.iter().enumerate().take(MAX_STATES) {
+            if let Some(blocks) = slot {
+                blocks.as_ref().from(from).decode(level, &mut self.values[k][..len]);
+                if keep {
+                    self.before[k][..len].copy_from_slice(&self.values[k][..len]);
+                }
+            }
+        }
+    }
 }
 
 /// The update pass over a chunk that starts on a tile boundary: `dense` holds the chunk's slices
@@ -180,8 +193,10 @@ pub(crate) fn run_packed<R: Rule, T: Element>(
     });
 }
 
+/// The update pass over slices, halved on tile boundaries (on rayon's pool with `parallel`): a
+/// matrix rule's `dense` slots after its states hold the matrix program's results.
 #[allow(clippy::too_many_arguments)]
-fn halves<R: Rule, T: Element>(
+pub(crate) fn halves<R: Rule, T: Element>(
     level: SimdLevel,
     prep: &R::Prep,
     factors: Factors<'_, T>,
@@ -250,13 +265,7 @@ fn sparse_runs<R: Rule, T: Element>(
             let tile_end = (tile_start + TILE).min(param.len());
             let n = (tile_end - first).min(len - done);
             let skip = first - tile_start;
-            for (k, slot) in packed.iter().enumerate().take(count) {
-                if let Some(blocks) = slot {
-                    blocks.as_ref().from(tile_start).decode(level, &mut buffers.values[k][..tile_end - tile_start]);
-                    buffers.before[k][..tile_end - tile_start]
-                        .copy_from_slice(&buffers.values[k][..tile_end - tile_start]);
-                }
-            }
+            buffers.decode(level, &packed[..count], tile_start, tile_end - tile_start, true);
             {
                 let mut slices: [&mut [T]; MAX_STATES] = Default::default();
                 for (k, ((slice, tensor), values)) in
@@ -303,11 +312,7 @@ pub(crate) fn matrix_inputs_tiles<R: Rule, T: Element>(
     while start < param.len() {
         let end = (start + TILE).min(param.len());
         let n = end - start;
-        for (k, slot) in packed.iter().enumerate().take(count) {
-            if let Some(blocks) = slot {
-                blocks.as_ref().from(start).decode(level, &mut buffers.values[k][..n]);
-            }
-        }
+        buffers.decode(level, &packed[..count], start, n, false);
         let mut slices: [&[T]; MAX_STATES] = Default::default();
         for (k, ((slice, tensor), values)) in
             slices.iter_mut().zip(dense.iter()).zip(buffers.values.iter()).enumerate().take(count)
@@ -329,20 +334,4 @@ pub(crate) fn matrix_inputs_tiles<R: Rule, T: Element>(
         R::matrix_inputs(prep, &param[start..end], grad, &slices[..count], &mut tile_inputs[..input_count]);
         start = end;
     }
-}
-
-/// [`run_packed`]'s dense path on slices: the update pass of a matrix rule, whose `dense`
-/// slots after the states hold the matrix program's results.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn apply_packed_slices<R: Rule, T: Element>(
-    level: SimdLevel,
-    prep: &R::Prep,
-    factors: Factors<'_, T>,
-    param: &mut [T],
-    grad: &[T],
-    dense: &mut [&mut [T]],
-    packed: &mut [Option<PackedMut<'_>>],
-    parallel: bool,
-) {
-    halves::<R, T>(level, prep, factors, param, grad, dense, packed, parallel);
 }
