@@ -7,9 +7,10 @@
 //! and written, gradient read, each state read and written). The time those bytes need is the
 //! read-only bytes at the one-array `read` probe's speed plus the update's bytes at the speed
 //! of the `rmw` probe with the same streams; `need / time` is the fraction of the machine's
-//! limit reached. The `read8` .. `read20` probes (sums of 2 to 5 arrays read together) show
-//! what a pass that reads several arrays at once can expect; the table does not use them,
-//! since a rule's read-only bytes may be spread over passes that read different numbers.
+//! limit reached. Reading several arrays at once is slower than reading one on some machines, so
+//! a second yardstick holds each read-only pass to the `read8` .. `read20` probe (sums of 2 to 5
+//! arrays read together) with as many streams as the pass reads, as the update is held to the
+//! `rmw` probe with its own streams: `need / time (streams)`.
 //!
 //! ```text
 //! cargo run --release --example bench_reduce                         # 2 threads
@@ -145,6 +146,7 @@ fn json(runs: &[(usize, Vec<Round>)], setup: Setup) {
                         "rule": case.label,
                         "read_only_bytes_per_element": case.bytes.0,
                         "update_bytes_per_element": case.bytes.1,
+                        "arrays_per_read_only_pass": case.reads,
                         "step_s": time,
                     })
                 })
@@ -168,25 +170,32 @@ fn table(threads: usize, rounds: &[Round], setup: Setup) {
     println!("### {threads} thread{}\n", if threads == 1 { "" } else { "s" });
     println!("Probes, GB/s: {}.\n", names.join(", "));
     println!(
-        "| rule | passes | B/elem read-only + update | time | GB/s | time its bytes need | need / time | ÷ Adam |"
+        "| rule | passes | B/elem read-only + update | time | GB/s | time its bytes need | need / time | need (streams) | need / time (streams) | ÷ Adam |"
     );
-    println!("|---|--:|--:|--:|--:|--:|--:|--:|");
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     let n = setup.elements() as f64;
     let adam = Case::ALL.iter().position(|c| c.label == "Adam").map_or(f64::NAN, |i| times[i]);
     for (case, &time) in Case::ALL.iter().zip(&times) {
         let (read, update) = case.bytes;
         let update_rate = if update == 0 { f64::INFINITY } else { Loop::rmw_moving(update).map_or(f64::NAN, rate) };
-        let need = n * read as f64 / (rate(Loop::Read(1)) * 1e9) + n * update as f64 / (update_rate * 1e9);
+        let update_need = n * update as f64 / (update_rate * 1e9);
+        let need = n * read as f64 / (rate(Loop::Read(1)) * 1e9) + update_need;
+        assert_eq!(case.reads.iter().sum::<usize>() * 4, read, "{}: reads and bytes disagree", case.label);
+        let streams_need =
+            case.reads.iter().map(|&arrays| n * (4 * arrays) as f64 / (rate(Loop::Read(arrays)) * 1e9)).sum::<f64>()
+                + update_need;
         let moved = n * (read + update + case.extra_bytes) as f64;
         let extra = if case.extra_bytes > 0 { format!(" (+{} more)", case.extra_bytes) } else { String::new() };
         println!(
-            "| {} | {} | {read} + {update}{extra} | {:.2} ms | {:.1} | {:.2} ms | {:.0}% | {:.2}× |",
+            "| {} | {} | {read} + {update}{extra} | {:.2} ms | {:.1} | {:.2} ms | {:.0}% | {:.2} ms | {:.0}% | {:.2}× |",
             case.label,
             case.passes,
             time * 1e3,
             moved / time / 1e9,
             need * 1e3,
             100.0 * need / time,
+            streams_need * 1e3,
+            100.0 * streams_need / time,
             time / adam,
         );
     }

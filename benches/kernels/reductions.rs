@@ -70,6 +70,9 @@ pub struct Case {
     pub bytes: (usize, usize),
     /// Bytes per element moved beyond those (a separate clipping's rewrite of the gradients).
     pub extra_bytes: usize,
+    /// The arrays each read-only pass reads together (4 bytes each; they sum to `bytes.0`): a
+    /// pass over several arrays is held to the read probe with as many streams.
+    pub reads: &'static [usize],
     make: fn(Setup) -> Stepper,
 }
 
@@ -108,12 +111,13 @@ impl Case {
     /// Every row, in table order.
     pub const ALL: [Case; 13] = [
         // the global norm alone: a read-only pass over every gradient, nothing written
-        Case { label: "get_total_norm", passes: 1, bytes: (4, 0), extra_bytes: 0, make: total_norm },
+        Case { label: "get_total_norm", passes: 1, bytes: (4, 0), extra_bytes: 0, reads: &[1], make: total_norm },
         Case {
             label: "Adam",
             passes: 1,
             bytes: (0, 28),
             extra_bytes: 0,
+            reads: &[],
             make: |s| stepper::<Adam>(s, Adam::hyper(), None),
         },
         Case {
@@ -121,6 +125,7 @@ impl Case {
             passes: 1,
             bytes: (0, 28),
             extra_bytes: 0,
+            reads: &[],
             make: |s| stepper::<AdamW>(s, AdamW::hyper(), None),
         },
         Case {
@@ -128,16 +133,25 @@ impl Case {
             passes: 2,
             bytes: (4, 28),
             extra_bytes: 0,
+            reads: &[1],
             make: |s| stepper::<AdamW>(s, AdamW::hyper(), Some(GradClip::norm(CLIP))),
         },
         // the norm (4 bytes), then the gradients rewritten (8 more), then the step
-        Case { label: "AdamW + clip_grad_norm_", passes: 3, bytes: (4, 28), extra_bytes: 8, make: separately_clipped },
+        Case {
+            label: "AdamW + clip_grad_norm_",
+            passes: 3,
+            bytes: (4, 28),
+            extra_bytes: 8,
+            reads: &[1],
+            make: separately_clipped,
+        },
         // sum(grad²) reads the gradient; the update rewrites param
         Case {
             label: "sum(grad²) rule",
             passes: 2,
             bytes: (4, 12),
             extra_bytes: 0,
+            reads: &[1],
             make: |s| stepper::<SumSquares>(s, SumSquares::hyper(), None),
         },
         // the norms of param and of Adam's update read param, grad and both moments
@@ -146,6 +160,7 @@ impl Case {
             passes: 2,
             bytes: (16, 28),
             extra_bytes: 0,
+            reads: &[4],
             make: |s| stepper::<Lamb>(s, Lamb::hyper(), None),
         },
         // the norms of param and grad; the update has the momentum buffer
@@ -154,6 +169,7 @@ impl Case {
             passes: 2,
             bytes: (8, 20),
             extra_bytes: 0,
+            reads: &[2],
             make: |s| stepper::<Lars>(s, Lars::hyper(), None),
         },
         // sum(grad²) reads the gradient; the update has the moments
@@ -162,6 +178,7 @@ impl Case {
             passes: 2,
             bytes: (4, 20),
             extra_bytes: 0,
+            reads: &[1],
             make: |s| stepper::<NovoGrad>(s, NovoGrad::hyper(), None),
         },
         // norm(param) with the row and column sums of grad² (param, grad), then the norm of the
@@ -171,6 +188,7 @@ impl Case {
             passes: 3,
             bytes: (12, 20),
             extra_bytes: 0,
+            reads: &[2, 1],
             make: |s| stepper::<AdaFactor>(s, AdaFactor::hyper(), None),
         },
         // the group sums read param, grad, p0 and s; the update has s and both moments
@@ -179,6 +197,7 @@ impl Case {
             passes: 2,
             bytes: (16, 36),
             extra_bytes: 0,
+            reads: &[4],
             make: |s| stepper::<Prodigy>(s, Prodigy::hyper(), None),
         },
         // the numerator's group sum reads grad, s and exp_avg_sq, then Σ|s| grad and s (a pass
@@ -188,6 +207,7 @@ impl Case {
             passes: 3,
             bytes: (20, 36),
             extra_bytes: 0,
+            reads: &[3, 2],
             make: |s| stepper::<DAdaptAdam>(s, DAdaptAdam::hyper(), None),
         },
         // group values only, no reduction pass: z and exp_avg_sq
@@ -196,6 +216,7 @@ impl Case {
             passes: 1,
             bytes: (0, 28),
             extra_bytes: 0,
+            reads: &[],
             make: |s| stepper::<AdamWScheduleFree>(s, AdamWScheduleFree::hyper(), None),
         },
     ];
