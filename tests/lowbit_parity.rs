@@ -164,12 +164,20 @@ fn code_step(codes: optim::Codes<'_>, index: usize) -> f64 {
     }
 }
 
-#[test]
-fn every_recorded_lowbit_case_matches_torchao() {
-    let recording = recording("OPTIM_LOWBIT_GOLDEN", "lowbit-golden.json");
+/// What replaying a recording found: cases checked, codes compared and differing, the worst
+/// relative error, and one line per case that failed.
+struct Tally {
+    checked: usize,
+    codes: usize,
+    differing: usize,
+    worst: f64,
+    failures: Vec<String>,
+}
+
+/// Replays every case of `recording`, mapping each torchao class to a rule and a format.
+fn replay_recording(recording: &Value) -> Tally {
     let cases = recording["cases"].as_array().expect("cases");
-    let (mut checked, mut codes, mut differing, mut worst) = (0, 0, 0, 0.0f64);
-    let mut failures = Vec::new();
+    let mut tally = Tally { checked: 0, codes: 0, differing: 0, worst: 0.0, failures: Vec::new() };
     for (index, case) in cases.iter().enumerate() {
         let name = case["optimizer"].as_str().unwrap_or_default();
         let label = format!("case {index} {name} {}", case["hyper"]);
@@ -184,20 +192,51 @@ fn every_recorded_lowbit_case_matches_torchao() {
                     "{label}: worst relative error {:.2e} at {}, codes differing {} of {}",
                     outcome.worst.error, outcome.worst.at, outcome.differing, outcome.codes
                 );
-                checked += 1;
-                codes += outcome.codes;
-                differing += outcome.differing;
-                worst = worst.max(outcome.worst.error);
+                tally.checked += 1;
+                tally.codes += outcome.codes;
+                tally.differing += outcome.differing;
+                tally.worst = tally.worst.max(outcome.worst.error);
             }
-            Err(mismatch) => failures.push(format!("{label}: {mismatch}")),
+            Err(mismatch) => tally.failures.push(format!("{label}: {mismatch}")),
         }
     }
+    tally
+}
+
+/// Fails unless every case replayed, something was compared, and at most 0.1% of codes differ.
+fn assert_passed(tally: &Tally) {
+    let Tally { checked, codes, differing, failures, .. } = tally;
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(*checked > 0 && *codes > 0, "nothing was checked");
+    assert!(differing * 1000 <= *codes, "{differing} of {codes} codes differ: more than 0.1%");
+}
+
+#[test]
+fn every_recorded_lowbit_case_matches_torchao() {
+    let recording = recording("OPTIM_LOWBIT_GOLDEN", "lowbit-golden.json");
+    let tally = replay_recording(&recording);
     let summary = format!(
-        "lowbit parity: {checked} cases checked, 0 skipped (unsupported: none), worst relative error f32 {worst:.2e}, codes differing {differing} of {codes}"
+        "lowbit parity: {} cases checked, 0 skipped (unsupported: none), worst relative error f32 {:.2e}, codes differing {} of {}",
+        tally.checked, tally.worst, tally.differing, tally.codes
     );
     println!("{summary}");
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
-    assert!(checked > 0 && codes > 0, "nothing was checked");
-    assert!(differing * 1000 <= codes, "{differing} of {codes} codes differ: more than 0.1%");
+    assert_passed(&tally);
     golden::assert_readme_agrees(&summary, &["OPTIM_LOWBIT_GOLDEN"]);
+}
+
+/// torchao's `Adam8bit`, `Adam4bit` and `AdamFp8` (Adam with L2 weight decay, not decoupled)
+/// replay as `Adam` with the matching state format (`lowbit-classes-golden.json`, recorded by
+/// `gen_lowbit.py ... classes` from torchao 0.18 on CPU).
+#[test]
+fn torchao_adam_classes_replay_as_adam_with_a_state_format() {
+    let recording = recording("OPTIM_LOWBIT_CLASSES_GOLDEN", "lowbit-classes-golden.json");
+    let names: Vec<&str> =
+        recording["cases"].as_array().expect("cases").iter().filter_map(|c| c["optimizer"].as_str()).collect();
+    assert_eq!(names, ["Adam8bit", "Adam4bit", "AdamFp8"], "the recording's classes");
+    let tally = replay_recording(&recording);
+    println!(
+        "lowbit classes: {} cases checked, worst relative error f32 {:.2e}, codes differing {} of {}",
+        tally.checked, tally.worst, tally.differing, tally.codes
+    );
+    assert_passed(&tally);
 }
