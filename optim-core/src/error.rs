@@ -147,6 +147,23 @@ pub enum OptimError {
         /// What does not fit.
         reason: String,
     },
+    /// A rule whose step cannot run on bfloat16 parameters tile by tile (see
+    /// [`Bf16Optimizer`](crate::Bf16Optimizer)): it has reduction passes, factored or group
+    /// state, a matrix program or two points.
+    ///
+    /// ```
+    /// use optim_core::{zoo::Lamb, Bf16Optimizer, OptimError, Param};
+    /// let p = Param::new(ndarray::ArrayD::from_elem(vec![2], half::bf16::ONE));
+    /// let err = Bf16Optimizer::<Lamb>::new(vec![p], Lamb::hyper()).unwrap_err();
+    /// assert!(matches!(err, OptimError::Bf16Unsupported { optimizer: "Lamb", .. }));
+    /// ```
+    #[error("{optimizer} cannot step bfloat16 parameters: {reason}; keep float32 master weights instead")]
+    Bf16Unsupported {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// What the rule needs that a tile-by-tile step cannot give.
+        reason: &'static str,
+    },
     /// A row-sparse gradient given to a rule that needs every element each step.
     #[error("{optimizer} does not support row-sparse gradients (group {group}, parameter {index})")]
     SparseUnsupported {

@@ -52,6 +52,7 @@ pub mod checkpoint;
 pub mod clip;
 pub mod lr_scheduler;
 pub mod matrix;
+pub mod mixed;
 pub mod simd;
 pub mod zoo;
 
@@ -61,10 +62,13 @@ pub use error::{OptimError, Result};
 pub use factored::{FactorBuffers, Factors, FactorsMut, StateShape, matrix_dims};
 pub use grad_clip::GradClip;
 pub use group::{Group, ParamGroup};
+/// The `half` crate, whose `bf16` is the element type of [`Bf16Optimizer`]'s parameters.
+pub use half;
 pub use hooks::{HookHandle, StepHook};
 pub use hyper::{ChoiceName, HyperSet, HyperValue};
 pub use lowbit::{Codes, StateFormat, StateFormats};
 pub use matrix_step::{MatrixLayout, matrix_view_dims, round_scalar};
+pub use mixed::{Bf16Optimizer, Bf16Rounding};
 pub use optim_contract::{MAX_CHOICE_NAME, MAX_CONDITIONS, MAX_REDUCTIONS, MAX_STATES, Mask};
 pub use optimizer::Optimizer;
 pub use param::{Param, ParamData};

@@ -63,6 +63,15 @@ impl<T: Element> ParamState<T> {
         }
     }
 
+    /// Whether a state the hyperparameters need is not allocated yet ([`Self::allocate_present`]
+    /// would create it).
+    pub(crate) fn missing_states<R: Rule>(&self, hyper: &R::Hyper) -> bool {
+        self.tensors.iter().zip(&self.packed).zip(R::STATES).enumerate().any(|(index, ((tensor, packed), decl))| {
+            let len = decl.shape.len(&self.shape);
+            tensor.is_empty() && packed.is_none() && len > 0 && R::state_present(hyper, &self.shape, index)
+        })
+    }
+
     /// Allocates every state the current hyperparameters need and that does not exist yet, so
     /// turning a flag on between steps works as it does in PyTorch (fresh state from then on).
     /// A state that starts from the parameter (`z = param`) reads `value`, in row-major order.

@@ -4,6 +4,7 @@
 
 use super::{PackedMut, PackedRef};
 use crate::factored::Factors;
+use crate::mixed::{Stored, TensorRounding};
 use crate::simd::{Call, at_level};
 use crate::{Element, MAX_REDUCTIONS, MAX_STATES, Rule, SimdLevel};
 
@@ -40,36 +41,43 @@ impl<T: Element> Buffers<T> {
 /// of the states kept in the element type (empty for packed or absent ones), `packed` the
 /// chunk's blocks of the packed ones. The whole loop runs in one of [`at_level`]'s clones, so
 /// decoding and coding are inlined into it rather than dispatched tile by tile.
+///
+/// A parameter and gradient stored as `P` other than `T` (bfloat16) are widened tile by tile
+/// into buffers, the kernel runs on those, and the parameter's tile is rounded back by `rounding`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn apply_tiles<R: Rule, T: Element>(
+pub(crate) fn apply_stored_tiles<R: Rule, T: Element, P: Stored<T>>(
     level: SimdLevel,
     prep: &R::Prep,
     factors: &Factors<'_, T>,
-    param: &mut [T],
-    grad: &[T],
+    param: &mut [P],
+    grad: &[P],
     dense: &mut [&mut [T]],
     packed: &mut [Option<PackedMut<'_>>],
+    rounding: TensorRounding,
 ) {
-    at_level(level, ApplyTiles::<R, T> { level, prep, factors, param, grad, dense, packed });
+    at_level(level, ApplyTiles::<R, T, P> { level, prep, factors, param, grad, dense, packed, rounding });
 }
 
-/// [`apply_tiles`]'s arguments.
-struct ApplyTiles<'a, 'b, 'c, 'd, R: Rule, T> {
+/// [`apply_stored_tiles`]'s arguments.
+struct ApplyTiles<'a, 'b, 'c, 'd, R: Rule, T, P> {
     level: SimdLevel,
     prep: &'a R::Prep,
     factors: &'a Factors<'b, T>,
-    param: &'a mut [T],
-    grad: &'a [T],
+    param: &'a mut [P],
+    grad: &'a [P],
     dense: &'a mut [&'c mut [T]],
     packed: &'a mut [Option<PackedMut<'d>>],
+    rounding: TensorRounding,
 }
 
-impl<R: Rule, T: Element> Call for ApplyTiles<'_, '_, '_, '_, R, T> {
+impl<R: Rule, T: Element, P: Stored<T>> Call for ApplyTiles<'_, '_, '_, '_, R, T, P> {
     #[inline(always)]
     fn call(self) {
-        let ApplyTiles { level, prep, factors, param, grad, dense, packed } = self;
+        let ApplyTiles { level, prep, factors, param, grad, dense, packed, rounding } = self;
         let here = level.effective();
         let mut buffers = Buffers::<T>::new();
+        // the widened tile of a parameter and gradient not stored as `T`
+        let mut wide = if P::NATIVE { None } else { Some(([T::ZERO; TILE], [T::ZERO; TILE])) };
         let count = dense.len().min(MAX_STATES);
         let mut start = 0;
         while start < param.len() {
@@ -96,7 +104,16 @@ impl<R: Rule, T: Element> Call for ApplyTiles<'_, '_, '_, '_, R, T> {
                 }
                 let grad = grad.get(start..end).unwrap_or_default();
                 let factors = factors.advanced(start);
-                R::apply_factored(level, prep, &factors, &mut param[start..end], grad, &mut slices[..count]);
+                let (param, slices) = (&mut param[start..end], &mut slices[..count]);
+                if let (Some(param), Some(grad)) = (P::native_mut(param), P::native(grad)) {
+                    R::apply_factored(level, prep, &factors, param, grad, slices);
+                } else if let Some((wide_param, wide_grad)) = wide.as_mut() {
+                    let (wide_param, wide_grad) = (&mut wide_param[..n], &mut wide_grad[..grad.len()]);
+                    P::widen(param, wide_param);
+                    P::widen(grad, wide_grad);
+                    R::apply_factored(level, prep, &factors, wide_param, wide_grad, slices);
+                    P::narrow(wide_param, param, rounding, factors.offset);
+                }
             }
             for (k, slot) in packed.iter_mut().enumerate().take(count) {
                 if let Some(blocks) = slot {
@@ -206,8 +223,25 @@ pub(crate) fn halves<R: Rule, T: Element>(
     packed: &mut [Option<PackedMut<'_>>],
     parallel: bool,
 ) {
+    let rounding = TensorRounding::NearestEven;
+    stored_halves::<R, T, T>(level, prep, factors, param, grad, dense, packed, parallel, rounding);
+}
+
+/// [`halves`] for a parameter and gradient stored as `P`, rounded back by `rounding`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stored_halves<R: Rule, T: Element, P: Stored<T>>(
+    level: SimdLevel,
+    prep: &R::Prep,
+    factors: Factors<'_, T>,
+    param: &mut [P],
+    grad: &[P],
+    dense: &mut [&mut [T]],
+    packed: &mut [Option<PackedMut<'_>>],
+    parallel: bool,
+    rounding: TensorRounding,
+) {
     if !parallel || param.len() <= crate::parallel::GRAIN {
-        return apply_tiles::<R, T>(level, prep, &factors, param, grad, dense, packed);
+        return apply_stored_tiles::<R, T, P>(level, prep, &factors, param, grad, dense, packed, rounding);
     }
     let middle = param.len() / 2 / TILE * TILE;
     let (param_left, param_right) = param.split_at_mut(middle);
@@ -233,11 +267,21 @@ pub(crate) fn halves<R: Rule, T: Element>(
     rayon::join(
         || {
             let (dense, packed) = (&mut left[..count], &mut packed_left[..count]);
-            halves::<R, T>(level, prep, factors, param_left, grad_left, dense, packed, parallel)
+            stored_halves::<R, T, P>(level, prep, factors, param_left, grad_left, dense, packed, parallel, rounding)
         },
         || {
             let (dense, packed) = (&mut right[..count], &mut packed_right[..count]);
-            halves::<R, T>(level, prep, right_factors, param_right, grad_right, dense, packed, parallel)
+            stored_halves::<R, T, P>(
+                level,
+                prep,
+                right_factors,
+                param_right,
+                grad_right,
+                dense,
+                packed,
+                parallel,
+                rounding,
+            )
         },
     );
 }
