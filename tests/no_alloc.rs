@@ -30,6 +30,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The counter is process-wide: the tests of this file take turns, so none counts another's
+/// allocations.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Allocations made by steps 2..=11 of `R` over tensors of `shapes` (gradients set beforehand).
 fn allocations_after_first_step<R: Rule>(hyper: &R::Hyper, shapes: &[&[usize]], format: StateFormat) -> usize {
     let params: Vec<Param<f32>> = shapes.iter().map(|&s| Param::new(ndarray::ArrayD::zeros(s))).collect();
@@ -86,6 +90,7 @@ fn fewest_of_three<R: Rule>(hyper: &R::Hyper, shapes: &[&[usize]], format: State
 
 #[test]
 fn steps_after_the_first_do_not_allocate() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // warm rayon's global pool up so its one-time setup is not counted
     rayon::join(|| (), || ());
     let mut counts = Count(Vec::new());
@@ -95,4 +100,57 @@ fn steps_after_the_first_do_not_allocate() {
     }
     let allocating: Vec<&(String, usize)> = counts.0.iter().filter(|(_, count)| *count != 0).collect();
     assert!(allocating.is_empty(), "{allocating:?}");
+}
+
+/// Allocations made by steps 2..=11 of `R` over bfloat16 parameters (one split between threads,
+/// one stepped inline), its states stored as `format`.
+fn bf16_allocations_after_first_step<R: Rule>(hyper: &R::Hyper, format: StateFormat) -> usize {
+    use optim::half::bf16;
+    let shapes: [&[usize]; 2] = [&[69_632], &[7]];
+    let params: Vec<Param<bf16>> =
+        shapes.iter().map(|&s| Param::new(ndarray::ArrayD::from_elem(s, bf16::ONE))).collect();
+    for (p, &s) in params.iter().zip(&shapes) {
+        p.set_grad(ndarray::ArrayD::from_elem(s, bf16::from_f32(0.5)));
+    }
+    let mut opt = optim::Bf16Optimizer::<R>::new(params, hyper.clone())
+        .unwrap()
+        .with_rounding(optim::Bf16Rounding::Stochastic { seed: 1 });
+    opt.set_state_formats(optim::StateFormats::all(format)).unwrap();
+    opt.step().unwrap();
+    let (count, ()) = rayon::join(
+        || {
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            for _ in 0..10 {
+                opt.step().unwrap();
+            }
+            ALLOCATIONS.load(Ordering::Relaxed) - before
+        },
+        || (),
+    );
+    count
+}
+
+#[test]
+fn bf16_parameter_steps_after_the_first_do_not_allocate() {
+    use optim::builtins::{Adam, AdamW, Sgd};
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    rayon::join(|| (), || ());
+    let fewest = |run: &dyn Fn() -> usize| (0..3).map(|_| run()).min().unwrap_or(0);
+    let counts = [
+        ("Adam", fewest(&|| bf16_allocations_after_first_step::<Adam>(&Adam::hyper(), StateFormat::Native))),
+        (
+            "AdamW, 8-bit state",
+            fewest(&|| bf16_allocations_after_first_step::<AdamW>(&AdamW::hyper(), StateFormat::Int8)),
+        ),
+        (
+            "SGD momentum",
+            fewest(&|| {
+                bf16_allocations_after_first_step::<Sgd>(&Sgd::hyper().lr(0.1).momentum(0.9), StateFormat::BFloat16)
+            }),
+        ),
+    ];
+    for (name, count) in counts {
+        println!("{name} over bfloat16 parameters: {count} allocations in 10 steps");
+        assert_eq!(count, 0, "{name}");
+    }
 }
