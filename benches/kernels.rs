@@ -25,6 +25,10 @@
 //! above, each state read and written as its codes plus its blocks' f32 scales; a tensor too small
 //! for a block format keeps f32 state and is counted so; `kernels/formats.rs`).
 //!
+//! Adam over bfloat16 parameters (`optim::Bf16Optimizer`) has a group `bf16-params/<format>`
+//! for f32, bf16 and 8-bit state, with `Throughput` the bytes it must move (param read and
+//! written 4, gradient 2, each state as above).
+//!
 //! `cargo bench --bench kernels` runs it all in about 8 minutes on a 2-core machine (the naive
 //! version at 16M overruns its second of measurement: criterion says so and carries on);
 //! `cargo test --benches` runs each benchmark once, on smaller sizes. `benches/RESULTS.md` has
@@ -46,11 +50,13 @@ mod zoo_cases;
 use std::time::Duration;
 
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, measurement::WallTime};
-use optim::{Rule, SimdLevel};
+use optim::{Rule, SimdLevel, StateFormat};
 
 use crate::cases::Visit;
-use crate::fixture::{Kernel, NaiveRun, Shape, Step, bytes_per_element, present_states, step_params};
-use crate::formats::{FORMATS, bytes_per_param};
+use crate::fixture::{
+    Bf16Step, Kernel, NaiveRun, Shape, Step, bf16_step_params, bytes_per_element, present_states, step_params,
+};
+use crate::formats::{FORMATS, bytes_per_bf16_param, bytes_per_param};
 use crate::naive::Naive;
 use crate::probe::{Loop, Probe};
 use crate::zoo_cases::{Bytes, VisitZoo};
@@ -162,6 +168,23 @@ fn state_formats(c: &mut Criterion, shapes: &[Shape]) {
     }
 }
 
+/// Adam's step over bfloat16 parameters (`Bf16Optimizer`) with its states in f32, bf16 and
+/// 8-bit, one group per format.
+fn bf16_params(c: &mut Criterion, shapes: &[Shape]) {
+    let hyper = optim::builtins::Adam::hyper();
+    let states = present_states::<optim::builtins::Adam>(&hyper);
+    for format in [StateFormat::Native, StateFormat::BFloat16, StateFormat::Int8] {
+        for &shape in shapes {
+            let mut group = group(c, &format!("bf16-params/{}", format.name()), shape);
+            let bytes = bytes_per_bf16_param(format, states, shape.len) * shape.elements() as f64;
+            group.throughput(Throughput::BytesDecimal(bytes.round() as u64));
+            let mut step = Bf16Step::<optim::builtins::Adam>::new(hyper, bf16_step_params(shape), format);
+            group.bench_function(BenchmarkId::new("Adam", shape.label()), |b| b.iter(|| step.run()));
+            group.finish();
+        }
+    }
+}
+
 fn main() {
     let shapes: &[Shape] = if test_mode() { &TEST_SHAPES } else { &SHAPES };
     let mut c = Criterion::default()
@@ -173,5 +196,6 @@ fn main() {
     cases::builtins(&mut Bench { c: &mut c, shapes });
     zoo_cases::zoo(&mut Bench { c: &mut c, shapes });
     state_formats(&mut c, shapes);
+    bf16_params(&mut c, shapes);
     c.final_summary();
 }

@@ -182,7 +182,8 @@ def lowbit_table(torch, ours, args):
         torch.set_num_threads(threads)
         # inductor's C++ kernels are compiled for the thread count of the moment: compile anew
         torch._dynamo.reset()
-        mine = {row["format"]: row for row in run.get("state_formats", []) if row["rule"] == "AdamW"}
+        mine = {row["format"]: row for row in run.get("state_formats", [])
+                if row["rule"] == "AdamW" and row.get("param_dtype", "float32") == "float32"}
         for fmt, name in LOWBIT.items():
             row = mine.get(fmt)
             label = {None: "AdamW fused", "": "—"}.get(name, name)

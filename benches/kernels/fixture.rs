@@ -168,6 +168,45 @@ pub struct Step<R: Rule> {
     optimizer: Optimizer<R, f32>,
 }
 
+/// [`Step`] over parameters and gradients stored in bfloat16 (`optim::Bf16Optimizer`).
+pub struct Bf16Step<R: Rule> {
+    optimizer: optim::Bf16Optimizer<R>,
+}
+
+/// Parameters of `shape` in bfloat16 (the values of [`step_params`], rounded) with their
+/// gradients set.
+pub fn bf16_step_params(shape: Shape) -> Vec<Param<optim::half::bf16>> {
+    use optim::half::bf16;
+    (0..shape.count)
+        .map(|t| {
+            let param = Param::new(staggered(2 * t, shape.len, param_value).mapv(bf16::from_f32).into_dyn());
+            param.set_grad(staggered(2 * t + 1, shape.len, grad_value).mapv(bf16::from_f32).into_dyn());
+            param
+        })
+        .collect()
+}
+
+impl<R: Rule> Bf16Step<R> {
+    /// An optimizer over `params` (from [`bf16_step_params`]) storing its states in `format`,
+    /// after one step so that state exists.
+    pub fn new(hyper: R::Hyper, params: Vec<Param<optim::half::bf16>>, format: StateFormat) -> Self {
+        let mut optimizer = optim::Bf16Optimizer::new(params, hyper).expect("an element-wise rule");
+        optimizer.set_state_formats(optim::StateFormats::all(format)).expect("a format for every state");
+        optimizer.step().expect("valid step");
+        Bf16Step { optimizer }
+    }
+
+    /// Bytes the states of every parameter occupy (`ParamState::state_bytes`).
+    pub fn state_bytes(&self) -> usize {
+        (0..self.optimizer.params().len()).filter_map(|i| self.optimizer.state(i)).map(|s| s.state_bytes()).sum()
+    }
+
+    /// One `Bf16Optimizer::step()`.
+    pub fn run(&mut self) {
+        self.optimizer.step().expect("valid step");
+    }
+}
+
 /// Parameters of `shape` with their gradients set.
 pub fn step_params(shape: Shape) -> Vec<Param<f32>> {
     (0..shape.count)

@@ -36,6 +36,12 @@ pub fn bytes_per_param(format: StateFormat, states: usize, len: usize) -> f64 {
     12.0 + states as f64 * state_bytes_moved(format, len)
 }
 
+/// [`bytes_per_param`] for a parameter and gradient stored in bfloat16 (`optim::Bf16Optimizer`):
+/// param read and written 4, gradient read 2, each state as [`state_bytes_moved`].
+pub fn bytes_per_bf16_param(format: StateFormat, states: usize, len: usize) -> f64 {
+    6.0 + states as f64 * state_bytes_moved(format, len)
+}
+
 /// Something done once per rule of the state-format benchmarks, generic over the rule.
 pub trait VisitFormats {
     /// Called with the rule's label (PyTorch's class name) and its hyperparameters.

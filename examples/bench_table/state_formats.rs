@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use optim::{Rule, StateFormat};
 
-use crate::fixture::{Shape, Step, present_states, step_params};
-use crate::formats::{FORMATS, VisitFormats, bytes_per_param};
+use crate::fixture::{Bf16Step, Shape, Step, bf16_step_params, present_states, step_params};
+use crate::formats::{FORMATS, VisitFormats, bytes_per_bf16_param, bytes_per_param};
 use crate::probe::Loop;
 use crate::{gbps, median, median_time};
 
@@ -74,6 +74,8 @@ fn peak_during<T>(run: impl FnOnce() -> T) -> (T, usize) {
 #[derive(Clone)]
 pub struct FormatRow {
     rule: &'static str,
+    /// The parameters' and gradients' dtype: `f32` (`Optimizer`) or `bf16` (`Bf16Optimizer`).
+    params: &'static str,
     format: StateFormat,
     /// States the rule has (the *rmw* probe with as many streams is its yardstick).
     states: usize,
@@ -104,9 +106,27 @@ impl VisitFormats for MeasureFormats {
             let seconds = median_time(self.reps, 1, || step.run());
             self.rows.push(FormatRow {
                 rule: label,
+                params: "f32",
                 format,
                 states,
                 bytes: bytes_per_param(format, states, self.large.len),
+                step: seconds,
+                state_bytes: step.state_bytes(),
+                peak_bytes,
+            });
+        }
+        // the same rule over bfloat16 parameters and gradients (allocated before the count
+        // starts, like the float32 ones)
+        for format in FORMATS {
+            let params = bf16_step_params(self.large);
+            let (mut step, peak_bytes) = peak_during(|| Bf16Step::<R>::new(hyper.clone(), params, format));
+            let seconds = median_time(self.reps, 1, || step.run());
+            self.rows.push(FormatRow {
+                rule: label,
+                params: "bf16",
+                format,
+                states,
+                bytes: bytes_per_bf16_param(format, states, self.large.len),
                 step: seconds,
                 state_bytes: step.state_bytes(),
                 peak_bytes,
@@ -140,8 +160,10 @@ struct Figures {
 }
 
 fn figures(rows: &[FormatRow], row: &FormatRow, elements: usize, probe: &dyn Fn(Loop) -> f64) -> Figures {
-    let native =
-        rows.iter().find(|r| r.rule == row.rule && r.format == StateFormat::Native).map_or(f64::NAN, |r| r.step);
+    let native = rows
+        .iter()
+        .find(|r| r.rule == row.rule && r.params == "f32" && r.format == StateFormat::Native)
+        .map_or(f64::NAN, |r| r.step);
     let rmw = Loop::Rmw(row.states);
     Figures {
         gbps: row.bytes * elements as f64 / row.step / 1e9,
@@ -173,26 +195,28 @@ pub fn markdown(
     }
     println!(
         "State formats, `step` at {} (one tensor, whole blocks){threads}: the bytes each format must move per \
-         parameter (param read+write 8, grad 4, each state read+write: f32 8, bf16 4, int8/fp8 2 + 8/256 of \
-         scales, int4 1 + 8/128), their GB/s (range over the rounds) and its fraction of the same run's `rmw` \
-         probe with the rule's streams (param, grad and each state as f32: {}), the speed-up over native \
-         (f32) state, the states' bytes per parameter from `state_bytes()` and the most bytes per parameter \
-         the allocator had given out at once while the optimizer was built and stepped once.\n",
+         parameter (param read+write 8, grad 4 — with bf16 parameters (`Bf16Optimizer`) 4 and 2 — each state \
+         read+write: f32 8, bf16 4, int8/fp8 2 + 8/256 of scales, int4 1 + 8/128), their GB/s (range over the \
+         rounds) and its fraction of the same run's `rmw` probe with the rule's streams (param, grad and each \
+         state as f32: {}), the speed-up over f32 parameters with native (f32) state, the states' bytes per \
+         parameter from `state_bytes()` and the most bytes per parameter the allocator had given out at once \
+         while the optimizer was built and stepped once (the parameters not counted).\n",
         large.label(),
         yardsticks.join(", "),
     );
     println!(
-        "| rule | format | B/param moved | step | GB/s | / rmw | speed-up over native | state B/param | peak B/param |"
+        "| rule | params | state format | B/param moved | step | GB/s | / rmw | speed-up over f32 native | state B/param | peak B/param |"
     );
-    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|");
+    println!("|---|---|---|--:|--:|--:|--:|--:|--:|--:|");
     for (i, row) in rows.iter().enumerate() {
         let f = figures(rows, row, elements, probe);
         let rates = rounds.iter().map(|r| gbps((r[i].bytes * elements as f64) as usize, r[i].step));
         let (low, high) = rates.fold((f64::INFINITY, 0.0f64), |(low, high), x| (low.min(x), high.max(x)));
         let range = if rounds.len() > 1 { format!(" ({low:.0}–{high:.0})") } else { String::new() };
         println!(
-            "| {} | {} | {} | {:.2} ms | {:.1}{range} | {:.0}% | {:.2}× | {:.3} | {:.3} |",
+            "| {} | {} | {} | {} | {:.2} ms | {:.1}{range} | {:.0}% | {:.2}× | {:.3} | {:.3} |",
             row.rule,
+            row.params,
             row.format.name(),
             trimmed(row.bytes),
             row.step * 1e3,
@@ -214,6 +238,7 @@ pub fn json(rows: &[FormatRow], large: Shape, probe: &dyn Fn(Loop) -> f64) -> se
             let f = figures(rows, row, elements, probe);
             serde_json::json!({
                 "rule": row.rule,
+                "param_dtype": if row.params == "bf16" { "bfloat16" } else { "float32" },
                 "format": row.format.name(),
                 "bytes_per_param": row.bytes,
                 "step_s": row.step,
