@@ -19,7 +19,8 @@
 //! `--rounds N` (the whole measurement repeated, pool sizes interleaved; the median round is
 //! reported, with the range of the step's GB/s; default 3), `--quick` (1M and 100 × 4096 instead
 //! of 16M and 1000 × 4096, one round, for a smoke test), `--formats-only` (the probes and the
-//! state formats table alone, as `scripts/compare_torch.py --formats` needs), `--json`.
+//! state formats table alone, as `scripts/compare_torch.py --formats` needs), `--zoo-only PREFIX`
+//! (the probes and the zoo rows whose name starts with PREFIX alone, e.g. `AdaFactor`), `--json`.
 
 #[path = "../benches/kernels/cases.rs"]
 mod cases;
@@ -58,11 +59,13 @@ struct Options {
     rounds: usize,
     quick: bool,
     formats_only: bool,
+    zoo_only: Option<String>,
     json: bool,
 }
 
 fn options() -> Result<Options, String> {
-    let mut options = Options { threads: None, reps: 7, rounds: 3, quick: false, formats_only: false, json: false };
+    let mut options =
+        Options { threads: None, reps: 7, rounds: 3, quick: false, formats_only: false, zoo_only: None, json: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -74,6 +77,7 @@ fn options() -> Result<Options, String> {
                 options.rounds = 1;
             }
             "--formats-only" => options.formats_only = true,
+            "--zoo-only" => options.zoo_only = Some(args.next().ok_or("--zoo-only needs a rule's name")?),
             "--json" => options.json = true,
             other => return Err(format!("unknown option {other}; see the example's doc comment")),
         }
@@ -238,14 +242,18 @@ impl Visit for Measure {
     }
 }
 
-struct MeasureZoo {
+struct MeasureZoo<'a> {
     large: Shape,
     reps: usize,
+    only: Option<&'a str>,
     rows: Vec<ZooRow>,
 }
 
-impl VisitZoo for MeasureZoo {
+impl VisitZoo for MeasureZoo<'_> {
     fn visit_zoo<R: Rule>(&mut self, hyper: R::Hyper, bytes: Bytes) {
+        if self.only.is_some_and(|only| !R::NAME.starts_with(only)) {
+            return;
+        }
         let mut step = Step::<R>::new(hyper, self.large);
         let step = median_time(self.reps, 1, || step.run());
         self.rows.push(ZooRow { label: R::NAME, passes: R::PASSES, bytes, step });
@@ -259,7 +267,7 @@ const PROBES: [Loop; 8] =
 
 /// One round of every figure (with `formats_only`, the probes and the state formats alone), on
 /// the current rayon pool.
-fn measure(large: Shape, many: Shape, reps: usize, formats_only: bool) -> Run {
+fn measure(large: Shape, many: Shape, reps: usize, formats_only: bool, zoo_only: Option<&str>) -> Run {
     let level = SimdLevel::detected();
     let bandwidth = PROBES
         .into_iter()
@@ -271,13 +279,17 @@ fn measure(large: Shape, many: Shape, reps: usize, formats_only: bool) -> Run {
         })
         .collect();
     let mut visitor = Measure { large, many, reps, rows: Vec::new() };
-    let mut zoo = MeasureZoo { large, reps, rows: Vec::new() };
+    let mut zoo = MeasureZoo { large, reps, only: zoo_only, rows: Vec::new() };
     if !formats_only {
-        cases::builtins(&mut visitor);
+        if zoo_only.is_none() {
+            cases::builtins(&mut visitor);
+        }
         zoo_cases::zoo(&mut zoo);
     }
     let mut formats = MeasureFormats { large, reps, rows: Vec::new() };
-    formats::rules(&mut formats);
+    if zoo_only.is_none() {
+        formats::rules(&mut formats);
+    }
     let threads = rayon::current_num_threads();
     Run { threads, bandwidth, rows: visitor.rows, zoo: zoo.rows, formats: formats.rows }
 }
@@ -307,6 +319,9 @@ fn markdown(rounds: &[Run], large: Shape, many: Shape) {
         zoo_table(&run, large);
     }
     let rounds: Vec<&[FormatRow]> = rounds.iter().map(|r| &r.formats[..]).collect();
+    if run.formats.is_empty() {
+        return;
+    }
     state_formats::markdown(&run.formats, &rounds, large, t, &|kind| run.pool_probe(kind));
 }
 
@@ -468,7 +483,7 @@ fn main() {
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); pools.len()];
     for _ in 0..options.rounds {
         for (pool, rounds) in pools.iter().zip(&mut runs) {
-            let run = || measure(large, many, options.reps, options.formats_only);
+            let run = || measure(large, many, options.reps, options.formats_only, options.zoo_only.as_deref());
             rounds.push(match pool {
                 Some(pool) => pool.install(run),
                 None => run(),

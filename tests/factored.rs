@@ -51,7 +51,8 @@ fn row_and_column_means_match_loops_over_stacked_matrices() {
     }
 }
 
-const SHAPES: [&[usize]; 4] = [&[3, 129, 257], &[1000], &[64, 2048], &[17, 33]];
+// `[150_000]`: a vector long enough to be cut into chunks and pieces of a threaded pass
+const SHAPES: [&[usize]; 5] = [&[3, 129, 257], &[1000], &[64, 2048], &[17, 33], &[150_000]];
 
 /// Three AdaFactor steps (with `ams_bound` and weight decay, so every state exists) on
 /// caller-owned slices, on this thread: the reference the parallel optimizer must match.

@@ -36,6 +36,15 @@ pub struct Setup {
     pub cols: usize,
 }
 
+/// The same elements as one vector: AdaFactor keeps a full second moment for a 1-D tensor,
+/// a path of its own (`bench_table`'s zoo rows measure it too, among every other rule).
+fn one_vector(setup: Setup) -> Vec<Param<f32>> {
+    let len = setup.elements();
+    let param = Param::new(staggered(0, len, param_value).into_dyn());
+    param.set_grad(staggered(1, len, grad_value).into_dyn());
+    vec![param]
+}
+
 impl Setup {
     /// Elements over all tensors.
     pub fn elements(self) -> usize {
@@ -77,7 +86,11 @@ pub struct Case {
 }
 
 fn stepper<R: Rule>(setup: Setup, hyper: R::Hyper, clip: Option<GradClip>) -> Stepper {
-    let mut optimizer = Optimizer::<R, f32>::new(setup.params(), hyper).expect("valid hyperparameters");
+    stepper_over::<R>(setup.params(), hyper, clip)
+}
+
+fn stepper_over<R: Rule>(params: Vec<Param<f32>>, hyper: R::Hyper, clip: Option<GradClip>) -> Stepper {
+    let mut optimizer = Optimizer::<R, f32>::new(params, hyper).expect("valid hyperparameters");
     optimizer.set_grad_clip(clip).expect("a valid clip");
     optimizer.step().expect("valid step");
     Box::new(move || optimizer.step().expect("valid step"))
@@ -109,7 +122,7 @@ const CLIP: f64 = 1.0;
 
 impl Case {
     /// Every row, in table order.
-    pub const ALL: [Case; 13] = [
+    pub const ALL: [Case; 14] = [
         // the global norm alone: a read-only pass over every gradient, nothing written
         Case { label: "get_total_norm", passes: 1, bytes: (4, 0), extra_bytes: 0, reads: &[1], make: total_norm },
         Case {
@@ -190,6 +203,15 @@ impl Case {
             extra_bytes: 0,
             reads: &[2, 1],
             make: |s| stepper::<AdaFactor>(s, AdaFactor::hyper(), None),
+        },
+        // the same elements as one vector: a full second moment (param, grad read; then grad),
+        // the update has exp_avg and exp_avg_sq
+        Case {
+            label: "AdaFactor (vector)",
+            passes: 3,
+            bytes: (12, 28),
+            extra_bytes: 0,
+            make: |s| stepper_over::<AdaFactor>(one_vector(s), AdaFactor::hyper(), None),
         },
         // the group sums read param, grad, p0 and s; the update has s and both moments
         Case {

@@ -248,7 +248,7 @@ fn reduce_one<R: Rule, T: Element>(
         *slot = codes.as_ref().map(PackedState::view);
     }
     let blocks = &blocks[..count];
-    accumulators.fill(0.0);
+    let accumulators = sum_buffers::<R>(accumulators, shape, R::factor_sums_needed(&item.prep, pass));
     let factors = Factors { temps, ..Factors::whole(shape) };
     let level = crate::SimdLevel::detected();
     let state = &slices[..count];
@@ -275,4 +275,18 @@ fn reduce_one<R: Rule, T: Element>(
     let grad_rows = grad.as_standard_layout();
     let grad = grad_rows.as_slice().unwrap_or_default();
     reduce_tensor::<R, T>(level, pass, &item.prep, factors, accumulators, values, grad, state, blocks, out, parallel);
+}
+
+/// The zeroed row and column sum buffers of a factored pass that accumulates them, allocated
+/// the first time one does; none for a pass that does not (it then runs as a plain tree
+/// reduction), so a vector under AdaFactor neither holds nor zeroes a buffer as long as itself.
+pub(crate) fn sum_buffers<'a, R: Rule>(buffers: &'a mut Vec<f64>, shape: &[usize], needed: bool) -> &'a mut [f64] {
+    if !needed {
+        return &mut [];
+    }
+    if buffers.is_empty() {
+        buffers.resize(crate::reduce::accumulators_len::<R>(shape), 0.0);
+    }
+    buffers.fill(0.0);
+    buffers
 }

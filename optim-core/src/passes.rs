@@ -79,7 +79,8 @@ impl<'a, 's, R: Rule, T: Element> SlicePlan<'a, 's, R, T> {
     ) -> Self {
         let prep = R::prepare_stage(hyper, step, scalar_state, shape, reductions, 0);
         let temps = vec![0.0f64; R::TEMPORARIES.len(shape)];
-        let accumulators = vec![0.0f64; crate::reduce::accumulators_len::<R>(shape)];
+        // allocated by the first pass that accumulates row or column sums
+        let accumulators = Vec::new();
         let mut plan = SlicePlan {
             level,
             hyper,
@@ -108,14 +109,15 @@ impl<'a, 's, R: Rule, T: Element> SlicePlan<'a, 's, R, T> {
 impl<R: Rule, T: Element> PassPlan for SlicePlan<'_, '_, R, T> {
     fn reduce(&mut self, pass: usize) {
         if R::pass_needed(&self.prep, pass) {
-            self.accumulators.fill(0.0);
+            let needed = R::factor_sums_needed(&self.prep, pass);
+            let accumulators = crate::parallel::sum_buffers::<R>(&mut self.accumulators, self.shape, needed);
             let whole = Factors { temps: &self.temps, ..Factors::whole(self.shape) };
             crate::reduce::reduce_tensor::<R, T>(
                 self.level,
                 pass,
                 &self.prep,
                 whole,
-                &mut self.accumulators,
+                accumulators,
                 self.param,
                 self.grad,
                 self.state,

@@ -389,6 +389,15 @@ pub trait Rule: Sized + Send + Sync + 'static {
         let _ = (prep, stage, state, factors);
     }
 
+    /// Whether reduction pass `pass` of a factored rule accumulates row or column sums for a
+    /// tensor whose prologue gave `prep` (`false` when every such sum sits under a condition
+    /// that is false, e.g. a vector's under `if ndim >= 2`). Without sums the pass runs as a
+    /// plain tree reduction: threaded, with no sum buffers to zero.
+    fn factor_sums_needed(prep: &Self::Prep, pass: usize) -> bool {
+        let _ = (prep, pass);
+        Self::FACTORED
+    }
+
     /// Whether reduction pass `pass` must run for a tensor whose prologue gave `prep`: `false`
     /// when every reduction of that pass sits under a scalar condition (a flag) that is false,
     /// so a rule with an optional reduction pays for its pass only when the option is on.

@@ -59,7 +59,9 @@ impl<T: Element> ParamState<T> {
             packed: vec![None; R::STATES.len()],
             scalars,
             temps: vec![0.0; R::TEMPORARIES.len(shape)],
-            accumulators: vec![0.0; crate::reduce::accumulators_len::<R>(shape)],
+            // allocated by the first pass that accumulates row or column sums (a vector under
+            // AdaFactor never does: its buffer would be as long as the vector)
+            accumulators: Vec::new(),
         }
     }
 

@@ -238,20 +238,37 @@ pub fn render_into(stmts: &[ElemStmt], pass: Option<usize>, sink: Sink) -> Token
 /// branch tests it sits under (`true` when unconditional). The pass is needed when any holds.
 pub fn pass_conditions(stmts: &[ElemStmt], pass: usize) -> Vec<TokenStream> {
     let mut out = Vec::new();
-    collect_conditions(stmts, pass, &mut Vec::new(), &mut out);
+    collect_conditions(stmts, pass, &|_| true, &mut Vec::new(), &mut out);
     out
 }
 
-fn collect_conditions(stmts: &[ElemStmt], pass: usize, tests: &mut Vec<TokenStream>, out: &mut Vec<TokenStream>) {
+/// The same for pass `pass`'s row and column sums alone: a tensor for which none holds (a
+/// vector, when the sums sit under `if ndim >= 2`) needs no sum buffers in that pass.
+pub fn factor_conditions(stmts: &[ElemStmt], pass: usize) -> Vec<TokenStream> {
+    let mut out = Vec::new();
+    let factored = |target: &Target| matches!(target, Target::Rows(_) | Target::Cols(_));
+    collect_conditions(stmts, pass, &factored, &mut Vec::new(), &mut out);
+    out
+}
+
+fn collect_conditions(
+    stmts: &[ElemStmt],
+    pass: usize,
+    wanted: &impl Fn(&Target) -> bool,
+    tests: &mut Vec<TokenStream>,
+    out: &mut Vec<TokenStream>,
+) {
     for stmt in stmts {
         match stmt {
-            ElemStmt::Accumulate { pass: own, .. } if *own == pass => out.push(quote::quote!(true #(&& #tests)*)),
+            ElemStmt::Accumulate { pass: own, target, .. } if *own == pass && wanted(target) => {
+                out.push(quote::quote!(true #(&& #tests)*))
+            }
             ElemStmt::Branch { test, then, otherwise, .. } => {
                 tests.push(test.clone());
-                collect_conditions(then, pass, tests, out);
+                collect_conditions(then, pass, wanted, tests, out);
                 tests.pop();
                 tests.push(quote::quote!(!#test));
-                collect_conditions(otherwise, pass, tests, out);
+                collect_conditions(otherwise, pass, wanted, tests, out);
                 tests.pop();
             }
             _ => {}

@@ -14,7 +14,7 @@ optimizer! {
     ///
     /// Three passes over memory: the parameter's RMS with the row and column means of `g²`,
     /// then the RMS of the update, then the update. Row and column vectors are updated
-    /// between passes.
+    /// between passes. A vector takes two: both RMS, then the update.
     ///
     /// ```
     /// use optim_core::{zoo::AdaFactor, Param};
@@ -68,9 +68,16 @@ optimizer! {
             let v = if ndim >= 2 {
                 (1 / sqrt(exp_avg_sq_row / row_mean(exp_avg_sq_row))) * (1 / sqrt(exp_avg_sq_col))
             } else { 1 / sqrt(exp_avg_sq) };
+            // a vector's update needs no row or column sums, so its norm (the same values as
+            // `norm(update)`, summed in the same order) is taken in the first pass and the
+            // second does not run for it: one read of param, grad and exp_avg_sq, not two
+            let vector_norm = if ndim < 2 {
+                norm(if ams_bound { 1 / sqrt(max(exp_avg_sq_hat, 1 / (1 / sqrt(exp_avg_sq))) / w2) } else { 1 / sqrt(exp_avg_sq) } * g)
+            } else { 0 };
             let v = if ams_bound { exp_avg_sq_hat = max(exp_avg_sq_hat, 1 / v); 1 / sqrt(exp_avg_sq_hat / w2) } else { v };
             let update = v * g;
-            let update = update / max(norm(update) / sqrt(numel) / clip_threshold, 1) * lr_t;
+            let update_norm = if ndim >= 2 { norm(update) } else { vector_norm };
+            let update = update / max(update_norm / sqrt(numel) / clip_threshold, 1) * lr_t;
             exp_avg = round_bf16(lerp(exp_avg, round_bf16(update), 1 - b1));
             param -= exp_avg;
         }

@@ -21,7 +21,10 @@ pub(super) fn factored_items(rule: &ir::Rule) -> TokenStream {
     });
     let locals = factor_locals(rule, false);
     let code = rule.factored_code.iter().map(|(stage, code)| quote!(if #STAGE == #stage { #code }));
+    let sums_needed = factor_sums_needed(rule);
     quote! {
+        #sums_needed
+
         const FACTORED: bool = true;
         const TEMPORARIES: #rt::FactorBuffers = #rt::FactorBuffers { rows: #tr, cols: #tc };
         const ACCUMULATORS: #rt::FactorBuffers = #rt::FactorBuffers { rows: #ar, cols: #ac };
@@ -39,6 +42,26 @@ pub(super) fn factored_items(rule: &ir::Rule) -> TokenStream {
             let [#(#state_slices),*] = #STATE else { return };
             #locals
             #(#code)*
+        }
+    }
+}
+
+/// `factor_sums_needed`: whether pass `p`'s row and column sums are reachable for a tensor
+/// whose prologue gave `prep`. Without them the pass is a plain tree reduction (threaded, no
+/// buffers to zero); a vector under AdaFactor's `if ndim >= 2` zeroed a column-sum buffer as
+/// long as itself and walked on one thread.
+fn factor_sums_needed(rule: &ir::Rule) -> TokenStream {
+    let arms = (1..rule.passes).map(|pass| {
+        let conditions = ir::factor_conditions(&rule.body, pass);
+        quote!(#pass => false #(|| (#conditions))*,)
+    });
+    quote! {
+        fn factor_sums_needed(#PREP: &Self::Prep, #PASS: usize) -> bool {
+            let #MASK: #RT::Mask = #PREP.mask;
+            match #PASS {
+                #(#arms)*
+                _ => false,
+            }
         }
     }
 }

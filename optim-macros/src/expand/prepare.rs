@@ -142,8 +142,9 @@ pub(super) fn pass_needed_fn(rule: &ir::Rule) -> TokenStream {
     let unconditional = conditions.iter().all(|c| c.iter().any(|c| c.to_string() == always));
     let arms =
         conditions.iter().zip(1..rule.passes).map(|(conditions, pass)| quote!(#pass => false #(|| (#conditions))*,));
-    // row/column code between passes may read a pass's sums without an accumulation of its own
-    if unconditional || rule.factored() {
+    // a factored rule's row/column code between passes still runs for a skipped pass; it reads
+    // only sums of that pass, which sit under the same conditions as the pass's accumulations
+    if unconditional {
         return TokenStream::new();
     }
     quote! {
