@@ -204,13 +204,14 @@ impl Case {
             reads: &[2, 1],
             make: |s| stepper::<AdaFactor>(s, AdaFactor::hyper(), None),
         },
-        // the same elements as one vector: a full second moment (param, grad read; then grad),
-        // the update has exp_avg and exp_avg_sq
+        // the same elements as one vector: a full second moment; one read-only pass (param, grad,
+        // exp_avg_sq: both norms), the update has exp_avg and exp_avg_sq
         Case {
             label: "AdaFactor (vector)",
-            passes: 3,
+            passes: 2,
             bytes: (12, 28),
             extra_bytes: 0,
+            reads: &[3],
             make: |s| stepper_over::<AdaFactor>(one_vector(s), AdaFactor::hyper(), None),
         },
         // the group sums read param, grad, p0 and s; the update has s and both moments
