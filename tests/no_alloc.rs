@@ -43,14 +43,19 @@ fn allocations_after_first_step<R: Rule>(hyper: &R::Hyper, shapes: &[&[usize]], 
     let mut opt = Optimizer::<R, f32>::new(params, hyper.clone()).unwrap();
     opt.set_state_format(format).unwrap();
     opt.step().unwrap();
-    // Measured on a worker of rayon's pool, as a training loop inside the pool runs: a step called
-    // from outside hands its parallel region to the pool through rayon's injector queue, which
-    // allocates a block per 63 hand-overs (rayon's cost, not the step's).
+    allocations_in_ten(|| opt.step().unwrap())
+}
+
+/// Allocations made by ten calls of `step`, measured on a worker of rayon's pool, as a training
+/// loop inside the pool runs: a step called from outside hands its parallel region to the pool
+/// through rayon's injector queue, which allocates a block per 63 hand-overs (rayon's cost, not
+/// the step's).
+fn allocations_in_ten(mut step: impl FnMut() + Send) -> usize {
     let (count, ()) = rayon::join(
         || {
             let before = ALLOCATIONS.load(Ordering::Relaxed);
             for _ in 0..10 {
-                opt.step().unwrap();
+                step();
             }
             ALLOCATIONS.load(Ordering::Relaxed) - before
         },
@@ -117,17 +122,7 @@ fn bf16_allocations_after_first_step<R: Rule>(hyper: &R::Hyper, format: StateFor
         .with_rounding(optim::Bf16Rounding::Stochastic { seed: 1 });
     opt.set_state_formats(optim::StateFormats::all(format)).unwrap();
     opt.step().unwrap();
-    let (count, ()) = rayon::join(
-        || {
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
-            for _ in 0..10 {
-                opt.step().unwrap();
-            }
-            ALLOCATIONS.load(Ordering::Relaxed) - before
-        },
-        || (),
-    );
-    count
+    allocations_in_ten(|| opt.step().unwrap())
 }
 
 #[test]
