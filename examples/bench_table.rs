@@ -36,6 +36,8 @@ mod naive;
 mod probe;
 #[path = "bench_table/state_formats.rs"]
 mod state_formats;
+#[path = "bench_table/zoo.rs"]
+mod zoo;
 #[path = "../benches/kernels/zoo_cases.rs"]
 mod zoo_cases;
 
@@ -48,7 +50,8 @@ use crate::fixture::{Kernel, NaiveRun, Shape, Step, bytes_per_element};
 use crate::naive::Naive;
 use crate::probe::{Loop, Probe};
 use crate::state_formats::{Counting, FormatRow, MeasureFormats};
-use crate::zoo_cases::{Bytes, VisitZoo};
+use crate::zoo::{MeasureZoo, ZooRow, zoo_table};
+use crate::zoo_cases::Bytes;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -123,15 +126,6 @@ struct Row {
     many: f64,
     step_1k: f64,
     kernel_1k: f64,
-}
-
-/// One zoo rule's figures: its passes, bytes per element and seconds per step.
-#[derive(Clone)]
-struct ZooRow {
-    label: &'static str,
-    passes: usize,
-    bytes: Bytes,
-    step: f64,
 }
 
 /// One pool size's figures.
@@ -242,24 +236,6 @@ impl Visit for Measure {
     }
 }
 
-struct MeasureZoo<'a> {
-    large: Shape,
-    reps: usize,
-    only: Option<&'a str>,
-    rows: Vec<ZooRow>,
-}
-
-impl VisitZoo for MeasureZoo<'_> {
-    fn visit_zoo<R: Rule>(&mut self, hyper: R::Hyper, bytes: Bytes) {
-        if self.only.is_some_and(|only| !R::NAME.starts_with(only)) {
-            return;
-        }
-        let mut step = Step::<R>::new(hyper, self.large);
-        let step = median_time(self.reps, 1, || step.run());
-        self.rows.push(ZooRow { label: R::NAME, passes: R::PASSES, bytes, step });
-    }
-}
-
 /// The probe loops measured per run: the read-only sum (the yardstick of reduction passes),
 /// STREAM's two and the streams of rules with 0 to 4 states.
 const PROBES: [Loop; 8] =
@@ -366,33 +342,6 @@ fn rules_table(run: &Run, rounds: &[Run], large: Shape, many: Shape) {
             percent(many_rate, rate(row.step)),
             row.step_1k * 1e9,
             row.kernel_1k * 1e9,
-        );
-    }
-    println!();
-}
-
-/// The zoo rules' table.
-fn zoo_table(run: &Run, large: Shape) {
-    let (big, t) = (large.label(), run.threads);
-    println!(
-        "Zoo rules, `step` at {big} on {t} thread{}: the bytes each moves per element (read-only passes \
-         + update), and the time those bytes need at the `read` and `rmw` probes' speed.\n",
-        plural(t)
-    );
-    println!("| rule | passes | B/elem | step | GB/s | time its bytes need | need / step |");
-    println!("|---|--:|--:|--:|--:|--:|--:|");
-    for row in &run.zoo {
-        let need = run.need(row.bytes, large.elements());
-        println!(
-            "| {} | {} | {} + {} | {:.2} ms | {:.1} | {:.2} ms | {:.0}% |",
-            row.label,
-            row.passes,
-            row.bytes.read_only,
-            row.bytes.update,
-            row.step * 1e3,
-            gbps(row.bytes.total() * large.elements(), row.step),
-            need * 1e3,
-            100.0 * need / row.step,
         );
     }
     println!();
