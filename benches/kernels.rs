@@ -56,7 +56,7 @@ use crate::cases::Visit;
 use crate::fixture::{
     Bf16Step, Kernel, NaiveRun, Shape, Step, bf16_step_params, bytes_per_element, present_states, step_params,
 };
-use crate::formats::{FORMATS, bytes_per_bf16_param, bytes_per_param};
+use crate::formats::{FORMATS, bytes_per_param};
 use crate::naive::Naive;
 use crate::probe::{Loop, Probe};
 use crate::zoo_cases::{Bytes, VisitZoo};
@@ -152,36 +152,43 @@ impl VisitZoo for Bench<'_> {
     }
 }
 
-/// Adam's step with its states in each format, one group per format.
+/// Adam's step with its states in each format, one group per format: over f32 parameters
+/// (`format/<name>`), and over bfloat16 ones with f32, bf16 and 8-bit state (`bf16-params/<name>`).
 fn state_formats(c: &mut Criterion, shapes: &[Shape]) {
-    let hyper = optim::builtins::Adam::hyper();
-    let states = present_states::<optim::builtins::Adam>(&hyper);
+    use optim::builtins::Adam;
+    let hyper = Adam::hyper();
     for format in FORMATS {
-        for &shape in shapes {
-            let mut group = group(c, &format!("format/{}", format.name()), shape);
-            let bytes = bytes_per_param(format, states, shape.len) * shape.elements() as f64;
-            group.throughput(Throughput::BytesDecimal(bytes.round() as u64));
-            let mut step = Step::<optim::builtins::Adam>::with_format(hyper, step_params(shape), format);
-            group.bench_function(BenchmarkId::new("Adam", shape.label()), |b| b.iter(|| step.run()));
-            group.finish();
-        }
+        format_group(c, shapes, "format", 4, format, |shape| {
+            let mut step = Step::<Adam>::with_format(hyper, step_params(shape), format);
+            move || step.run()
+        });
+    }
+    for format in [StateFormat::Native, StateFormat::BFloat16, StateFormat::Int8] {
+        format_group(c, shapes, "bf16-params", 2, format, |shape| {
+            let mut step = Bf16Step::<Adam>::new(hyper, bf16_step_params(shape), format);
+            move || step.run()
+        });
     }
 }
 
-/// Adam's step over bfloat16 parameters (`Bf16Optimizer`) with its states in f32, bf16 and
-/// 8-bit, one group per format.
-fn bf16_params(c: &mut Criterion, shapes: &[Shape]) {
-    let hyper = optim::builtins::Adam::hyper();
-    let states = present_states::<optim::builtins::Adam>(&hyper);
-    for format in [StateFormat::Native, StateFormat::BFloat16, StateFormat::Int8] {
-        for &shape in shapes {
-            let mut group = group(c, &format!("bf16-params/{}", format.name()), shape);
-            let bytes = bytes_per_bf16_param(format, states, shape.len) * shape.elements() as f64;
-            group.throughput(Throughput::BytesDecimal(bytes.round() as u64));
-            let mut step = Bf16Step::<optim::builtins::Adam>::new(hyper, bf16_step_params(shape), format);
-            group.bench_function(BenchmarkId::new("Adam", shape.label()), |b| b.iter(|| step.run()));
-            group.finish();
-        }
+/// One group `prefix/<format>` of Adam's step at each shape, its parameters stored in
+/// `param_bytes` bytes; `make` builds the step for a shape.
+fn format_group<F: FnMut()>(
+    c: &mut Criterion,
+    shapes: &[Shape],
+    prefix: &str,
+    param_bytes: usize,
+    format: StateFormat,
+    make: impl Fn(Shape) -> F,
+) {
+    let states = present_states::<optim::builtins::Adam>(&optim::builtins::Adam::hyper());
+    for &shape in shapes {
+        let mut group = group(c, &format!("{prefix}/{}", format.name()), shape);
+        let bytes = bytes_per_param(param_bytes, format, states, shape.len) * shape.elements() as f64;
+        group.throughput(Throughput::BytesDecimal(bytes.round() as u64));
+        let mut step = make(shape);
+        group.bench_function(BenchmarkId::new("Adam", shape.label()), |b| b.iter(&mut step));
+        group.finish();
     }
 }
 
@@ -196,6 +203,5 @@ fn main() {
     cases::builtins(&mut Bench { c: &mut c, shapes });
     zoo_cases::zoo(&mut Bench { c: &mut c, shapes });
     state_formats(&mut c, shapes);
-    bf16_params(&mut c, shapes);
     c.final_summary();
 }

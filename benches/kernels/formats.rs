@@ -30,16 +30,11 @@ pub fn state_bytes_moved(format: StateFormat, len: usize) -> f64 {
     }
 }
 
-/// Bytes a step moves per f32 parameter element with `states` states in `format` over tensors of
-/// `len` elements: param read and written, gradient read, each state as [`state_bytes_moved`].
-pub fn bytes_per_param(format: StateFormat, states: usize, len: usize) -> f64 {
-    12.0 + states as f64 * state_bytes_moved(format, len)
-}
-
-/// [`bytes_per_param`] for a parameter and gradient stored in bfloat16 (`optim::Bf16Optimizer`):
-/// param read and written 4, gradient read 2, each state as [`state_bytes_moved`].
-pub fn bytes_per_bf16_param(format: StateFormat, states: usize, len: usize) -> f64 {
-    6.0 + states as f64 * state_bytes_moved(format, len)
+/// Bytes a step moves per parameter element stored in `param_bytes` bytes (4 for f32, 2 for
+/// bfloat16 with `optim::Bf16Optimizer`) with `states` states in `format` over tensors of `len`
+/// elements: param read and written, gradient read, each state as [`state_bytes_moved`].
+pub fn bytes_per_param(param_bytes: usize, format: StateFormat, states: usize, len: usize) -> f64 {
+    3.0 * param_bytes as f64 + states as f64 * state_bytes_moved(format, len)
 }
 
 /// Something done once per rule of the state-format benchmarks, generic over the rule.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use optim::{Rule, StateFormat};
 
 use crate::fixture::{Bf16Step, Shape, Step, bf16_step_params, present_states, step_params};
-use crate::formats::{FORMATS, VisitFormats, bytes_per_bf16_param, bytes_per_param};
+use crate::formats::{FORMATS, VisitFormats, bytes_per_param};
 use crate::probe::Loop;
 use crate::{gbps, median, median_time};
 
@@ -99,39 +99,49 @@ pub struct MeasureFormats {
 
 impl VisitFormats for MeasureFormats {
     fn visit_formats<R: Rule>(&mut self, label: &'static str, hyper: R::Hyper) {
-        let states = present_states::<R>(&hyper);
+        // parameters and gradients are allocated before the count starts
         for format in FORMATS {
             let params = step_params(self.large);
             let (mut step, peak_bytes) = peak_during(|| Step::<R>::with_format(hyper.clone(), params, format));
-            let seconds = median_time(self.reps, 1, || step.run());
-            self.rows.push(FormatRow {
-                rule: label,
-                params: "f32",
-                format,
-                states,
-                bytes: bytes_per_param(format, states, self.large.len),
-                step: seconds,
-                state_bytes: step.state_bytes(),
-                peak_bytes,
-            });
+            let state_bytes = step.state_bytes();
+            self.push::<R>(label, "f32", format, &hyper, || step.run(), state_bytes, peak_bytes);
         }
-        // the same rule over bfloat16 parameters and gradients (allocated before the count
-        // starts, like the float32 ones)
+        // the same rule over bfloat16 parameters and gradients (`Bf16Optimizer`)
         for format in FORMATS {
             let params = bf16_step_params(self.large);
             let (mut step, peak_bytes) = peak_during(|| Bf16Step::<R>::new(hyper.clone(), params, format));
-            let seconds = median_time(self.reps, 1, || step.run());
-            self.rows.push(FormatRow {
-                rule: label,
-                params: "bf16",
-                format,
-                states,
-                bytes: bytes_per_bf16_param(format, states, self.large.len),
-                step: seconds,
-                state_bytes: step.state_bytes(),
-                peak_bytes,
-            });
+            let state_bytes = step.state_bytes();
+            self.push::<R>(label, "bf16", format, &hyper, || step.run(), state_bytes, peak_bytes);
         }
+    }
+}
+
+impl MeasureFormats {
+    /// Times `step` (rule `R` over `params`-typed parameters, states in `format`) into a row.
+    #[allow(clippy::too_many_arguments)]
+    fn push<R: Rule>(
+        &mut self,
+        rule: &'static str,
+        params: &'static str,
+        format: StateFormat,
+        hyper: &R::Hyper,
+        step: impl FnMut(),
+        state_bytes: usize,
+        peak_bytes: usize,
+    ) {
+        let states = present_states::<R>(hyper);
+        let param_bytes = if params == "bf16" { 2 } else { 4 };
+        let seconds = median_time(self.reps, 1, step);
+        self.rows.push(FormatRow {
+            rule,
+            params,
+            format,
+            states,
+            bytes: bytes_per_param(param_bytes, format, states, self.large.len),
+            step: seconds,
+            state_bytes,
+            peak_bytes,
+        });
     }
 }
 

@@ -68,24 +68,29 @@ impl<T: Element> ParamState<T> {
     /// Whether a state the hyperparameters need is not allocated yet ([`Self::allocate_present`]
     /// would create it).
     pub(crate) fn missing_states<R: Rule>(&self, hyper: &R::Hyper) -> bool {
-        self.tensors.iter().zip(&self.packed).zip(R::STATES).enumerate().any(|(index, ((tensor, packed), decl))| {
-            let len = decl.shape.len(&self.shape);
-            tensor.is_empty() && packed.is_none() && len > 0 && R::state_present(hyper, &self.shape, index)
-        })
+        (0..R::STATES.len()).any(|index| self.missing::<R>(hyper, index))
+    }
+
+    /// Whether state `index` is needed by `hyper` and has neither values nor codes yet (a
+    /// column state of a 0 x C parameter still holds C values, as in PyTorch).
+    fn missing<R: Rule>(&self, hyper: &R::Hyper, index: usize) -> bool {
+        let len = R::STATES.get(index).map_or(0, |decl| decl.shape.len(&self.shape));
+        let (Some(tensor), Some(packed)) = (self.tensors.get(index), self.packed.get(index)) else { return false };
+        tensor.is_empty() && packed.is_none() && len > 0 && R::state_present(hyper, &self.shape, index)
     }
 
     /// Allocates every state the current hyperparameters need and that does not exist yet, so
     /// turning a flag on between steps works as it does in PyTorch (fresh state from then on).
     /// A state that starts from the parameter (`z = param`) reads `value`, in row-major order.
     pub(crate) fn allocate_present<R: Rule>(&mut self, hyper: &R::Hyper, value: &ArrayD<T>, formats: &StateFormats) {
-        for (index, ((tensor, packed), decl)) in
-            self.tensors.iter_mut().zip(&mut self.packed).zip(R::STATES).enumerate()
-        {
-            // a column state of a 0 x C parameter still holds C values, as in PyTorch
-            let len = decl.shape.len(&self.shape);
-            if !(tensor.is_empty() && packed.is_none() && len > 0 && R::state_present(hyper, &self.shape, index)) {
+        for (index, decl) in R::STATES.iter().enumerate() {
+            if !self.missing::<R>(hyper, index) {
                 continue;
             }
+            let len = decl.shape.len(&self.shape);
+            let (Some(tensor), Some(packed)) = (self.tensors.get_mut(index), self.packed.get_mut(index)) else {
+                continue;
+            };
             let format = stored_format(decl, len, formats);
             let reads_param = R::state_init_reads_param(index) && value.len() == len;
             let init = R::state_init(hyper, index);

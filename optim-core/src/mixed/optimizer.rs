@@ -261,9 +261,10 @@ impl<R: Rule> Bf16Optimizer<R> {
             let Some(grad) = grad.as_ref() else { continue };
             if slot.as_ref().is_none_or(|state| state.missing_states::<R>(hyper)) {
                 // first step, or a state a flag turned on: states that start from the parameter
-                // read its values widened (this step only)
-                let wide = value.mapv(f32::from);
-                let state = slot.get_or_insert_with(|| ParamState::new::<R>(&wide, hyper, formats));
+                // read its values widened (this step only; no copy when none does)
+                let reads_param = (0..R::STATES.len()).any(R::state_init_reads_param);
+                let wide = if reads_param { value.mapv(f32::from) } else { ndarray::ArrayD::zeros(vec![0]) };
+                let state = slot.get_or_insert_with(|| ParamState::empty::<R>(value.shape(), hyper));
                 state.allocate_present::<R>(hyper, &wide, formats);
             }
             let Some(state) = slot.as_mut() else { continue };

@@ -55,13 +55,5 @@ fn factor_sums_needed(rule: &ir::Rule) -> TokenStream {
         let conditions = ir::factor_conditions(&rule.body, pass);
         quote!(#pass => false #(|| (#conditions))*,)
     });
-    quote! {
-        fn factor_sums_needed(#PREP: &Self::Prep, #PASS: usize) -> bool {
-            let #MASK: #RT::Mask = #PREP.mask;
-            match #PASS {
-                #(#arms)*
-                _ => false,
-            }
-        }
-    }
+    super::prepare::pass_predicate(quote!(factor_sums_needed), arms, false)
 }

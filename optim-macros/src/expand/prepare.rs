@@ -147,12 +147,22 @@ pub(super) fn pass_needed_fn(rule: &ir::Rule) -> TokenStream {
     if unconditional {
         return TokenStream::new();
     }
+    pass_predicate(quote!(pass_needed), arms, true)
+}
+
+/// `fn name(prep, pass) -> bool`: a `match` on the pass with one arm per reduction pass (each
+/// the OR of its conditions on the prologue's mask), `otherwise` for any other pass.
+pub(super) fn pass_predicate(
+    name: TokenStream,
+    arms: impl Iterator<Item = TokenStream>,
+    otherwise: bool,
+) -> TokenStream {
     quote! {
-        fn pass_needed(#PREP: &Self::Prep, #PASS: usize) -> bool {
+        fn #name(#PREP: &Self::Prep, #PASS: usize) -> bool {
             let #MASK: #RT::Mask = #PREP.mask;
             match #PASS {
                 #(#arms)*
-                _ => true,
+                _ => #otherwise,
             }
         }
     }
