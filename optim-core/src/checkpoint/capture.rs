@@ -60,7 +60,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
 
 /// One parameter's entry. A state exists when its buffer is allocated; a parameter with no
 /// elements has no buffers, so its entry lists the states its group's hyperparameters call for.
-fn capture<R: Rule, T: Element>(state: &ParamState<T>, hyper: &R::Hyper) -> ParamStateDict<T> {
+pub(crate) fn capture<R: Rule, T: Element>(state: &ParamState<T>, hyper: &R::Hyper) -> ParamStateDict<T> {
     let mut entry = ParamStateDict::new(state.step);
     let elements = state.shape.iter().product::<usize>();
     for (index, ((decl, data), packed)) in R::STATES.iter().zip(&state.tensors).zip(&state.packed).enumerate() {

@@ -83,7 +83,7 @@
 //! condition reads only the parameter's shape (AdaFactor's `ndim >= 2` factors), which no flag
 //! can change, and such a state must be absent when its condition is false.
 
-mod capture;
+pub(crate) mod capture;
 mod checksum;
 mod decode;
 mod dict;
@@ -94,7 +94,7 @@ mod file;
 mod header;
 mod json;
 mod metadata;
-mod restore;
+pub(crate) mod restore;
 
 pub use dict::{GroupDict, PackedTensor, ParamStateDict, StateDict};
 pub use error::{CheckpointError, CorruptKind};

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::{CheckpointError, GroupDict, ParamStateDict, StateDict};
 use crate::buffer::StateBuffer;
 use crate::lowbit::PackedState;
-use crate::{Element, HyperSet, OptimError, Optimizer, Param, ParamState, Rule};
+use crate::{Element, HyperSet, OptimError, Optimizer, ParamState, Rule};
 
 /// Where a global parameter index points: its group and its position in the group.
 type Slots = HashMap<usize, (usize, usize)>;
@@ -79,7 +79,8 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             let (Some(param), Some(hyper)) = (param, hypers.get(group)) else {
                 return Err(CheckpointError::UnknownParam { index }.into());
             };
-            let mut restored = restore::<R, T>(index, entry, param, hyper)?;
+            let shape = param.lock().value.shape().to_vec();
+            let mut restored = restore::<R, T>(index, entry, &shape, hyper)?;
             // states come back as saved, bit for bit; one saved in another format than this
             // optimizer's group stores it in is converted
             restored.convert::<R>(&self.groups[group].formats);
@@ -126,7 +127,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
 /// The largest step count loading accepts: exact as the `f64` kernels see, far from overflow.
 const MAX_STEP: u64 = 1 << 53;
 
-fn check_step(param: Option<usize>, found: u64) -> Result<(), CheckpointError> {
+pub(crate) fn check_step(param: Option<usize>, found: u64) -> Result<(), CheckpointError> {
     if found > MAX_STEP {
         return Err(CheckpointError::StepCount { param, found });
     }
@@ -135,7 +136,11 @@ fn check_step(param: Option<usize>, found: u64) -> Result<(), CheckpointError> {
 
 /// A group's hyperparameters from the checkpoint: every one the rule has (but those added after
 /// checkpoints were written, which take their default), nothing else, each of its type and in range.
-fn resolve_hyper<R: Rule>(defaults: &R::Hyper, group: usize, dict: &GroupDict) -> Result<R::Hyper, CheckpointError> {
+pub(crate) fn resolve_hyper<R: Rule>(
+    defaults: &R::Hyper,
+    group: usize,
+    dict: &GroupDict,
+) -> Result<R::Hyper, CheckpointError> {
     let wrap = |error| CheckpointError::Hyper { group, error: Box::new(error) };
     let mut hyper = defaults.clone();
     for (name, value) in &dict.hyper {
@@ -170,7 +175,7 @@ fn check_values_shared<R: Rule>(groups: &[GroupDict]) -> Result<(), CheckpointEr
 }
 
 /// A group's values: exactly the rule's, and an evaluation point only for a rule that has one.
-fn check_group_values<R: Rule>(group: usize, dict: &GroupDict) -> Result<(), CheckpointError> {
+pub(crate) fn check_group_values<R: Rule>(group: usize, dict: &GroupDict) -> Result<(), CheckpointError> {
     if let Some(name) = dict.values.keys().find(|name| !R::GROUP_STATES.contains(&name.as_str())) {
         return Err(CheckpointError::UnknownGroupValue { group, optimizer: R::NAME, name: name.clone() });
     }
@@ -183,22 +188,22 @@ fn check_group_values<R: Rule>(group: usize, dict: &GroupDict) -> Result<(), Che
     Ok(())
 }
 
-/// One parameter's state from its checkpoint entry, checked against the rule and the parameter.
-fn restore<R: Rule, T: Element>(
+/// One parameter's state from its checkpoint entry, checked against the rule and the parameter's
+/// `shape`.
+pub(crate) fn restore<R: Rule, T: Element>(
     index: usize,
     entry: &ParamStateDict<T>,
-    param: &Param<T>,
+    shape: &[usize],
     hyper: &R::Hyper,
 ) -> Result<ParamState<T>, CheckpointError> {
     check_step(Some(index), entry.step)?;
-    let shape = param.lock().value.shape().to_vec();
     let dense = entry.tensors.iter().map(|(name, tensor)| (name, tensor.shape()));
     let packed = entry.packed.iter().map(|(name, tensor)| (name, tensor.shape.as_slice()));
     for (name, found) in dense.chain(packed) {
         let Some(decl) = R::STATES.iter().find(|decl| decl.name == name) else {
             return Err(CheckpointError::UnknownState { param: index, optimizer: R::NAME, name: name.clone() });
         };
-        let expected = decl.shape.dims(&shape);
+        let expected = decl.shape.dims(shape);
         if found != expected.as_slice() {
             return Err(CheckpointError::StateShape {
                 param: index,
@@ -231,9 +236,9 @@ fn restore<R: Rule, T: Element>(
         return Err(CheckpointError::MissingState { param: index, name });
     }
 
-    check_shape_conditions::<R, T>(index, entry, &shape, hyper)?;
+    check_shape_conditions::<R, T>(index, entry, shape, hyper)?;
 
-    let mut state = ParamState::empty::<R>(&shape, hyper);
+    let mut state = ParamState::empty::<R>(shape, hyper);
     state.step = entry.step;
     state.tensors = R::STATES
         .iter()

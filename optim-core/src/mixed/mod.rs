@@ -34,6 +34,7 @@
 //! assert_eq!(model.value()[0], bf16::from_f32(1.0));
 //! ```
 
+mod checkpoint;
 mod optimizer;
 mod rounding;
 mod stored;

@@ -22,7 +22,9 @@ use crate::{HyperSet, MAX_STATES, OptimError, Param, ParamData, ParamState, Rule
 /// Rules whose step is one element-wise pass qualify (every built-in but SparseAdam's row-sparse
 /// mode, and the zoo's element-wise rules); rules with reduction passes, factored or group state,
 /// matrix programs or two points are refused with [`OptimError::Bf16Unsupported`]: keep float32
-/// master weights for those ([module docs](crate::mixed)).
+/// master weights for those ([module docs](crate::mixed)). Checkpoints
+/// ([`Bf16Optimizer::save`], [`Bf16Optimizer::state_dict`]) are an [`Optimizer`](crate::Optimizer)'s
+/// with one param group, and load into either.
 ///
 /// ```
 /// use half::bf16;
@@ -42,18 +44,20 @@ use crate::{HyperSet, MAX_STATES, OptimError, Param, ParamData, ParamState, Rule
 /// ```
 #[derive(Debug, Clone)]
 pub struct Bf16Optimizer<R: Rule> {
-    params: Vec<Param<bf16>>,
-    hyper: R::Hyper,
-    formats: StateFormats,
+    pub(super) params: Vec<Param<bf16>>,
+    pub(super) hyper: R::Hyper,
+    pub(super) formats: StateFormats,
     rounding: Bf16Rounding,
     /// `states[i]` belongs to parameter `i`; `None` until its first step.
-    states: Vec<Option<ParamState<f32>>>,
+    pub(super) states: Vec<Option<ParamState<f32>>>,
     /// Where each parameter's data sits during a step (so nobody sees it half updated).
     stand_ins: Vec<Param<bf16>>,
     /// `(address, index)` of every parameter, by address: the order a step takes them in.
     order: Vec<(usize, usize)>,
     /// Scalar states the checks run the scalar program on (kept so steps do not allocate).
-    scratch: Vec<f64>,
+    pub(super) scratch: Vec<f64>,
+    /// Successful [`Bf16Optimizer::step`] calls (saved in checkpoints, as `Optimizer`'s).
+    pub(super) steps_taken: u64,
 }
 
 impl<R: Rule> Bf16Optimizer<R> {
@@ -90,6 +94,7 @@ impl<R: Rule> Bf16Optimizer<R> {
             rounding: Bf16Rounding::NearestEven,
             order,
             scratch,
+            steps_taken: 0,
         })
     }
 
@@ -247,7 +252,21 @@ impl<R: Rule> Bf16Optimizer<R> {
         if let Err(panic) = ran {
             std::panic::resume_unwind(panic);
         }
+        self.steps_taken += 1;
         Ok(())
+    }
+
+    /// How many times [`Bf16Optimizer::step`] has succeeded (restored by checkpoints).
+    ///
+    /// ```
+    /// use optim_core::{builtins::Sgd, Bf16Optimizer, Param};
+    /// let p = Param::new(ndarray::ArrayD::from_elem(vec![2], half::bf16::ONE));
+    /// let mut opt = Bf16Optimizer::<Sgd>::new(vec![p], Sgd::hyper()).unwrap();
+    /// opt.step().unwrap(); // no gradient: nothing moves, but the step is counted, as in `Optimizer`
+    /// assert_eq!(opt.steps_taken(), 1);
+    /// ```
+    pub fn steps_taken(&self) -> u64 {
+        self.steps_taken
     }
 
     /// The step on the taken parameters: infallible.
@@ -306,7 +325,7 @@ impl<R: Rule> Bf16Optimizer<R> {
 
 /// Checks that a step of a tensor of `shape` whose state is `state` (`None` before its first)
 /// needs no reduction pass, running the scalar program on a copy of its scalar states.
-fn check_passes<R: Rule>(
+pub(super) fn check_passes<R: Rule>(
     hyper: &R::Hyper,
     state: Option<&ParamState<f32>>,
     shape: &[usize],
