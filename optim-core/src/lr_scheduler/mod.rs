@@ -66,7 +66,7 @@ pub use target::{LrTarget, PerGroup};
 pub(crate) use policy::{
     Core, Policy, bisect_right, check_groups, drive, epochs, leaf_scheduler, scaled, start, start_with,
 };
-pub(crate) use target::{MomentumKey, Plan, apply, group_floats, invalid, set_lrs, step_error};
+pub(crate) use target::{MomentumKey, Plan, apply, group_floats, invalid, refuse_non_finite, set_lrs, step_error};
 
 use crate::Result;
 

@@ -5,8 +5,8 @@ use crate::{Element, HyperSet, HyperValue, OptimError, Optimizer, Result, Rule};
 
 /// What a scheduler drives: param groups whose hyperparameters can be read and set by name.
 ///
-/// Implemented for every [`Optimizer`]; implement it for another container of param groups to
-/// schedule that.
+/// Implemented for every [`Optimizer`] and [`Bf16Optimizer`](crate::Bf16Optimizer) (one group);
+/// implement it for another container of param groups to schedule that.
 ///
 /// ```
 /// use optim_core::builtins::Adam;
@@ -60,26 +60,32 @@ impl<R: Rule, T: Element> LrTarget for Optimizer<R, T> {
         let Some(slot) = self.param_groups_mut().get_mut(group) else {
             return Err(OptimError::IndexOutOfRange { what: "param group", index: group, len });
         };
-        // A NaN or infinite value is refused here, by the scheduler step that computed it, not
-        // at the optimizer's next step. Finite values out of range are not: PyTorch's OneCycleLR
-        // extrapolates past its last step (a negative lr), which the next step then refuses.
-        let finite = match value {
-            HyperValue::Float(v) => v.is_finite(),
-            HyperValue::Pair(a, b) => a.is_finite() && b.is_finite(),
-            HyperValue::Triple(a, b, c) => a.is_finite() && b.is_finite() && c.is_finite(),
-            _ => true,
-        };
-        if !finite {
-            let name = slot.hyper.names().iter().copied().find(|n| *n == name).unwrap_or("hyperparameter");
-            let value = format!("{value:?}");
-            return Err(OptimError::InvalidHyper { optimizer: R::NAME, name, value, constraint: "finite" });
-        }
+        refuse_non_finite::<R>(&slot.hyper, name, value)?;
         slot.hyper.set(name, value)
     }
 
     fn has_hyper(&self, name: &str) -> bool {
         self.defaults().get(name).is_some()
     }
+}
+
+/// Refuses a NaN or infinite `value` for hyperparameter `name` of `hyper`: here, by the
+/// scheduler step that computed it, not at the optimizer's next step. Finite values out of
+/// range are let through: PyTorch's OneCycleLR extrapolates past its last step (a negative lr),
+/// which the next step then refuses.
+pub(crate) fn refuse_non_finite<R: Rule>(hyper: &R::Hyper, name: &str, value: HyperValue) -> Result<()> {
+    let finite = match value {
+        HyperValue::Float(v) => v.is_finite(),
+        HyperValue::Pair(a, b) => a.is_finite() && b.is_finite(),
+        HyperValue::Triple(a, b, c) => a.is_finite() && b.is_finite() && c.is_finite(),
+        _ => true,
+    };
+    if finite {
+        return Ok(());
+    }
+    let name = hyper.names().iter().copied().find(|n| *n == name).unwrap_or("hyperparameter");
+    let value = format!("{value:?}");
+    Err(OptimError::InvalidHyper { optimizer: R::NAME, name, value, constraint: "finite" })
 }
 
 /// A value given either once for every param group or once per group (PyTorch accepts a float

@@ -37,6 +37,7 @@
 mod checkpoint;
 mod optimizer;
 mod rounding;
+mod schedule;
 mod stored;
 mod supported;
 

@@ -232,6 +232,8 @@ impl<R: Rule> Bf16Optimizer<R> {
     /// assert_eq!(p.value()[0], half::bf16::from_f32(0.5));
     /// ```
     pub fn step(&mut self) -> Result<(), OptimError> {
+        // a scheduler may have set a value out of range (OneCycleLR past its end)
+        self.hyper.validate()?;
         let (states, hyper, scratch) = (&self.states, &self.hyper, &mut self.scratch);
         for (taken, &(_, index)) in self.order.iter().enumerate() {
             let check = |data: &ParamData<bf16>| check_param::<R>(states, hyper, scratch, index, data);
