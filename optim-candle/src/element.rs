@@ -37,3 +37,25 @@ macro_rules! candle_element {
 }
 
 candle_element!(f32 => F32, f64 => F64);
+
+/// A storage element the bridge can lend to the optimizer: the kernels' element types and
+/// bfloat16 (lent to a [`Bf16Optimizer`](optim_core::Bf16Optimizer)).
+pub(crate) trait Lendable: candle_core::WithDType {
+    /// The storage's buffer, when it holds this element type.
+    fn buffer_of(storage: &mut CpuStorage) -> Option<&mut Vec<Self>>;
+}
+
+impl<T: CandleElement> Lendable for T {
+    fn buffer_of(storage: &mut CpuStorage) -> Option<&mut Vec<T>> {
+        T::storage_vec(storage)
+    }
+}
+
+impl Lendable for optim_core::half::bf16 {
+    fn buffer_of(storage: &mut CpuStorage) -> Option<&mut Vec<Self>> {
+        match storage {
+            CpuStorage::BF16(data) => Some(data),
+            _ => None,
+        }
+    }
+}

@@ -33,9 +33,12 @@ pub enum BridgeError {
         /// The device, as candle prints it.
         device: String,
     },
-    /// A bf16 or f16 Var: the low-precision kernels (master weights, stochastic rounding) do not
-    /// exist yet, and silently widening would double the memory traffic.
-    #[error("parameter {index} of group {group} is {dtype:?}; bf16/f16 Vars are not supported yet (use f32 or f64)")]
+    /// A bf16 or f16 Var given to a [`CandleOptimizer`](crate::CandleOptimizer), whose kernels
+    /// run in the Var's own `f32` or `f64` (silently widening would double the memory traffic):
+    /// bf16 Vars go to a [`CandleBf16Optimizer`](crate::CandleBf16Optimizer); f16 is not supported.
+    #[error(
+        "parameter {index} of group {group} is {dtype:?}; CandleOptimizer steps f32 or f64 Vars (bf16 Vars: CandleBf16Optimizer; f16 is not supported)"
+    )]
     LowPrecision {
         /// Param group.
         group: usize,

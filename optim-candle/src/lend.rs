@@ -17,7 +17,7 @@ use candle_core::{CpuStorage, InplaceOp1, Layout, Tensor};
 use ndarray::{ArrayD, IxDyn};
 use optim_core::Param;
 
-use crate::CandleElement;
+use crate::element::Lendable;
 
 /// Where a lent buffer goes in its parameter handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ fn deep_pool() -> Option<&'static rayon::ThreadPool> {
 /// The storages must be CPU storages of `T`, contiguous from offset 0 and exactly as long as the
 /// tensor (the caller checked; a storage that is not is an error before `f` runs), and pairwise
 /// distinct (otherwise the second lock of one storage would deadlock).
-pub(crate) fn lend<T: CandleElement, Out: Send>(
+pub(crate) fn lend<T: Lendable, Out: Send>(
     loans: &[Loan<'_, T>],
     f: impl FnOnce() -> Out + Send,
 ) -> candle_core::Result<Out> {
@@ -92,7 +92,7 @@ pub(crate) fn lend<T: CandleElement, Out: Send>(
     })
 }
 
-fn lend_here<T: CandleElement, Out>(loans: &[Loan<'_, T>], f: impl FnOnce() -> Out) -> candle_core::Result<Out> {
+fn lend_here<T: Lendable, Out>(loans: &[Loan<'_, T>], f: impl FnOnce() -> Out) -> candle_core::Result<Out> {
     let mut f = Some(f);
     let mut out = None;
     let mut run = || {
@@ -104,7 +104,7 @@ fn lend_here<T: CandleElement, Out>(loans: &[Loan<'_, T>], f: impl FnOnce() -> O
     out.ok_or_else(|| candle_core::Error::msg("optim-candle: a lent tensor's callback did not run"))
 }
 
-fn nest<T: CandleElement>(loans: &[Loan<'_, T>], run: &mut dyn FnMut()) -> candle_core::Result<()> {
+fn nest<T: Lendable>(loans: &[Loan<'_, T>], run: &mut dyn FnMut()) -> candle_core::Result<()> {
     let Some((loan, rest)) = loans.split_first() else {
         run();
         return Ok(());
@@ -119,14 +119,14 @@ struct Lend<'l, 'a, 'r, T> {
     run: RefCell<&'r mut dyn FnMut()>,
 }
 
-impl<T: CandleElement> InplaceOp1 for Lend<'_, '_, '_, T> {
+impl<T: Lendable> InplaceOp1 for Lend<'_, '_, '_, T> {
     fn name(&self) -> &'static str {
         "optim-lend"
     }
 
     fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
         let len = layout.shape().elem_count();
-        let Some(buffer) = T::storage_vec(storage) else {
+        let Some(buffer) = T::buffer_of(storage) else {
             return Err(candle_core::Error::msg("optim-candle: the storage's dtype changed"));
         };
         if !layout.is_contiguous() || layout.start_offset() != 0 || buffer.len() != len {
@@ -148,13 +148,13 @@ impl<T: CandleElement> InplaceOp1 for Lend<'_, '_, '_, T> {
 }
 
 /// Moves a lent buffer back into its storage when the callback ends.
-struct GiveBack<'b, 'l, 'a, T: CandleElement> {
+struct GiveBack<'b, 'l, 'a, T: Lendable> {
     buffer: &'b mut Vec<T>,
     loan: &'l Loan<'a, T>,
     len: usize,
 }
 
-impl<T: CandleElement> Drop for GiveBack<'_, '_, '_, T> {
+impl<T: Lendable> Drop for GiveBack<'_, '_, '_, T> {
     fn drop(&mut self) {
         let mut data = self.loan.param.lock();
         let array = match self.loan.role {
@@ -167,11 +167,11 @@ impl<T: CandleElement> Drop for GiveBack<'_, '_, '_, T> {
         });
         // The optimizer updates in place and never replaces a buffer; should one come back
         // changed anyway, candle must still find a buffer as long as its layout says.
-        *self.buffer = back.unwrap_or_else(|| vec![T::ZERO; self.len]);
+        *self.buffer = back.unwrap_or_else(|| vec![T::zero(); self.len]);
     }
 }
 
 /// The placeholder a parameter handle holds while its Var keeps the data.
-pub(crate) fn empty<T: CandleElement>() -> ArrayD<T> {
-    ArrayD::from_elem(IxDyn(&[0]), T::ZERO)
+pub(crate) fn empty<T: Lendable>() -> ArrayD<T> {
+    ArrayD::from_elem(IxDyn(&[0]), T::zero())
 }

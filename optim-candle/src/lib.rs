@@ -44,14 +44,17 @@
 //! A gradient is copied only when it does not own its storage (a view into another tensor,
 //! e.g. after `Tensor::cat` of two Vars): 8 B more per such parameter. Vars must own their
 //! storage (every Var candle creates does). CPU only: Vars or gradients on CUDA or Metal are a
-//! [`BridgeError::Device`]; bf16/f16 Vars are a [`BridgeError::LowPrecision`] until optim has
-//! low-precision kernels. Nothing falls back silently.
+//! [`BridgeError::Device`]. bfloat16 Vars are stepped by [`CandleBf16Optimizer`] (the rule's math
+//! in `f32`, tile by tile, the Var rounded back in place; one param group, element-wise rules);
+//! given to a `CandleOptimizer` they are a [`BridgeError::LowPrecision`], as f16 Vars always are.
+//! Nothing falls back silently.
 
 /// This crate's README example (also the top-level README's candle example), compiled and run.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+mod bf16;
 mod checkpoint;
 mod clip;
 mod element;
@@ -63,6 +66,7 @@ mod points;
 mod step;
 mod varmap;
 
+pub use bf16::CandleBf16Optimizer;
 /// The candle crates the bridge is built against, for code that must use exactly these versions.
 pub use candle_core;
 /// See [`candle_core`].

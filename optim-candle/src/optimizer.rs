@@ -288,10 +288,7 @@ pub(crate) fn storage_key(tensor: &Tensor) -> usize {
 
 /// Checks that a Var can be updated in place by `T` kernels; returns its storage key.
 fn check_var<T: CandleElement>(var: &Var, group: usize, index: usize) -> Result<usize, BridgeError> {
-    let device = var.device();
-    if !device.is_cpu() {
-        return Err(BridgeError::Device { group, index, what: "the Var", device: format!("{:?}", device.location()) });
-    }
+    check_device(var, group, index)?;
     match var.dtype() {
         DType::BF16 | DType::F16 => return Err(BridgeError::LowPrecision { group, index, dtype: var.dtype() }),
         found if found != T::CANDLE_DTYPE => {
@@ -302,9 +299,18 @@ fn check_var<T: CandleElement>(var: &Var, group: usize, index: usize) -> Result<
     owned_key::<T>(var.as_tensor()).ok_or(BridgeError::NotOwned { group, index })
 }
 
+/// Refuses a Var the CPU kernels cannot reach.
+pub(crate) fn check_device(var: &Var, group: usize, index: usize) -> Result<(), BridgeError> {
+    let device = var.device();
+    if !device.is_cpu() {
+        return Err(BridgeError::Device { group, index, what: "the Var", device: format!("{:?}", device.location()) });
+    }
+    Ok(())
+}
+
 /// The storage key of `tensor` when it is a contiguous CPU tensor of `T` covering its whole
 /// storage from offset 0 (so its buffer can be lent), `None` otherwise.
-pub(crate) fn owned_key<T: CandleElement>(tensor: &Tensor) -> Option<usize> {
+pub(crate) fn owned_key<T: candle_core::WithDType>(tensor: &Tensor) -> Option<usize> {
     let (storage, layout) = tensor.storage_and_layout();
     let Storage::Cpu(cpu) = &*storage else { return None };
     let len = cpu.as_slice::<T>().map(<[T]>::len).ok();
