@@ -48,6 +48,13 @@ pub trait Element:
     fn ln(self) -> Self;
     /// `self^exponent`.
     fn powf(self, exponent: Self) -> Self;
+    /// `e^self` in arithmetic the element loop vectorises (a spec's element-wise `exp`): within
+    /// one unit in the last place of [`Element::exp`].
+    fn exp_lanes(self) -> Self;
+    /// `ln self`, vectorisable, within one unit in the last place of [`Element::ln`].
+    fn ln_lanes(self) -> Self;
+    /// `self^exponent`, vectorisable, with C's special values (element-wise `pow` of a spec).
+    fn pow_lanes(self, exponent: Self) -> Self;
     /// The larger of two values (`torch.maximum`).
     fn max(self, other: Self) -> Self;
     /// The smaller of two values (`torch.minimum`).
@@ -117,6 +124,18 @@ macro_rules! impl_element {
             #[inline(always)]
             fn powf(self, exponent: Self) -> Self {
                 <$t>::powf(self, exponent)
+            }
+            #[inline(always)]
+            fn exp_lanes(self) -> Self {
+                crate::elementary::exp(self as f64) as $t
+            }
+            #[inline(always)]
+            fn ln_lanes(self) -> Self {
+                crate::elementary::ln(self as f64) as $t
+            }
+            #[inline(always)]
+            fn pow_lanes(self, exponent: Self) -> Self {
+                crate::elementary::pow(self as f64, exponent as f64) as $t
             }
             #[inline(always)]
             fn max(self, other: Self) -> Self {

@@ -4,6 +4,7 @@
 
 mod buffer;
 mod element;
+mod elementary;
 mod error;
 mod factored;
 mod grad_clip;

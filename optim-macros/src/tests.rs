@@ -97,6 +97,27 @@ fn adam_is_one_loop_with_every_scalar_hoisted() {
 }
 
 #[test]
+fn element_wise_exp_ln_and_pow_take_the_vectorisable_forms_and_scalar_ones_libm() {
+    let file = generate(quote! {
+        pub Smooth {
+            hyper { lr = 1e-3, power = 0.5 }
+            state { acc = 0 }
+            step {
+                acc += grad * grad;
+                param -= lr * pow(0.9, step) * exp(-abs(grad)) * ln(1 + acc) * pow(acc, power);
+            }
+        }
+    });
+    let body = &loops(&file).bodies[0];
+    for lanes in ["exp_lanes", "ln_lanes", "pow_lanes"] {
+        assert!(body.contains(lanes), "`{lanes}` in the element loop:\n{body}");
+    }
+    assert!(!body.contains("powf") && !body.contains(":: exp ("), "no libm call per element:\n{body}");
+    let prepare = impl_fn(&file, "prepare_stage");
+    assert!(prepare.contains("powf") && !prepare.contains("pow_lanes"), "0.9^t once per tensor, by libm:\n{prepare}");
+}
+
+#[test]
 fn flags_become_mask_bits_that_select_specialised_loops() {
     let file = adam();
     let run = impl_fn(&file, "run");

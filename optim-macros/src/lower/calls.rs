@@ -91,6 +91,13 @@ impl Lowerer<'_> {
         if place == Place::MatScalar {
             return Some(self.program_number(Ty::Float, values, |args| quote!(<f64 as #element>::#method(#(#args),*))));
         }
+        // per element, the vectorisable forms of the libm functions (scalar code keeps libm's)
+        let method = match name.as_str() {
+            "exp" => format_ident!("exp_lanes"),
+            "ln" => format_ident!("ln_lanes"),
+            "pow" => format_ident!("pow_lanes"),
+            _ => method,
+        };
         if place.factored() {
             let args: Vec<TokenStream> = values.into_iter().map(|v| self.factored_operand(v)).collect();
             let tokens = quote!(<f64 as #element>::#method(#(#args),*));
