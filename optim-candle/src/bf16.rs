@@ -373,36 +373,18 @@ impl<R: Rule> candle_nn::optim::Optimizer for CandleBf16Optimizer<R> {
     }
 }
 
-/// Every scheduler of [`optim_core::lr_scheduler`] drives a [`CandleBf16Optimizer`] (one group).
-///
-/// ```
-/// use optim_candle::CandleBf16Optimizer;
-/// use optim_core::builtins::Adam;
-/// use optim_core::lr_scheduler::{LrScheduler, StepLR};
-/// let w = candle_core::Var::ones(2, candle_core::DType::BF16, &candle_core::Device::Cpu).unwrap();
-/// let mut opt = CandleBf16Optimizer::<Adam>::new(vec![w], Adam::hyper().lr(0.1)).unwrap();
-/// let mut schedule = StepLR::new(&mut opt, 1, 0.5).unwrap();
-/// schedule.step(&mut opt).unwrap();
-/// assert_eq!(opt.optimizer().hyper().lr, 0.05);
-/// ```
-impl<R: Rule> LrTarget for CandleBf16Optimizer<R> {
-    fn optimizer_name(&self) -> &'static str {
-        self.inner.optimizer_name()
-    }
-
-    fn group_count(&self) -> usize {
-        self.inner.group_count()
-    }
-
-    fn group_hyper(&self, group: usize, name: &str) -> Option<HyperValue> {
-        self.inner.group_hyper(group, name)
-    }
-
-    fn set_group_hyper(&mut self, group: usize, name: &str, value: HyperValue) -> Result<(), OptimError> {
-        self.inner.set_group_hyper(group, name, value)
-    }
-
-    fn has_hyper(&self, name: &str) -> bool {
-        self.inner.has_hyper(name)
-    }
-}
+crate::nn::lr_target_of_inner!(
+    /// Every scheduler of [`optim_core::lr_scheduler`] drives a [`CandleBf16Optimizer`] (one group).
+    ///
+    /// ```
+    /// use optim_candle::CandleBf16Optimizer;
+    /// use optim_core::builtins::Adam;
+    /// use optim_core::lr_scheduler::{LrScheduler, StepLR};
+    /// let w = candle_core::Var::ones(2, candle_core::DType::BF16, &candle_core::Device::Cpu).unwrap();
+    /// let mut opt = CandleBf16Optimizer::<Adam>::new(vec![w], Adam::hyper().lr(0.1)).unwrap();
+    /// let mut schedule = StepLR::new(&mut opt, 1, 0.5).unwrap();
+    /// schedule.step(&mut opt).unwrap();
+    /// assert_eq!(opt.optimizer().hyper().lr, 0.05);
+    /// ```
+    impl<R: Rule> for CandleBf16Optimizer<R>
+);

@@ -3,8 +3,7 @@
 
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
-use optim_core::lr_scheduler::LrTarget;
-use optim_core::{HyperSet, HyperValue, OptimError, Rule};
+use optim_core::{HyperSet, HyperValue, Rule};
 
 use crate::{CandleElement, CandleOptimizer};
 
@@ -59,39 +58,55 @@ impl<R: Rule, T: CandleElement> candle_nn::optim::Optimizer for CandleOptimizer<
     }
 }
 
-/// Every scheduler of [`optim_core::lr_scheduler`] drives a [`CandleOptimizer`] directly.
-///
-/// ```
-/// use candle_core::{Device, Var};
-/// use optim_candle::CandleOptimizer;
-/// use optim_core::builtins::Adam;
-/// use optim_core::lr_scheduler::{CosineAnnealingLR, LrScheduler};
-/// let w = Var::new(&[1.0f32], &Device::Cpu).unwrap();
-/// let mut opt = CandleOptimizer::<Adam>::new(vec![w], Adam::hyper().lr(0.1)).unwrap();
-/// let mut cosine = CosineAnnealingLR::new(&mut opt, 10, 0.0).unwrap();
-/// for _ in 0..10 {
-///     cosine.step(&mut opt).unwrap();
-/// }
-/// assert!(opt.param_groups()[0].hyper.lr.abs() < 1e-12);
-/// ```
-impl<R: Rule, T: CandleElement> LrTarget for CandleOptimizer<R, T> {
-    fn optimizer_name(&self) -> &'static str {
-        self.inner.optimizer_name()
-    }
+/// `LrTarget` for a bridge type by handing every call to its `inner` optimizer.
+macro_rules! lr_target_of_inner {
+    ($(#[$attr:meta])* impl<$($param:ident: $bound:path),*> for $bridge:ty) => {
+        $(#[$attr])*
+        impl<$($param: $bound),*> optim_core::lr_scheduler::LrTarget for $bridge {
+            fn optimizer_name(&self) -> &'static str {
+                self.inner.optimizer_name()
+            }
 
-    fn group_count(&self) -> usize {
-        self.inner.group_count()
-    }
+            fn group_count(&self) -> usize {
+                self.inner.group_count()
+            }
 
-    fn group_hyper(&self, group: usize, name: &str) -> Option<HyperValue> {
-        self.inner.group_hyper(group, name)
-    }
+            fn group_hyper(&self, group: usize, name: &str) -> Option<optim_core::HyperValue> {
+                self.inner.group_hyper(group, name)
+            }
 
-    fn set_group_hyper(&mut self, group: usize, name: &str, value: HyperValue) -> Result<(), OptimError> {
-        self.inner.set_group_hyper(group, name, value)
-    }
+            fn set_group_hyper(
+                &mut self,
+                group: usize,
+                name: &str,
+                value: optim_core::HyperValue,
+            ) -> Result<(), optim_core::OptimError> {
+                self.inner.set_group_hyper(group, name, value)
+            }
 
-    fn has_hyper(&self, name: &str) -> bool {
-        self.inner.has_hyper(name)
-    }
+            fn has_hyper(&self, name: &str) -> bool {
+                self.inner.has_hyper(name)
+            }
+        }
+    };
 }
+pub(crate) use lr_target_of_inner;
+
+lr_target_of_inner!(
+    /// Every scheduler of [`optim_core::lr_scheduler`] drives a [`CandleOptimizer`] directly.
+    ///
+    /// ```
+    /// use candle_core::{Device, Var};
+    /// use optim_candle::CandleOptimizer;
+    /// use optim_core::builtins::Adam;
+    /// use optim_core::lr_scheduler::{CosineAnnealingLR, LrScheduler};
+    /// let w = Var::new(&[1.0f32], &Device::Cpu).unwrap();
+    /// let mut opt = CandleOptimizer::<Adam>::new(vec![w], Adam::hyper().lr(0.1)).unwrap();
+    /// let mut cosine = CosineAnnealingLR::new(&mut opt, 10, 0.0).unwrap();
+    /// for _ in 0..10 {
+    ///     cosine.step(&mut opt).unwrap();
+    /// }
+    /// assert!(opt.param_groups()[0].hyper.lr.abs() < 1e-12);
+    /// ```
+    impl<R: Rule, T: CandleElement> for CandleOptimizer<R, T>
+);
