@@ -9,20 +9,21 @@ use ndarray::{ArrayD, IxDyn};
 use optim_core::half::bf16;
 use optim_core::lr_scheduler::LrTarget;
 use optim_core::{
-    Bf16Optimizer, Bf16Rounding, HyperValue, OptimError, Param, ParamState, Rule, StateDict, StateFormats,
+    Bf16Optimizer, Bf16Rounding, Group, HyperValue, OptimError, Param, ParamState, Rule, StateDict, StateFormats,
 };
 
-use crate::BridgeError;
 use crate::lend::{Loan, Role, empty, lend};
 use crate::optimizer::{check_device, owned_key};
+use crate::{BridgeError, VarGroup};
 
 /// Any element-wise optim rule over candle bfloat16 [`Var`]s: each step lends every Var's
 /// buffer and its gradient's to a [`Bf16Optimizer`], which widens them tile by tile, runs the
 /// rule's kernel in `f32` and rounds the Var back (to nearest even or stochastically), in
 /// place. The optimizer's state is `f32` or any [`StateFormat`](optim_core::StateFormat).
 ///
-/// One param group; rules that need a whole tensor first (norms, group values, matrices) are
-/// refused as [`Bf16Optimizer::new`] refuses them.
+/// Param groups ([`VarGroup`]) as for [`CandleOptimizer`](crate::CandleOptimizer); rules that
+/// need a whole tensor first (norms, group values, matrices) are refused as
+/// [`Bf16Optimizer::new`] refuses them.
 ///
 /// ```
 /// use candle_core::{DType, Device, Var};
@@ -71,20 +72,45 @@ impl<R: Rule> CandleBf16Optimizer<R> {
     /// assert!(matches!(err, BridgeError::DType { expected: DType::BF16, found: DType::F32, .. }));
     /// ```
     pub fn new(vars: Vec<Var>, hyper: R::Hyper) -> Result<Self, BridgeError> {
-        let mut keys = HashMap::with_capacity(vars.len());
-        for (index, var) in vars.iter().enumerate() {
-            check_device(var, 0, index)?;
-            if var.dtype() != DType::BF16 {
-                let found = var.dtype();
-                return Err(BridgeError::DType { group: 0, index, what: "the Var", expected: DType::BF16, found });
+        Self::with_groups(vec![VarGroup::new(vars)], hyper)
+    }
+
+    /// An optimizer over several groups of bfloat16 Vars, each overriding some of `defaults`.
+    ///
+    /// # Errors
+    /// As [`CandleBf16Optimizer::new`], and for an empty group or an unknown override.
+    ///
+    /// ```
+    /// use candle_core::{DType, Device, Var};
+    /// use optim_candle::{CandleBf16Optimizer, VarGroup};
+    /// use optim_core::builtins::AdamW;
+    /// let w = Var::ones((3, 2), DType::BF16, &Device::Cpu).unwrap();
+    /// let b = Var::ones(2, DType::BF16, &Device::Cpu).unwrap();
+    /// let groups = vec![VarGroup::new(vec![w]), VarGroup::new(vec![b]).with("weight_decay", 0.0)];
+    /// let opt = CandleBf16Optimizer::<AdamW>::with_groups(groups, AdamW::hyper()).unwrap();
+    /// assert_eq!(opt.optimizer().hyper_of(1).unwrap().weight_decay, 0.0);
+    /// ```
+    pub fn with_groups(groups: Vec<VarGroup>, defaults: R::Hyper) -> Result<Self, BridgeError> {
+        let mut keys = HashMap::new();
+        let (mut vars, mut built) = (Vec::new(), Vec::with_capacity(groups.len()));
+        for (g, group) in groups.into_iter().enumerate() {
+            for (index, var) in group.vars().iter().enumerate() {
+                check_device(var, g, index)?;
+                if var.dtype() != DType::BF16 {
+                    let found = var.dtype();
+                    return Err(BridgeError::DType { group: g, index, what: "the Var", expected: DType::BF16, found });
+                }
+                let key = owned_key::<bf16>(var.as_tensor()).ok_or(BridgeError::NotOwned { group: g, index })?;
+                if keys.insert(key, vars.len() + index).is_some() {
+                    return Err(OptimError::DuplicateParam { group: g, index }.into());
+                }
             }
-            let key = owned_key::<bf16>(var.as_tensor()).ok_or(BridgeError::NotOwned { group: 0, index })?;
-            if keys.insert(key, index).is_some() {
-                return Err(OptimError::DuplicateParam { group: 0, index }.into());
-            }
+            let params = group.vars().iter().map(|_| Param::new(empty())).collect();
+            let overrides = group.overrides.iter();
+            built.push(overrides.fold(Group::new(params), |built, (name, value)| built.with(name, *value)));
+            vars.extend(group.vars().iter().cloned());
         }
-        let params = vars.iter().map(|_| Param::new(empty())).collect();
-        Ok(CandleBf16Optimizer { inner: Bf16Optimizer::new(params, hyper)?, vars, keys })
+        Ok(CandleBf16Optimizer { inner: Bf16Optimizer::with_groups(built, defaults)?, vars, keys })
     }
 
     /// The same optimizer, rounding the Vars back by `rounding`.
@@ -120,7 +146,7 @@ impl<R: Rule> CandleBf16Optimizer<R> {
         Ok(self.inner.set_state_formats(formats)?)
     }
 
-    /// The Vars, in the order given.
+    /// The Vars, group after group, in the order given.
     ///
     /// ```
     /// use optim_candle::CandleBf16Optimizer;
@@ -147,7 +173,7 @@ impl<R: Rule> CandleBf16Optimizer<R> {
         &self.inner
     }
 
-    /// Parameter `index`'s state: `None` before its first step.
+    /// Parameter `index`'s state (numbered across groups): `None` before its first step.
     ///
     /// ```
     /// use optim_candle::CandleBf16Optimizer;
@@ -181,9 +207,11 @@ impl<R: Rule> CandleBf16Optimizer<R> {
     pub fn step(&mut self, grads: &GradStore) -> Result<(), BridgeError> {
         let mut work = Vec::new();
         let mut lent = HashSet::new();
-        for (index, (param, var)) in self.inner.params().iter().zip(&self.vars).enumerate() {
+        // (group, position in the group) of each Var, for errors
+        let positions = self.inner.group_sizes().enumerate().flat_map(|(g, len)| (0..len).map(move |i| (g, i)));
+        for ((param, var), at) in self.inner.params().iter().zip(&self.vars).zip(positions) {
             let Some(grad) = grads.get(var.as_tensor()) else { continue };
-            check_grad(index, var, grad)?;
+            check_grad(at, var, grad)?;
             let key = owned_key::<bf16>(grad);
             let grad = if key.is_some_and(|key| !self.keys.contains_key(&key) && lent.insert(key)) {
                 Grad::Lent(grad)
@@ -288,7 +316,7 @@ impl<R: Rule> CandleBf16Optimizer<R> {
     }
 
     /// Loads a file written by [`CandleBf16Optimizer::save`] (or by an optim optimizer of the
-    /// same rule over parameters of the same shapes in one group); on error nothing changes.
+    /// same rule over parameters of the same shapes in the same groups); on error nothing changes.
     ///
     /// # Errors
     /// I/O errors, a corrupt file, or a state that does not fit these Vars.
@@ -320,18 +348,18 @@ impl<R: Rule> CandleBf16Optimizer<R> {
     }
 }
 
-fn check_grad(index: usize, var: &Var, grad: &Tensor) -> Result<(), BridgeError> {
+fn check_grad((group, index): (usize, usize), var: &Var, grad: &Tensor) -> Result<(), BridgeError> {
     if !grad.device().is_cpu() {
         let device = format!("{:?}", grad.device().location());
-        return Err(BridgeError::Device { group: 0, index, what: "its gradient", device });
+        return Err(BridgeError::Device { group, index, what: "its gradient", device });
     }
     if grad.dtype() != DType::BF16 {
         let found = grad.dtype();
-        return Err(BridgeError::DType { group: 0, index, what: "its gradient", expected: DType::BF16, found });
+        return Err(BridgeError::DType { group, index, what: "its gradient", expected: DType::BF16, found });
     }
     if grad.dims() != var.dims() {
         let (param, grad) = (var.dims().to_vec(), grad.dims().to_vec());
-        return Err(OptimError::GradShape { group: 0, index, param, grad }.into());
+        return Err(OptimError::GradShape { group, index, param, grad }.into());
     }
     Ok(())
 }
@@ -374,7 +402,7 @@ impl<R: Rule> candle_nn::optim::Optimizer for CandleBf16Optimizer<R> {
 }
 
 crate::nn::lr_target_of_inner!(
-    /// Every scheduler of [`optim_core::lr_scheduler`] drives a [`CandleBf16Optimizer`] (one group).
+    /// Every scheduler of [`optim_core::lr_scheduler`] drives a [`CandleBf16Optimizer`].
     ///
     /// ```
     /// use optim_candle::CandleBf16Optimizer;

@@ -45,7 +45,7 @@
 //! e.g. after `Tensor::cat` of two Vars): 8 B more per such parameter. Vars must own their
 //! storage (every Var candle creates does). CPU only: Vars or gradients on CUDA or Metal are a
 //! [`BridgeError::Device`]. bfloat16 Vars are stepped by [`CandleBf16Optimizer`] (the rule's math
-//! in `f32`, tile by tile, the Var rounded back in place; one param group, element-wise rules);
+//! in `f32`, tile by tile, the Var rounded back in place; param groups, element-wise rules);
 //! given to a `CandleOptimizer` they are a [`BridgeError::LowPrecision`], as f16 Vars always are.
 //! Nothing falls back silently.
 

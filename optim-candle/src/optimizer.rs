@@ -25,7 +25,7 @@ use crate::{BridgeError, CandleElement};
 #[derive(Debug, Clone)]
 pub struct VarGroup {
     vars: Vec<Var>,
-    overrides: Vec<(String, HyperValue)>,
+    pub(crate) overrides: Vec<(String, HyperValue)>,
 }
 
 impl VarGroup {

@@ -5,10 +5,10 @@
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use ndarray::{ArrayD, IxDyn};
-use optim_candle::{BridgeError, CandleBf16Optimizer};
+use optim_candle::{BridgeError, CandleBf16Optimizer, VarGroup};
 use optim_core::builtins::{Adam, AdamW, Sgd};
 use optim_core::half::bf16;
-use optim_core::{Bf16Optimizer, Bf16Rounding, OptimError, Param, Rule, StateFormat, StateFormats};
+use optim_core::{Bf16Optimizer, Bf16Rounding, Group, OptimError, Param, Rule, StateFormat, StateFormats};
 
 /// Shapes: one of whole 8-bit blocks (packed under `Int8`), two small ones.
 const SHAPES: [&[usize]; 3] = [&[16, 512], &[7], &[3, 4]];
@@ -133,4 +133,29 @@ fn a_checkpoint_resumes_bit_identically() {
         assert_eq!(to_array(a.as_tensor()), to_array(b.as_tensor()));
     }
     assert_eq!(resumed.state_dict(), opt.state_dict());
+}
+
+#[test]
+fn var_groups_step_as_the_bf16_optimizers_groups() {
+    let vars: Vec<Var> = SHAPES.iter().enumerate().map(|(i, s)| Var::from_tensor(&tensor(s, i)).unwrap()).collect();
+    let params: Vec<Param<bf16>> = vars.iter().map(|v| Param::new(to_array(v.as_tensor()))).collect();
+    let hyper = AdamW::hyper().lr(1e-2).weight_decay(0.1);
+    let var_groups =
+        vec![VarGroup::new(vars[..1].to_vec()), VarGroup::new(vars[1..].to_vec()).with("weight_decay", 0.0)];
+    let groups = vec![Group::new(params[..1].to_vec()), Group::new(params[1..].to_vec()).with("weight_decay", 0.0)];
+    let mut bridge = CandleBf16Optimizer::<AdamW>::with_groups(var_groups, hyper).unwrap();
+    let mut reference = Bf16Optimizer::<AdamW>::with_groups(groups, hyper).unwrap();
+    for step in 0..3 {
+        bridge.step(&gradients(&vars, &params, step)).unwrap();
+        reference.step().unwrap();
+        reference.zero_grad();
+    }
+    for (var, param) in vars.iter().zip(&params) {
+        assert_eq!(to_array(var.as_tensor()), param.value());
+    }
+    assert_eq!(bridge.state_dict(), reference.state_dict());
+    let mut grads = GradStore::default();
+    grads.insert(vars[2].as_tensor(), tensor(&[5], 1));
+    let err = bridge.step(&grads).unwrap_err();
+    assert!(matches!(err, BridgeError::Optim(OptimError::GradShape { group: 1, index: 1, .. })), "{err:?}");
 }

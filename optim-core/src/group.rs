@@ -46,11 +46,6 @@ impl<T> Group<T> {
         self
     }
 
-    /// Number of parameters.
-    ///
-    /// ```
-    /// assert_eq!(optim_core::Group::<f64>::new(vec![]).len(), 0);
-    /// ```
     /// Stores this group's states as `formats` says, whatever the optimizer's formats are.
     ///
     /// ```
@@ -68,6 +63,11 @@ impl<T> Group<T> {
         self
     }
 
+    /// Number of parameters.
+    ///
+    /// ```
+    /// assert_eq!(optim_core::Group::<f64>::new(vec![]).len(), 0);
+    /// ```
     pub fn len(&self) -> usize {
         self.params.len()
     }

@@ -5,7 +5,7 @@ use crate::{Element, HyperSet, HyperValue, OptimError, Optimizer, Result, Rule};
 
 /// What a scheduler drives: param groups whose hyperparameters can be read and set by name.
 ///
-/// Implemented for every [`Optimizer`] and [`Bf16Optimizer`](crate::Bf16Optimizer) (one group);
+/// Implemented for every [`Optimizer`] and [`Bf16Optimizer`](crate::Bf16Optimizer);
 /// implement it for another container of param groups to schedule that.
 ///
 /// ```

@@ -1,5 +1,5 @@
 //! Checkpoints of a [`Bf16Optimizer`]: the same [`StateDict`] and file as an
-//! [`Optimizer`](crate::Optimizer)'s, with one param group.
+//! [`Optimizer`](crate::Optimizer)'s.
 //!
 //! The states are `f32` (or packed codes and scales), so the file's dtype is `float32`: a
 //! checkpoint of a `Bf16Optimizer` loads into an `Optimizer<R, f32>` over float32 master weights
@@ -19,9 +19,9 @@ use crate::{CheckpointError, Element, HyperSet, OptimError, Rule, StateDict};
 
 impl<R: Rule> Bf16Optimizer<R> {
     /// A copy of the optimizer's state, as [`Optimizer::state_dict`](crate::Optimizer::state_dict)
-    /// gives it: one param group (its hyperparameters, parameters `0..n`), and the step count,
-    /// scalar states and state tensors of every parameter that has taken a step. Parameter
-    /// values are not included (they belong to the model).
+    /// gives it: every param group's hyperparameters and parameter indices (numbered across
+    /// groups), and the step count, scalar states and state tensors of every parameter that has
+    /// taken a step. Parameter values are not included (they belong to the model).
     ///
     /// ```
     /// use optim_core::{builtins::Adam, Bf16Optimizer, Param};
@@ -34,25 +34,33 @@ impl<R: Rule> Bf16Optimizer<R> {
     /// assert_eq!(sd.state[&0].tensors["exp_avg"][[0]], 0.05);
     /// ```
     pub fn state_dict(&self) -> StateDict<f32> {
-        let mut group = GroupDict::new((0..self.params.len()).collect());
-        group.hyper =
-            self.hyper.names().iter().filter_map(|&name| Some((name.to_owned(), self.hyper.get(name)?))).collect();
-        let state: BTreeMap<_, _> = (self.states.iter().enumerate())
-            .filter_map(|(index, slot)| Some((index, capture::<R, f32>(slot.as_ref()?, &self.hyper))))
+        let mut param_groups = Vec::with_capacity(self.groups.len());
+        let mut first = 0;
+        for group in &self.groups {
+            let mut dict = GroupDict::new((first..first + group.len).collect());
+            let hyper = &group.hyper;
+            dict.hyper = hyper.names().iter().filter_map(|&name| Some((name.to_owned(), hyper.get(name)?))).collect();
+            param_groups.push(dict);
+            first += group.len;
+        }
+        let state: BTreeMap<_, _> = (self.states.iter().zip(&self.at).enumerate())
+            .filter_map(|(index, (slot, &(g, _)))| {
+                Some((index, capture::<R, f32>(slot.as_ref()?, &self.groups[g].hyper)))
+            })
             .collect();
         StateDict {
             optimizer: R::NAME.to_owned(),
             dtype: f32::DTYPE.to_owned(),
             steps_taken: self.steps_taken,
             state,
-            param_groups: vec![group],
+            param_groups,
         }
     }
 
     /// Replaces the optimizer's hyperparameters, states and step count with `sd`'s, checking
     /// everything [`Optimizer::load_state_dict`](crate::Optimizer::load_state_dict) checks
-    /// first (the rule, the dtype, one group of as many parameters, every hyperparameter, every
-    /// state's name and shape against the parameter's): on error nothing changes.
+    /// first (the rule, the dtype, as many groups of as many parameters, every hyperparameter,
+    /// every state's name and shape against the parameter's): on error nothing changes.
     ///
     /// ```
     /// use optim_core::{builtins::{Adam, Sgd}, Bf16Optimizer, CheckpointError, OptimError, Param};
@@ -77,33 +85,42 @@ impl<R: Rule> Bf16Optimizer<R> {
             return Err(CheckpointError::WrongDtype { expected: f32::DTYPE, found: sd.dtype.clone() }.into());
         }
         check_step(None, sd.steps_taken)?;
-        let [dict] = sd.param_groups.as_slice() else {
-            return Err(CheckpointError::GroupCount { expected: 1, found: sd.param_groups.len() }.into());
-        };
-        let count = self.params.len();
-        if dict.params.len() != count {
-            return Err(CheckpointError::ParamCount { group: 0, expected: count, found: dict.params.len() }.into());
+        if sd.param_groups.len() != self.groups.len() {
+            let (expected, found) = (self.groups.len(), sd.param_groups.len());
+            return Err(CheckpointError::GroupCount { expected, found }.into());
         }
-        let mut slots = BTreeMap::new();
-        for (offset, &index) in dict.params.iter().enumerate() {
-            if slots.insert(index, offset).is_some() {
-                return Err(CheckpointError::DuplicateParam { index }.into());
+        let (mut slots, mut hypers, mut first) = (BTreeMap::new(), Vec::with_capacity(self.groups.len()), 0);
+        for (g, (dict, group)) in sd.param_groups.iter().zip(&self.groups).enumerate() {
+            if dict.params.len() != group.len {
+                return Err(
+                    CheckpointError::ParamCount { group: g, expected: group.len, found: dict.params.len() }.into()
+                );
             }
+            for (offset, &index) in dict.params.iter().enumerate() {
+                if slots.insert(index, first + offset).is_some() {
+                    return Err(CheckpointError::DuplicateParam { index }.into());
+                }
+            }
+            let hyper = resolve_hyper::<R>(&self.defaults, g, dict)?;
+            check_group_values::<R>(g, dict)?;
+            check_passes::<R>(&hyper, None, &[1], &mut self.scratch)
+                .map_err(|error| CheckpointError::Hyper { group: g, error: Box::new(error) })?;
+            hypers.push(hyper);
+            first += group.len;
         }
-        let hyper = resolve_hyper::<R>(&self.hyper, 0, dict)?;
-        check_group_values::<R>(0, dict)?;
-        check_passes::<R>(&hyper, None, &[1], &mut self.scratch)
-            .map_err(|error| CheckpointError::Hyper { group: 0, error: Box::new(error) })?;
-        let mut states = vec![None; count];
+        let mut states = vec![None; self.params.len()];
         for (&index, entry) in &sd.state {
             let found = slots.get(&index).and_then(|&offset| Some((offset, self.params.get(offset)?)));
             let Some((offset, param)) = found else { return Err(CheckpointError::UnknownParam { index }.into()) };
             let shape = param.lock().value.shape().to_vec();
-            let mut restored = restore::<R, f32>(index, entry, &shape, &hyper)?;
-            restored.convert::<R>(&self.formats);
+            let (group, _) = self.at[offset];
+            let mut restored = restore::<R, f32>(index, entry, &shape, &hypers[group])?;
+            restored.convert::<R>(&self.groups[group].formats);
             states[offset] = Some(restored);
         }
-        self.hyper = hyper;
+        for (group, hyper) in self.groups.iter_mut().zip(hypers) {
+            group.hyper = hyper;
+        }
         self.states = states;
         self.steps_taken = sd.steps_taken;
         Ok(())
@@ -161,7 +178,7 @@ impl<R: Rule> Bf16Optimizer<R> {
 
     /// Loads a checkpoint file written by [`Bf16Optimizer::save`] (or by an
     /// [`Optimizer`](crate::Optimizer) of the same rule over `f32` parameters of the same shapes
-    /// in one group). Everything is validated first; on error the optimizer is exactly as it was.
+    /// in the same groups). Everything is validated first; on error the optimizer is exactly as it was.
     ///
     /// ```
     /// use optim_core::{builtins::Adam, Bf16Optimizer, CheckpointError, OptimError, Param};

@@ -35,6 +35,7 @@
 //! ```
 
 mod checkpoint;
+mod groups;
 mod optimizer;
 mod rounding;
 mod schedule;

@@ -2,10 +2,11 @@
 
 use half::bf16;
 
+use super::groups::Bf16Group;
 use super::{Bf16Rounding, TensorRounding};
 use crate::factored::Factors;
 use crate::lowbit::{PackedMut, PackedState, tiles};
-use crate::{HyperSet, MAX_STATES, OptimError, Param, ParamData, ParamState, Rule, SimdLevel, StateFormats};
+use crate::{Group, HyperSet, MAX_STATES, OptimError, Param, ParamData, ParamState, Rule, SimdLevel, StateFormats};
 
 /// An optimizer over parameters stored in bfloat16, whose math runs in `f32`: each step widens
 /// a tile of 256 elements of the parameter and its gradient, runs the rule's own kernel on it
@@ -22,9 +23,10 @@ use crate::{HyperSet, MAX_STATES, OptimError, Param, ParamData, ParamState, Rule
 /// Rules whose step is one element-wise pass qualify (every built-in but SparseAdam's row-sparse
 /// mode, and the zoo's element-wise rules); rules with reduction passes, factored or group state,
 /// matrix programs or two points are refused with [`OptimError::Bf16Unsupported`]: keep float32
-/// master weights for those ([module docs](crate::mixed)). Checkpoints
-/// ([`Bf16Optimizer::save`], [`Bf16Optimizer::state_dict`]) are an [`Optimizer`](crate::Optimizer)'s
-/// with one param group, and load into either.
+/// master weights for those ([module docs](crate::mixed)). Param groups
+/// ([`Bf16Optimizer::with_groups`]), checkpoints ([`Bf16Optimizer::save`]: an
+/// [`Optimizer`](crate::Optimizer)'s file, loadable into either) and every learning-rate
+/// scheduler work as for `Optimizer`.
 ///
 /// ```
 /// use half::bf16;
@@ -44,9 +46,14 @@ use crate::{HyperSet, MAX_STATES, OptimError, Param, ParamData, ParamState, Rule
 /// ```
 #[derive(Debug, Clone)]
 pub struct Bf16Optimizer<R: Rule> {
+    /// Every group's parameters, in group order (numbered across groups, as PyTorch numbers them).
     pub(super) params: Vec<Param<bf16>>,
-    pub(super) hyper: R::Hyper,
-    pub(super) formats: StateFormats,
+    /// The param groups: hyperparameters, state formats and sizes.
+    pub(super) groups: Vec<Bf16Group<R>>,
+    /// `at[i]` is parameter `i`'s group and its position there.
+    pub(super) at: Vec<(usize, usize)>,
+    /// The hyperparameters the groups were built from (a checkpoint's missing optional ones).
+    pub(super) defaults: R::Hyper,
     rounding: Bf16Rounding,
     /// `states[i]` belongs to parameter `i`; `None` until its first step.
     pub(super) states: Vec<Option<ParamState<f32>>>,
@@ -72,25 +79,61 @@ impl<R: Rule> Bf16Optimizer<R> {
     /// assert!(matches!(twice, Err(OptimError::DuplicateParam { group: 0, index: 1 })));
     /// ```
     pub fn new(params: Vec<Param<bf16>>, hyper: R::Hyper) -> Result<Self, OptimError> {
+        Self::with_groups(vec![Group::new(params)], hyper)
+    }
+
+    /// An optimizer over param groups, each overriding some of `defaults` (PyTorch's
+    /// `[{"params": ..., "weight_decay": 0.0}, ...]`), rounding to nearest even; a group's
+    /// states are kept in `f32` unless it has formats of its own
+    /// ([`Group::with_state_formats`]) or [`Bf16Optimizer::set_state_formats`] sets them.
+    ///
+    /// ```
+    /// use half::bf16;
+    /// use optim_core::{builtins::AdamW, Bf16Optimizer, Group, OptimError, Param};
+    /// let weight = Param::new(ndarray::ArrayD::from_elem(vec![4, 4], bf16::ONE));
+    /// let bias = Param::new(ndarray::ArrayD::from_elem(vec![4], bf16::ONE));
+    /// let groups = vec![Group::new(vec![weight]), Group::new(vec![bias.clone()]).with("weight_decay", 0.0)];
+    /// let opt = Bf16Optimizer::<AdamW>::with_groups(groups, AdamW::hyper().weight_decay(0.1)).unwrap();
+    /// assert_eq!(opt.hyper_of(1).unwrap().weight_decay, 0.0);
+    /// let twice = vec![Group::new(vec![bias.clone()]), Group::new(vec![bias])];
+    /// let err = Bf16Optimizer::<AdamW>::with_groups(twice, AdamW::hyper()).unwrap_err();
+    /// assert!(matches!(err, OptimError::DuplicateParam { group: 1, index: 0 }));
+    /// ```
+    pub fn with_groups(groups: Vec<Group<bf16>>, defaults: R::Hyper) -> Result<Self, OptimError> {
         super::supported::check::<R>()?;
-        hyper.validate()?;
+        defaults.validate()?;
         let mut scratch = Vec::with_capacity(R::SCALAR_STATES.len());
-        check_passes::<R>(&hyper, None, &[1], &mut scratch)?;
-        if params.is_empty() {
+        if groups.is_empty() {
             return Err(OptimError::EmptyGroup);
+        }
+        let mut built = Vec::with_capacity(groups.len());
+        let (mut params, mut at) = (Vec::new(), Vec::new());
+        for (g, group) in groups.into_iter().enumerate() {
+            let hyper = group.resolve::<R>(&defaults)?;
+            check_passes::<R>(&hyper, None, &[1], &mut scratch)?;
+            if let Some(formats) = &group.formats {
+                crate::state_formats::check_names::<R>(formats)?;
+            }
+            let own_formats = group.formats.is_some();
+            let formats = group.formats.unwrap_or_default();
+            built.push(Bf16Group { hyper, formats, own_formats, len: group.params.len() });
+            at.extend((0..group.params.len()).map(|i| (g, i)));
+            params.extend(group.params);
         }
         let mut order: Vec<(usize, usize)> = params.iter().enumerate().map(|(i, p)| (p.address(), i)).collect();
         order.sort_unstable();
         if let Some(pair) = order.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            return Err(OptimError::DuplicateParam { group: 0, index: pair[0].1.max(pair[1].1) });
+            let (group, index) = at[pair[0].1.max(pair[1].1)];
+            return Err(OptimError::DuplicateParam { group, index });
         }
         let empty = || Param::new(ndarray::ArrayD::from_shape_vec(vec![0], Vec::new()).unwrap_or_default());
         Ok(Bf16Optimizer {
             stand_ins: params.iter().map(|_| empty()).collect(),
             states: vec![None; params.len()],
             params,
-            hyper,
-            formats: StateFormats::default(),
+            groups: built,
+            at,
+            defaults,
             rounding: Bf16Rounding::NearestEven,
             order,
             scratch,
@@ -124,7 +167,8 @@ impl<R: Rule> Bf16Optimizer<R> {
         self.rounding
     }
 
-    /// Stores the rule's states as `formats` says (existing states are converted).
+    /// Stores the rule's states as `formats` says (existing states are converted), in every
+    /// group but those built with formats of their own.
     ///
     /// ```
     /// use optim_core::{builtins::Adam, Bf16Optimizer, Param, StateFormat, StateFormats};
@@ -137,14 +181,18 @@ impl<R: Rule> Bf16Optimizer<R> {
     /// ```
     pub fn set_state_formats(&mut self, formats: StateFormats) -> Result<(), OptimError> {
         crate::state_formats::check_names::<R>(&formats)?;
-        for state in self.states.iter_mut().flatten() {
-            state.convert::<R>(&formats);
+        for group in self.groups.iter_mut().filter(|group| !group.own_formats) {
+            group.formats = formats.clone();
         }
-        self.formats = formats;
+        for (state, &(g, _)) in self.states.iter_mut().zip(&self.at) {
+            if let Some(state) = state {
+                state.convert::<R>(&self.groups[g].formats);
+            }
+        }
         Ok(())
     }
 
-    /// The hyperparameters.
+    /// The hyperparameters (of the first param group; [`Bf16Optimizer::hyper_of`] reads any).
     ///
     /// ```
     /// use optim_core::{builtins::Sgd, Bf16Optimizer, Param};
@@ -153,11 +201,12 @@ impl<R: Rule> Bf16Optimizer<R> {
     /// assert_eq!(opt.hyper().lr, 0.5);
     /// ```
     pub fn hyper(&self) -> &R::Hyper {
-        &self.hyper
+        &self.groups[0].hyper
     }
 
-    /// Replaces the hyperparameters (a learning-rate schedule sets them between steps); they
-    /// are validated first, and nothing changes if they are invalid.
+    /// Replaces the hyperparameters of every param group (a scheduler sets them group by group,
+    /// through [`LrTarget`](crate::lr_scheduler::LrTarget)); they are validated first, and
+    /// nothing changes if they are invalid.
     ///
     /// ```
     /// use optim_core::{builtins::Sgd, Bf16Optimizer, Param};
@@ -170,11 +219,13 @@ impl<R: Rule> Bf16Optimizer<R> {
     pub fn set_hyper(&mut self, hyper: R::Hyper) -> Result<(), OptimError> {
         hyper.validate()?;
         check_passes::<R>(&hyper, None, &[1], &mut self.scratch)?;
-        self.hyper = hyper;
+        for group in &mut self.groups {
+            group.hyper = hyper.clone();
+        }
         Ok(())
     }
 
-    /// The parameters, in the order given.
+    /// The parameters, group after group, in the order given.
     ///
     /// ```
     /// use optim_core::{builtins::Sgd, Bf16Optimizer, Param};
@@ -186,7 +237,8 @@ impl<R: Rule> Bf16Optimizer<R> {
         &self.params
     }
 
-    /// Parameter `index`'s state: `None` before its first step (or out of range).
+    /// Parameter `index`'s state (numbered across groups): `None` before its first step (or out
+    /// of range).
     ///
     /// ```
     /// use optim_core::{builtins::Adam, Bf16Optimizer, Param};
@@ -233,17 +285,21 @@ impl<R: Rule> Bf16Optimizer<R> {
     /// ```
     pub fn step(&mut self) -> Result<(), OptimError> {
         // a scheduler may have set a value out of range (OneCycleLR past its end)
-        self.hyper.validate()?;
-        let (states, hyper, scratch) = (&self.states, &self.hyper, &mut self.scratch);
+        for group in &self.groups {
+            group.hyper.validate()?;
+        }
+        let (states, groups, at, scratch) = (&self.states, &self.groups, &self.at, &mut self.scratch);
+        let hyper_of = |index: usize| &groups[at[index].0].hyper;
         for (taken, &(_, index)) in self.order.iter().enumerate() {
-            let check = |data: &ParamData<bf16>| check_param::<R>(states, hyper, scratch, index, data);
+            let check =
+                |data: &ParamData<bf16>| check_param::<R>(states, hyper_of(index), scratch, index, at[index], data);
             let Err(error) = self.params[index].take_for_step(&self.stand_ins[index], check) else { continue };
             for &(_, i) in &self.order[..taken] {
                 self.params[i].give_back(&self.stand_ins[i]);
             }
             // the first bad parameter in index order, not in address order
             for (i, param) in self.params.iter().enumerate() {
-                check_param::<R>(states, hyper, scratch, i, &param.lock())?;
+                check_param::<R>(states, hyper_of(i), scratch, i, at[i], &param.lock())?;
             }
             return Err(error);
         }
@@ -273,13 +329,14 @@ impl<R: Rule> Bf16Optimizer<R> {
 
     /// The step on the taken parameters: infallible.
     fn update(&mut self) {
-        let Bf16Optimizer { stand_ins, states, hyper, formats, rounding, .. } = self;
+        let Bf16Optimizer { stand_ins, states, groups, at, rounding, .. } = self;
         let threads = rayon::current_num_threads() > 1;
         let level = SimdLevel::detected();
         for (index, (stand_in, slot)) in stand_ins.iter().zip(states.iter_mut()).enumerate() {
             let mut data = stand_in.lock();
             let ParamData { value, grad, .. } = &mut *data;
             let Some(grad) = grad.as_ref() else { continue };
+            let Bf16Group { hyper, formats, .. } = &groups[at[index].0];
             if slot.as_ref().is_none_or(|state| state.missing_states::<R>(hyper)) {
                 // first step, or a state a flag turned on: states that start from the parameter
                 // read its values widened (this step only; no copy when none does)
@@ -350,29 +407,31 @@ pub(super) fn check_passes<R: Rule>(
     super::supported::stages::<R>(hyper, step, scratch, shape).map(|_| ())
 }
 
-/// Checks one parameter before a step: no row-sparse gradient, a gradient of its shape, a state
-/// (if any) created for its shape, and no reduction pass needed.
+/// Checks parameter `slot` (at `(group, index)`, as errors name it) before a step: no
+/// row-sparse gradient, a gradient of its shape, a state (if any) created for its shape, and no
+/// reduction pass needed.
 fn check_param<R: Rule>(
     states: &[Option<ParamState<f32>>],
     hyper: &R::Hyper,
     scratch: &mut Vec<f64>,
-    index: usize,
+    slot: usize,
+    (group, index): (usize, usize),
     data: &ParamData<bf16>,
 ) -> Result<(), OptimError> {
     if data.sparse_grad.is_some() {
-        return Err(OptimError::SparseUnsupported { optimizer: R::NAME, group: 0, index });
+        return Err(OptimError::SparseUnsupported { optimizer: R::NAME, group, index });
     }
     let Some(grad) = &data.grad else { return Ok(()) };
-    if let Some(Some(state)) = states.get(index)
+    if let Some(Some(state)) = states.get(slot)
         && state.shape != data.value.shape()
     {
         let (state, param) = (state.shape.clone(), data.value.shape().to_vec());
-        return Err(OptimError::ParamShape { group: 0, index, state, param });
+        return Err(OptimError::ParamShape { group, index, state, param });
     }
     if grad.shape() != data.value.shape() {
         let (param, grad) = (data.value.shape().to_vec(), grad.shape().to_vec());
-        return Err(OptimError::GradShape { group: 0, index, param, grad });
+        return Err(OptimError::GradShape { group, index, param, grad });
     }
-    let state = states.get(index).and_then(Option::as_ref);
+    let state = states.get(slot).and_then(Option::as_ref);
     check_passes::<R>(hyper, state, data.value.shape(), scratch)
 }

@@ -1,10 +1,10 @@
-//! Learning-rate schedulers over a [`Bf16Optimizer`]: its one param group as an [`LrTarget`].
+//! Learning-rate schedulers over a [`Bf16Optimizer`]: its param groups as an [`LrTarget`].
 
 use super::Bf16Optimizer;
 use crate::lr_scheduler::{LrTarget, refuse_non_finite};
 use crate::{HyperSet, HyperValue, OptimError, Result, Rule};
 
-/// A `Bf16Optimizer` is one param group to a scheduler. As for
+/// A `Bf16Optimizer`'s param groups, to a scheduler. As for
 /// [`Optimizer`](crate::Optimizer), a NaN or infinite value is refused when the scheduler sets
 /// it, and a finite value out of range (OneCycleLR past its end) by the next
 /// [`step`](Bf16Optimizer::step).
@@ -26,22 +26,23 @@ impl<R: Rule> LrTarget for Bf16Optimizer<R> {
     }
 
     fn group_count(&self) -> usize {
-        1
+        self.groups.len()
     }
 
     fn group_hyper(&self, group: usize, name: &str) -> Option<HyperValue> {
-        if group == 0 { self.hyper.get(name) } else { None }
+        self.groups.get(group)?.hyper.get(name)
     }
 
     fn set_group_hyper(&mut self, group: usize, name: &str, value: HyperValue) -> Result<()> {
-        if group != 0 {
-            return Err(OptimError::IndexOutOfRange { what: "param group", index: group, len: 1 });
-        }
-        refuse_non_finite::<R>(&self.hyper, name, value)?;
-        self.hyper.set(name, value)
+        let len = self.groups.len();
+        let Some(slot) = self.groups.get_mut(group) else {
+            return Err(OptimError::IndexOutOfRange { what: "param group", index: group, len });
+        };
+        refuse_non_finite::<R>(&slot.hyper, name, value)?;
+        slot.hyper.set(name, value)
     }
 
     fn has_hyper(&self, name: &str) -> bool {
-        self.hyper.get(name).is_some()
+        self.defaults.get(name).is_some()
     }
 }
