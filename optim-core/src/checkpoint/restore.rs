@@ -49,13 +49,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// assert_eq!(resumed.state_dict(), sd); // unchanged
     /// ```
     pub fn load_state_dict(&mut self, sd: &StateDict<T>) -> Result<(), OptimError> {
-        if sd.optimizer != R::NAME {
-            return Err(CheckpointError::WrongOptimizer { expected: R::NAME, found: sd.optimizer.clone() }.into());
-        }
-        if sd.dtype != T::DTYPE {
-            return Err(CheckpointError::WrongDtype { expected: T::DTYPE, found: sd.dtype.clone() }.into());
-        }
-        check_step(None, sd.steps_taken)?;
+        check_kind::<R, T>(sd)?;
         let slots = self.match_params(&sd.param_groups)?;
         let hypers = sd
             .param_groups
@@ -124,10 +118,22 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     }
 }
 
+/// Checks that `sd` was written by an optimizer of rule `R` over states of `T`, with a step count
+/// in range.
+pub(crate) fn check_kind<R: Rule, T: Element>(sd: &StateDict<T>) -> Result<(), CheckpointError> {
+    if sd.optimizer != R::NAME {
+        return Err(CheckpointError::WrongOptimizer { expected: R::NAME, found: sd.optimizer.clone() });
+    }
+    if sd.dtype != T::DTYPE {
+        return Err(CheckpointError::WrongDtype { expected: T::DTYPE, found: sd.dtype.clone() });
+    }
+    check_step(None, sd.steps_taken)
+}
+
 /// The largest step count loading accepts: exact as the `f64` kernels see, far from overflow.
 const MAX_STEP: u64 = 1 << 53;
 
-pub(crate) fn check_step(param: Option<usize>, found: u64) -> Result<(), CheckpointError> {
+fn check_step(param: Option<usize>, found: u64) -> Result<(), CheckpointError> {
     if found > MAX_STEP {
         return Err(CheckpointError::StepCount { param, found });
     }

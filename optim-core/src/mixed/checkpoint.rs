@@ -14,7 +14,7 @@ use super::Bf16Optimizer;
 use super::optimizer::check_passes;
 use crate::checkpoint::GroupDict;
 use crate::checkpoint::capture::capture;
-use crate::checkpoint::restore::{check_group_values, check_step, resolve_hyper, restore};
+use crate::checkpoint::restore::{check_group_values, check_kind, resolve_hyper, restore};
 use crate::{CheckpointError, Element, HyperSet, OptimError, Rule, StateDict};
 
 impl<R: Rule> Bf16Optimizer<R> {
@@ -78,13 +78,7 @@ impl<R: Rule> Bf16Optimizer<R> {
     /// assert!(matches!(err, OptimError::Checkpoint(CheckpointError::WrongOptimizer { .. })));
     /// ```
     pub fn load_state_dict(&mut self, sd: &StateDict<f32>) -> Result<(), OptimError> {
-        if sd.optimizer != R::NAME {
-            return Err(CheckpointError::WrongOptimizer { expected: R::NAME, found: sd.optimizer.clone() }.into());
-        }
-        if sd.dtype != f32::DTYPE {
-            return Err(CheckpointError::WrongDtype { expected: f32::DTYPE, found: sd.dtype.clone() }.into());
-        }
-        check_step(None, sd.steps_taken)?;
+        check_kind::<R, f32>(sd)?;
         if sd.param_groups.len() != self.groups.len() {
             let (expected, found) = (self.groups.len(), sd.param_groups.len());
             return Err(CheckpointError::GroupCount { expected, found }.into());
