@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod bf16;
 pub mod data;
 pub mod lineup;
 pub mod lion;

@@ -3,9 +3,10 @@
 use indicatif::ProgressBar;
 use optim::prelude::*;
 use optim::zoo::{AdamWScheduleFree, Muon, Prodigy};
-use optim::{StateFormat, StateFormats};
+use optim::{Bf16Rounding, StateFormat, StateFormats};
 
 use crate::bench::{self, KernelTiming};
+use crate::bf16::Bf16Steps;
 use crate::data::Dataset;
 use crate::lion::Lion;
 use crate::rosenbrock;
@@ -62,6 +63,22 @@ pub fn lineup() -> Vec<Box<dyn Entrant>> {
             |lr| AdamW::hyper().lr(lr),
             StateFormat::Int4,
         ),
+        // bfloat16 weights (and gradients), the math in f32: rounded to nearest, updates below
+        // half a bfloat16 place are lost; rounded stochastically, they are kept on average
+        Entry::<AdamW>::bf16(
+            "adamw-bf16",
+            "AdamW bf16 weights",
+            1e-2,
+            |lr| AdamW::hyper().lr(lr),
+            Bf16Rounding::NearestEven,
+        ),
+        Entry::<AdamW>::bf16(
+            "adamw-bf16-sr",
+            "AdamW bf16 weights, SR",
+            1e-2,
+            |lr| AdamW::hyper().lr(lr),
+            Bf16Rounding::Stochastic { seed: 0 },
+        ),
     ]
 }
 
@@ -102,6 +119,8 @@ pub struct Entry<R: Rule> {
     matrices: bool,
     /// How its states are stored, when not in float32.
     formats: Option<StateFormats>,
+    /// bfloat16 weights, rounded back this way after each step ([`Bf16Steps`]).
+    bf16: Option<Bf16Rounding>,
 }
 
 impl<R: Rule> Entry<R> {
@@ -113,7 +132,7 @@ impl<R: Rule> Entry<R> {
         rosenbrock_lr: f64,
         hyper: fn(f64) -> R::Hyper,
     ) -> Box<dyn Entrant> {
-        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: false, formats: None })
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: false, formats: None, bf16: None })
     }
 
     /// An entry whose states are stored in `format` wherever a tensor is whole blocks of it.
@@ -126,7 +145,21 @@ impl<R: Rule> Entry<R> {
         format: StateFormat,
     ) -> Box<dyn Entrant> {
         let formats = Some(StateFormats::all(format).with_min_elements(0));
-        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: false, formats })
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: false, formats, bf16: None })
+    }
+
+    /// An entry that trains bfloat16 weights with a [`Bf16Optimizer`](optim::Bf16Optimizer),
+    /// rounding back by `rounding`. Like the compact-state entries, it has no Rosenbrock walk
+    /// (a float32 point) and no kernel timing (`bench_table`'s state-formats table has its rows).
+    pub fn bf16(
+        key: &'static str,
+        label: &'static str,
+        mlp_lr: f64,
+        hyper: fn(f64) -> R::Hyper,
+        rounding: Bf16Rounding,
+    ) -> Box<dyn Entrant> {
+        let bf16 = Some(rounding);
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr: mlp_lr, hyper, matrices: false, formats: None, bf16 })
     }
 
     /// An entry for a matrix rule (Muon): the MLP's weight matrices with `R`, its biases with
@@ -139,7 +172,7 @@ impl<R: Rule> Entry<R> {
         rosenbrock_lr: f64,
         hyper: fn(f64) -> R::Hyper,
     ) -> Box<dyn Entrant> {
-        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: true, formats: None })
+        Box::new(Entry::<R> { key, label, mlp_lr, rosenbrock_lr, hyper, matrices: true, formats: None, bf16: None })
     }
 }
 
@@ -172,6 +205,10 @@ impl<R: Rule> Entrant for Entry<R> {
             let build = |params| Split::<R>::new(params, hyper, split::BIAS_LR);
             return train::train_with(build, train_set, test_set, settings, progress);
         }
+        if let Some(rounding) = self.bf16 {
+            let build = |params| Bf16Steps::<R>::new(params, hyper, rounding);
+            return train::train_with(build, train_set, test_set, settings, progress);
+        }
         let formats = self.formats.clone().unwrap_or_default();
         let build = |params| {
             let mut optimizer = Optimizer::<R, f32>::new(params, hyper)?;
@@ -182,7 +219,7 @@ impl<R: Rule> Entrant for Entry<R> {
     }
 
     fn rosenbrock(&self, steps: usize) -> Result<Option<Vec<[f64; 2]>>, OptimError> {
-        if self.formats.is_some() {
+        if self.formats.is_some() || self.bf16.is_some() {
             return Ok(None);
         }
         let shape: &[usize] = if self.matrices { &[1, 2] } else { &[2] };
@@ -192,6 +229,7 @@ impl<R: Rule> Entrant for Entry<R> {
     fn time_kernel(&self, elements: usize, repeats: usize) -> Option<KernelTiming> {
         // compact state's speed is `bench_table`'s state-formats table
         let hyper = (self.hyper)(self.mlp_lr);
-        (!self.matrices && self.formats.is_none()).then(|| bench::time_kernel::<R>(&hyper, elements, repeats))
+        (!self.matrices && self.formats.is_none() && self.bf16.is_none())
+            .then(|| bench::time_kernel::<R>(&hyper, elements, repeats))
     }
 }

@@ -53,6 +53,8 @@ fn one_epoch_trains_every_optimizer_plots_and_benchmarks() {
         "muon",
         "adamw-8bit",
         "adamw-4bit",
+        "adamw-bf16",
+        "adamw-bf16-sr",
     ];
     assert_eq!(keys, expected);
     assert_eq!(report.train_images + report.test_images, 1797);
@@ -60,10 +62,11 @@ fn one_epoch_trains_every_optimizer_plots_and_benchmarks() {
         let floor = accuracy_floor(run.key);
         assert!(run.train.test_accuracy > floor, "{}: {}", run.key, run.train.test_accuracy);
         assert!(run.train.train_loss < run.train.curve[0].1, "{}: the loss did not fall", run.key);
-        // compact-state variants walk Rosenbrock as AdamW does (a two-element point keeps
-        // float32 state), so they have no path of their own
+        // compact-state and bfloat16-weight variants walk Rosenbrock as AdamW does (a
+        // two-element float32 point), so they have no path of their own
         let compact = run.key.ends_with("bit");
-        assert_eq!(run.rosenbrock.as_ref().map(Vec::len), (!compact).then_some(301), "{}", run.key);
+        let variant = compact || run.key.contains("bf16");
+        assert_eq!(run.rosenbrock.as_ref().map(Vec::len), (!variant).then_some(301), "{}", run.key);
         let adam_bytes = if compact { 0.0..8.0 } else { 0.0..16.01 };
         assert!(adam_bytes.contains(&run.train.state_bytes_per_param), "{}", run.key);
     }
@@ -78,8 +81,8 @@ fn one_epoch_trains_every_optimizer_plots_and_benchmarks() {
 
     let bench = report.bench.as_ref().unwrap();
     // Muon's step is matrix-multiply bound: it has no row in the memory-bandwidth table; nor
-    // have the compact-state variants (bench_table measures those)
-    assert_eq!(bench.kernels.len(), expected.len() - 3);
+    // have the compact-state and bfloat16-weight variants (bench_table measures those)
+    assert_eq!(bench.kernels.len(), expected.len() - 5);
     assert!(bench.bandwidth.copy > 0.0 && bench.bandwidth.triad > 0.0);
     assert!(bench.kernels.iter().all(|(_, timing)| timing.gbps > 0.0));
 
@@ -110,7 +113,7 @@ fn unknown_optimizer_is_an_error_naming_the_choices() {
     let error = run(&config).unwrap_err().to_string();
     assert_eq!(
         error,
-        "unknown optimizer `adamm`; choose from: sgd, asgd, adagrad, rmsprop, adadelta, rprop, adam, adamw, adamax, nadam, radam, lion, prodigy, sf-adamw, muon, adamw-8bit, adamw-4bit"
+        "unknown optimizer `adamm`; choose from: sgd, asgd, adagrad, rmsprop, adadelta, rprop, adam, adamw, adamax, nadam, radam, lion, prodigy, sf-adamw, muon, adamw-8bit, adamw-4bit, adamw-bf16, adamw-bf16-sr"
     );
 }
 
