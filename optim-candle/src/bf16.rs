@@ -4,16 +4,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Tensor, Var};
-use ndarray::{ArrayD, IxDyn};
+use candle_core::{Tensor, Var};
 use optim_core::half::bf16;
 use optim_core::lr_scheduler::LrTarget;
-use optim_core::{
-    Bf16Optimizer, Bf16Rounding, Group, HyperValue, OptimError, Param, ParamState, Rule, StateDict, StateFormats,
-};
+use optim_core::{Bf16Optimizer, Bf16Rounding, HyperValue, OptimError, ParamState, Rule, StateDict, StateFormats};
 
-use crate::lend::{Loan, Role, empty, lend};
-use crate::optimizer::{check_device, owned_key};
+use crate::checkpoint::lend_values;
+use crate::optimizer::checked_group;
+use crate::step::{dense_grad, run_lent};
 use crate::{BridgeError, VarGroup};
 
 /// Any element-wise optim rule over candle bfloat16 [`Var`]s: each step lends every Var's
@@ -46,14 +44,9 @@ pub struct CandleBf16Optimizer<R: Rule> {
     /// Its parameter handles hold empty arrays except while a step or a load borrows the Vars.
     inner: Bf16Optimizer<R>,
     vars: Vec<Var>,
-    /// Each Var's storage address, to refuse duplicates and aliased gradients.
-    keys: HashMap<usize, usize>,
-}
-
-/// A gradient's way into the step: its own buffer lent, or a copy when it cannot be lent.
-enum Grad<'g> {
-    Lent(&'g Tensor),
-    Copied(ArrayD<bf16>),
+    /// Each Var's storage address, with its (group, index): to refuse duplicates and aliased
+    /// gradients.
+    keys: HashMap<usize, (usize, usize)>,
 }
 
 impl<R: Rule> CandleBf16Optimizer<R> {
@@ -94,20 +87,9 @@ impl<R: Rule> CandleBf16Optimizer<R> {
         let mut keys = HashMap::new();
         let (mut vars, mut built) = (Vec::new(), Vec::with_capacity(groups.len()));
         for (g, group) in groups.into_iter().enumerate() {
-            for (index, var) in group.vars().iter().enumerate() {
-                check_device(var, g, index)?;
-                if var.dtype() != DType::BF16 {
-                    let found = var.dtype();
-                    return Err(BridgeError::DType { group: g, index, what: "the Var", expected: DType::BF16, found });
-                }
-                let key = owned_key::<bf16>(var.as_tensor()).ok_or(BridgeError::NotOwned { group: g, index })?;
-                if keys.insert(key, vars.len() + index).is_some() {
-                    return Err(OptimError::DuplicateParam { group: g, index }.into());
-                }
-            }
-            let params = group.vars().iter().map(|_| Param::new(empty())).collect();
-            let overrides = group.overrides.iter();
-            built.push(overrides.fold(Group::new(params), |built, (name, value)| built.with(name, *value)));
+            let (params, group_keys) = checked_group::<bf16>(&keys, g, &group)?;
+            keys.extend(group_keys.into_iter().enumerate().map(|(index, key)| (key, (g, index))));
+            built.push(params);
             vars.extend(group.vars().iter().cloned());
         }
         Ok(CandleBf16Optimizer { inner: Bf16Optimizer::with_groups(built, defaults)?, vars, keys })
@@ -211,32 +193,11 @@ impl<R: Rule> CandleBf16Optimizer<R> {
         let positions = self.inner.group_sizes().enumerate().flat_map(|(g, len)| (0..len).map(move |i| (g, i)));
         for ((param, var), at) in self.inner.params().iter().zip(&self.vars).zip(positions) {
             let Some(grad) = grads.get(var.as_tensor()) else { continue };
-            check_grad(at, var, grad)?;
-            let key = owned_key::<bf16>(grad);
-            let grad = if key.is_some_and(|key| !self.keys.contains_key(&key) && lent.insert(key)) {
-                Grad::Lent(grad)
-            } else {
-                let copy = grad.flatten_all()?.to_vec1::<bf16>()?;
-                Grad::Copied(ArrayD::from_shape_vec(IxDyn(var.dims()), copy).map_err(candle_core::Error::wrap)?)
-            };
-            work.push((param.clone(), var, grad));
-        }
-        let mut loans = Vec::with_capacity(2 * work.len());
-        for (param, var, grad) in &mut work {
-            loans.push(Loan { tensor: var.as_tensor(), param, role: Role::Value });
-            match grad {
-                Grad::Lent(tensor) => loans.push(Loan { tensor, param, role: Role::Grad }),
-                Grad::Copied(copy) => param.lock().grad = Some(std::mem::replace(copy, empty())),
-            }
+            let grad = dense_grad::<bf16>(at, var, grad, |key| self.keys.contains_key(&key), &mut lent)?;
+            work.push((param.clone(), var.clone(), grad));
         }
         let inner = &mut self.inner;
-        let stepped = lend(&loans, move || inner.step());
-        for (param, _, grad) in &work {
-            if matches!(grad, Grad::Copied(_)) {
-                param.lock().grad = None; // a lent gradient went back with its buffer
-            }
-        }
-        Ok(stepped??)
+        run_lent(work, move || inner.step())
     }
 
     /// `loss.backward()` then [`CandleBf16Optimizer::step`].
@@ -340,28 +301,9 @@ impl<R: Rule> CandleBf16Optimizer<R> {
         f: impl FnOnce(&mut Bf16Optimizer<R>) -> Result<(), OptimError> + Send,
     ) -> Result<(), BridgeError> {
         let params = self.inner.params().to_vec();
-        let loans: Vec<_> = (self.vars.iter().zip(&params))
-            .map(|(var, param)| Loan { tensor: var.as_tensor(), param, role: Role::Value })
-            .collect();
         let inner = &mut self.inner;
-        Ok(lend(&loans, move || f(inner))??)
+        lend_values(self.vars.iter(), &params, move || f(inner))
     }
-}
-
-fn check_grad((group, index): (usize, usize), var: &Var, grad: &Tensor) -> Result<(), BridgeError> {
-    if !grad.device().is_cpu() {
-        let device = format!("{:?}", grad.device().location());
-        return Err(BridgeError::Device { group, index, what: "its gradient", device });
-    }
-    if grad.dtype() != DType::BF16 {
-        let found = grad.dtype();
-        return Err(BridgeError::DType { group, index, what: "its gradient", expected: DType::BF16, found });
-    }
-    if grad.dims() != var.dims() {
-        let (param, grad) = (var.dims().to_vec(), grad.dims().to_vec());
-        return Err(OptimError::GradShape { group, index, param, grad }.into());
-    }
-    Ok(())
 }
 
 /// candle's optimizer interface, as for [`CandleOptimizer`](crate::CandleOptimizer): the

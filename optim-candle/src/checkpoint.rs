@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
+use candle_core::Var;
 use optim_core::{OptimError, Optimizer, Param, Rule, StateDict};
 
+use crate::element::Lendable;
 use crate::lend::{Loan, Role, lend};
 use crate::{BridgeError, CandleElement, CandleOptimizer};
 
@@ -99,10 +101,18 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
         f: impl FnOnce(&mut Optimizer<R, T>) -> Result<(), OptimError> + Send,
     ) -> Result<(), BridgeError> {
         let params: Vec<Param<T>> = self.inner.param_groups().iter().flat_map(|g| g.params().iter().cloned()).collect();
-        let loans: Vec<_> = (self.vars.iter().flatten().zip(&params))
-            .map(|(var, param)| Loan { tensor: var.as_tensor(), param, role: Role::Value })
-            .collect();
         let inner = &mut self.inner;
-        Ok(lend(&loans, move || f(inner))??)
+        lend_values(self.vars.iter().flatten(), &params, move || f(inner))
     }
+}
+
+/// Runs `step` with each Var's buffer lent to its parameter handle (in order), and gives them back.
+pub(crate) fn lend_values<'v, T: Lendable>(
+    vars: impl Iterator<Item = &'v Var>,
+    params: &[Param<T>],
+    step: impl FnOnce() -> Result<(), OptimError> + Send,
+) -> Result<(), BridgeError> {
+    let loans: Vec<_> =
+        vars.zip(params).map(|(var, param)| Loan { tensor: var.as_tensor(), param, role: Role::Value }).collect();
+    Ok(lend(&loans, step)??)
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use candle_core::{DType, Storage, Tensor, Var};
 use optim_core::{Group, HyperValue, OptimError, Optimizer, Param, ParamGroup, ParamState, Rule};
 
+use crate::element::Lendable;
 use crate::lend::empty;
 use crate::{BridgeError, CandleElement};
 
@@ -132,7 +133,7 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
         // as PyTorch (and `Optimizer::with_groups`): an optimizer needs a parameter
         let first = groups.next().ok_or(OptimError::EmptyGroup)?;
         let keys = HashMap::new();
-        let (built, first_keys) = Self::checked_group(&keys, 0, &first)?;
+        let (built, first_keys) = checked_group::<T>(&keys, 0, &first)?;
         let mut opt = CandleOptimizer {
             inner: Optimizer::with_groups(vec![built], defaults)?,
             vars: Vec::new(),
@@ -162,30 +163,10 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     /// assert_eq!(opt.vars().len(), 2);
     /// ```
     pub fn add_param_group(&mut self, group: VarGroup) -> Result<(), BridgeError> {
-        let (built, keys) = Self::checked_group(&self.keys, self.vars.len(), &group)?;
+        let (built, keys) = checked_group::<T>(&self.keys, self.vars.len(), &group)?;
         self.inner.add_param_group(built)?;
         self.record_group(group, keys);
         Ok(())
-    }
-
-    /// Checks group `g`'s `Var`s (device, dtype, ownership, not already optimized) and builds
-    /// the `Param` group that will hold their buffers during a step; changes nothing.
-    fn checked_group(
-        known: &HashMap<usize, (usize, usize)>,
-        g: usize,
-        group: &VarGroup,
-    ) -> Result<(Group<T>, Vec<usize>), BridgeError> {
-        let mut keys = Vec::with_capacity(group.vars.len());
-        for (index, var) in group.vars.iter().enumerate() {
-            let key = check_var::<T>(var, g, index)?;
-            if known.contains_key(&key) || keys.contains(&key) {
-                return Err(OptimError::DuplicateParam { group: g, index }.into());
-            }
-            keys.push(key);
-        }
-        let params = group.vars.iter().map(|_| Param::new(empty())).collect();
-        let built = group.overrides.iter().fold(Group::new(params), |built, (name, value)| built.with(name, *value));
-        Ok((built, keys))
     }
 
     /// Remembers an accepted group's `Var`s and their keys.
@@ -286,26 +267,44 @@ pub(crate) fn storage_key(tensor: &Tensor) -> usize {
     std::ptr::from_ref::<Storage>(&storage).addr()
 }
 
-/// Checks that a Var can be updated in place by `T` kernels; returns its storage key.
-fn check_var<T: CandleElement>(var: &Var, group: usize, index: usize) -> Result<usize, BridgeError> {
-    check_device(var, group, index)?;
-    match var.dtype() {
-        DType::BF16 | DType::F16 => return Err(BridgeError::LowPrecision { group, index, dtype: var.dtype() }),
-        found if found != T::CANDLE_DTYPE => {
-            return Err(BridgeError::DType { group, index, what: "the Var", expected: T::CANDLE_DTYPE, found });
+/// Checks group `g`'s `Var`s (device, dtype `T`, ownership, not already optimized: not in
+/// `known`) and builds the `Param` group that will hold their buffers during a step; returns it
+/// with the Vars' storage keys, and changes nothing.
+pub(crate) fn checked_group<T: Lendable>(
+    known: &HashMap<usize, (usize, usize)>,
+    g: usize,
+    group: &VarGroup,
+) -> Result<(Group<T>, Vec<usize>), BridgeError> {
+    let mut keys = Vec::with_capacity(group.vars.len());
+    for (index, var) in group.vars.iter().enumerate() {
+        let key = check_var::<T>(var, g, index)?;
+        if known.contains_key(&key) || keys.contains(&key) {
+            return Err(OptimError::DuplicateParam { group: g, index }.into());
         }
-        _ => {}
+        keys.push(key);
     }
-    owned_key::<T>(var.as_tensor()).ok_or(BridgeError::NotOwned { group, index })
+    let params = group.vars.iter().map(|_| Param::new(empty())).collect();
+    let built = group.overrides.iter().fold(Group::new(params), |built, (name, value)| built.with(name, *value));
+    Ok((built, keys))
 }
 
-/// Refuses a Var the CPU kernels cannot reach.
-pub(crate) fn check_device(var: &Var, group: usize, index: usize) -> Result<(), BridgeError> {
+/// Checks that a Var can be lent as a buffer of `T`; returns its storage key. A bf16 or f16 Var
+/// given to a kernel of `f32`/`f64` is [`BridgeError::LowPrecision`], another dtype
+/// [`BridgeError::DType`].
+fn check_var<T: Lendable>(var: &Var, group: usize, index: usize) -> Result<usize, BridgeError> {
     let device = var.device();
     if !device.is_cpu() {
         return Err(BridgeError::Device { group, index, what: "the Var", device: format!("{:?}", device.location()) });
     }
-    Ok(())
+    let (expected, found) = (T::DTYPE, var.dtype());
+    if found != expected {
+        let half = |dtype| matches!(dtype, DType::BF16 | DType::F16);
+        if half(found) && !half(expected) {
+            return Err(BridgeError::LowPrecision { group, index, dtype: found });
+        }
+        return Err(BridgeError::DType { group, index, what: "the Var", expected, found });
+    }
+    owned_key::<T>(var.as_tensor()).ok_or(BridgeError::NotOwned { group, index })
 }
 
 /// The storage key of `tensor` when it is a contiguous CPU tensor of `T` covering its whole

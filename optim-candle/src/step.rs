@@ -7,19 +7,24 @@ use candle_core::{Tensor, Var};
 use ndarray::{ArrayD, IxDyn};
 use optim_core::{OptimError, Param, RowSparse, Rule};
 
+use crate::element::Lendable;
 use crate::lend::{Loan, Role, empty, lend};
 use crate::optimizer::owned_key;
 use crate::{BridgeError, CandleElement, CandleOptimizer};
 
-/// A gradient's way into the step: its own buffer lent, or a copy when it cannot be lent.
-enum Grad<'g, T> {
+/// A gradient's way into the step: its own buffer lent, a copy when it cannot be lent, or rows
+/// the step's closure sets on the handle.
+pub(crate) enum Grad<'g, T> {
     Lent(&'g Tensor),
     Copied(ArrayD<T>),
-    Sparse(RowSparse<T>),
+    Sparse,
 }
 
 /// Every parameter of a step with its handle, its Var and its gradient.
-type Work<'g, T> = Vec<(Param<T>, Var, Grad<'g, T>)>;
+pub(crate) type Work<'g, T> = Vec<(Param<T>, Var, Grad<'g, T>)>;
+
+/// Row-sparse gradients a step sets on their handles before it runs.
+type SparseRows<T> = Vec<(Param<T>, RowSparse<T>)>;
 
 impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     /// One step over every Var that has a gradient in `grads` (others are skipped, as PyTorch
@@ -52,7 +57,15 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
     pub fn step(&mut self, grads: &GradStore) -> Result<(), BridgeError> {
         let sparse = std::mem::take(&mut self.sparse);
         let collected = self.collect(grads, &sparse);
-        let result = collected.and_then(|work| self.run(work));
+        let result = collected.and_then(|(work, rows)| {
+            let inner = &mut self.inner;
+            run_lent(work, move || {
+                for (param, rows) in rows {
+                    param.set_sparse_grad(rows)?;
+                }
+                inner.step()
+            })
+        });
         if result.is_err() {
             self.sparse = sparse; // still pending: the step did not happen
         }
@@ -109,83 +122,86 @@ impl<R: Rule, T: CandleElement> CandleOptimizer<R, T> {
         Ok(())
     }
 
-    /// Every parameter that has a gradient this step, with the checks that can fail.
+    /// Every parameter that has a gradient this step, with the checks that can fail, and the
+    /// row-sparse gradients to set.
     fn collect<'g>(
         &self,
         grads: &'g GradStore,
         sparse: &[((usize, usize), RowSparse<T>)],
-    ) -> Result<Work<'g, T>, BridgeError> {
-        let mut work = Vec::new();
+    ) -> Result<(Work<'g, T>, SparseRows<T>), BridgeError> {
+        let (mut work, mut rows) = (Vec::new(), Vec::new());
         let mut lent = HashSet::new();
         for (g, (group, vars)) in self.inner.param_groups().iter().zip(&self.vars).enumerate() {
             for (i, (param, var)) in group.params().iter().zip(vars).enumerate() {
                 let grad = if let Some(at) = sparse.iter().position(|(slot, _)| *slot == (g, i)) {
-                    Grad::Sparse(sparse[at].1.clone())
+                    rows.push((param.clone(), sparse[at].1.clone()));
+                    Grad::Sparse
                 } else if let Some(grad) = grads.get(var.as_tensor()) {
-                    self.check_grad(g, i, var, grad)?;
-                    let key = owned_key::<T>(grad);
-                    if key.is_some_and(|key| !self.keys.contains_key(&key) && lent.insert(key)) {
-                        Grad::Lent(grad)
-                    } else {
-                        let copy = grad.flatten_all()?.to_vec1::<T>()?;
-                        Grad::Copied(ArrayD::from_shape_vec(IxDyn(var.dims()), copy).map_err(candle_core::Error::wrap)?)
-                    }
+                    dense_grad((g, i), var, grad, |key| self.keys.contains_key(&key), &mut lent)?
                 } else {
                     continue;
                 };
                 work.push((param.clone(), var.clone(), grad));
             }
         }
-        Ok(work)
+        Ok((work, rows))
     }
+}
 
-    fn check_grad(&self, group: usize, index: usize, var: &Var, grad: &Tensor) -> Result<(), BridgeError> {
-        if !grad.device().is_cpu() {
-            let device = format!("{:?}", grad.device().location());
-            return Err(BridgeError::Device { group, index, what: "its gradient", device });
-        }
-        if grad.dtype() != T::CANDLE_DTYPE {
-            let (expected, found) = (T::CANDLE_DTYPE, grad.dtype());
-            return Err(BridgeError::DType { group, index, what: "its gradient", expected, found });
-        }
-        if grad.dims() != var.dims() {
-            let (param, grad) = (var.dims().to_vec(), grad.dims().to_vec());
-            return Err(OptimError::GradShape { group, index, param, grad }.into());
-        }
-        Ok(())
+/// Var `var`'s gradient `grad` (at `(group, index)`), checked (on the CPU, of `T`, of the Var's
+/// shape) and lent when it owns its storage, is no Var's (`is_var` of its storage key) and was
+/// not lent already; copied otherwise.
+pub(crate) fn dense_grad<'g, T: Lendable>(
+    (group, index): (usize, usize),
+    var: &Var,
+    grad: &'g Tensor,
+    is_var: impl Fn(usize) -> bool,
+    lent: &mut HashSet<usize>,
+) -> Result<Grad<'g, T>, BridgeError> {
+    if !grad.device().is_cpu() {
+        let device = format!("{:?}", grad.device().location());
+        return Err(BridgeError::Device { group, index, what: "its gradient", device });
     }
+    if grad.dtype() != T::DTYPE {
+        let (expected, found) = (T::DTYPE, grad.dtype());
+        return Err(BridgeError::DType { group, index, what: "its gradient", expected, found });
+    }
+    if grad.dims() != var.dims() {
+        let (param, grad) = (var.dims().to_vec(), grad.dims().to_vec());
+        return Err(OptimError::GradShape { group, index, param, grad }.into());
+    }
+    if owned_key::<T>(grad).is_some_and(|key| !is_var(key) && lent.insert(key)) {
+        return Ok(Grad::Lent(grad));
+    }
+    let copy = grad.flatten_all()?.to_vec1::<T>()?;
+    Ok(Grad::Copied(ArrayD::from_shape_vec(IxDyn(var.dims()), copy).map_err(candle_core::Error::wrap)?))
+}
 
-    /// Lends every buffer, runs the optimizer's step, and clears the handles' gradients.
-    fn run(&mut self, mut work: Work<'_, T>) -> Result<(), BridgeError> {
-        for (param, _, grad) in &mut work {
-            if let Grad::Copied(copy) = grad {
-                param.lock().grad = Some(std::mem::replace(copy, empty()));
-            }
+/// Lends every Var's buffer and every lent gradient's to the handles, puts copied gradients in
+/// place, runs `step` with all of them held, and clears the gradients the handles kept.
+pub(crate) fn run_lent<T: Lendable>(
+    mut work: Work<'_, T>,
+    step: impl FnOnce() -> Result<(), OptimError> + Send,
+) -> Result<(), BridgeError> {
+    for (param, _, grad) in &mut work {
+        if let Grad::Copied(copy) = grad {
+            param.lock().grad = Some(std::mem::replace(copy, empty()));
         }
-        let mut loans = Vec::with_capacity(2 * work.len());
-        let mut sparse = Vec::new();
-        for (param, var, grad) in &work {
-            loans.push(Loan { tensor: var.as_tensor(), param, role: Role::Value });
-            match grad {
-                Grad::Lent(tensor) => loans.push(Loan { tensor, param, role: Role::Grad }),
-                Grad::Copied(_) => {}
-                Grad::Sparse(rows) => sparse.push((param, rows)),
-            }
-        }
-        let inner = &mut self.inner;
-        let stepped = lend(&loans, move || {
-            for (param, rows) in sparse {
-                param.set_sparse_grad(rows.clone())?;
-            }
-            inner.step()
-        });
-        for (param, _, grad) in &work {
-            if !matches!(grad, Grad::Lent(_)) {
-                let mut data = param.lock(); // a lent gradient went back with its buffer
-                data.grad = None;
-                data.sparse_grad = None;
-            }
-        }
-        Ok(stepped??)
     }
+    let mut loans = Vec::with_capacity(2 * work.len());
+    for (param, var, grad) in &work {
+        loans.push(Loan { tensor: var.as_tensor(), param, role: Role::Value });
+        if let Grad::Lent(tensor) = grad {
+            loans.push(Loan { tensor, param, role: Role::Grad });
+        }
+    }
+    let stepped = lend(&loans, step);
+    for (param, _, grad) in &work {
+        if !matches!(grad, Grad::Lent(_)) {
+            let mut data = param.lock(); // a lent gradient went back with its buffer
+            data.grad = None;
+            data.sparse_grad = None;
+        }
+    }
+    Ok(stepped??)
 }

@@ -8,7 +8,7 @@ use crate::lowbit::PackedState;
 use crate::{Element, HyperSet, OptimError, Optimizer, ParamState, Rule};
 
 /// Where a global parameter index points: its group and its position in the group.
-type Slots = HashMap<usize, (usize, usize)>;
+pub(crate) type Slots = HashMap<usize, (usize, usize)>;
 
 impl<R: Rule, T: Element> Optimizer<R, T> {
     /// Replaces the optimizer's state with `sd`, as PyTorch's `optimizer.load_state_dict`: every
@@ -50,7 +50,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// ```
     pub fn load_state_dict(&mut self, sd: &StateDict<T>) -> Result<(), OptimError> {
         check_kind::<R, T>(sd)?;
-        let slots = self.match_params(&sd.param_groups)?;
+        let slots = match_params(self.groups.iter().map(|g| g.params.len()), &sd.param_groups)?;
         let hypers = sd
             .param_groups
             .iter()
@@ -93,29 +93,30 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
         self.steps_taken = sd.steps_taken;
         Ok(())
     }
+}
 
-    /// Checks the group structure and maps each checkpoint index to a (group, position) slot.
-    fn match_params(&self, groups: &[GroupDict]) -> Result<Slots, CheckpointError> {
-        if groups.len() != self.groups.len() {
-            return Err(CheckpointError::GroupCount { expected: self.groups.len(), found: groups.len() });
-        }
-        let mut slots = Slots::new();
-        for (group, (dict, live)) in groups.iter().zip(&self.groups).enumerate() {
-            if dict.params.len() != live.params.len() {
-                return Err(CheckpointError::ParamCount {
-                    group,
-                    expected: live.params.len(),
-                    found: dict.params.len(),
-                });
-            }
-            for (offset, &index) in dict.params.iter().enumerate() {
-                if slots.insert(index, (group, offset)).is_some() {
-                    return Err(CheckpointError::DuplicateParam { index });
-                }
-            }
-        }
-        Ok(slots)
+/// Checks a checkpoint's group structure against live groups of `sizes` parameters (as many
+/// groups, as many parameters in each, no index twice) and maps each checkpoint index to its
+/// (group, position) slot.
+pub(crate) fn match_params(
+    sizes: impl ExactSizeIterator<Item = usize>,
+    groups: &[GroupDict],
+) -> Result<Slots, CheckpointError> {
+    if groups.len() != sizes.len() {
+        return Err(CheckpointError::GroupCount { expected: sizes.len(), found: groups.len() });
     }
+    let mut slots = Slots::new();
+    for (group, (dict, expected)) in groups.iter().zip(sizes).enumerate() {
+        if dict.params.len() != expected {
+            return Err(CheckpointError::ParamCount { group, expected, found: dict.params.len() });
+        }
+        for (offset, &index) in dict.params.iter().enumerate() {
+            if slots.insert(index, (group, offset)).is_some() {
+                return Err(CheckpointError::DuplicateParam { index });
+            }
+        }
+    }
+    Ok(slots)
 }
 
 /// Checks that `sd` was written by an optimizer of rule `R` over states of `T`, with a step count

@@ -14,7 +14,7 @@ use super::Bf16Optimizer;
 use super::optimizer::check_passes;
 use crate::checkpoint::GroupDict;
 use crate::checkpoint::capture::capture;
-use crate::checkpoint::restore::{check_group_values, check_kind, resolve_hyper, restore};
+use crate::checkpoint::restore::{check_group_values, check_kind, match_params, resolve_hyper, restore};
 use crate::{CheckpointError, Element, HyperSet, OptimError, Rule, StateDict};
 
 impl<R: Rule> Bf16Optimizer<R> {
@@ -79,35 +79,28 @@ impl<R: Rule> Bf16Optimizer<R> {
     /// ```
     pub fn load_state_dict(&mut self, sd: &StateDict<f32>) -> Result<(), OptimError> {
         check_kind::<R, f32>(sd)?;
-        if sd.param_groups.len() != self.groups.len() {
-            let (expected, found) = (self.groups.len(), sd.param_groups.len());
-            return Err(CheckpointError::GroupCount { expected, found }.into());
-        }
-        let (mut slots, mut hypers, mut first) = (BTreeMap::new(), Vec::with_capacity(self.groups.len()), 0);
-        for (g, (dict, group)) in sd.param_groups.iter().zip(&self.groups).enumerate() {
-            if dict.params.len() != group.len {
-                return Err(
-                    CheckpointError::ParamCount { group: g, expected: group.len, found: dict.params.len() }.into()
-                );
-            }
-            for (offset, &index) in dict.params.iter().enumerate() {
-                if slots.insert(index, first + offset).is_some() {
-                    return Err(CheckpointError::DuplicateParam { index }.into());
-                }
-            }
+        let slots = match_params(self.group_sizes(), &sd.param_groups)?;
+        let mut hypers = Vec::with_capacity(self.groups.len());
+        for (g, dict) in sd.param_groups.iter().enumerate() {
             let hyper = resolve_hyper::<R>(&self.defaults, g, dict)?;
             check_group_values::<R>(g, dict)?;
             check_passes::<R>(&hyper, None, &[1], &mut self.scratch)
                 .map_err(|error| CheckpointError::Hyper { group: g, error: Box::new(error) })?;
             hypers.push(hyper);
-            first += group.len;
         }
+        // each group's first parameter, to number a (group, position) slot across groups
+        let firsts: Vec<usize> =
+            self.group_sizes().scan(0, |first, len| Some(std::mem::replace(first, *first + len))).collect();
         let mut states = vec![None; self.params.len()];
         for (&index, entry) in &sd.state {
-            let found = slots.get(&index).and_then(|&offset| Some((offset, self.params.get(offset)?)));
-            let Some((offset, param)) = found else { return Err(CheckpointError::UnknownParam { index }.into()) };
+            let found = slots.get(&index).and_then(|&(group, position)| {
+                let offset = firsts.get(group)? + position;
+                Some((group, offset, self.params.get(offset)?))
+            });
+            let Some((group, offset, param)) = found else {
+                return Err(CheckpointError::UnknownParam { index }.into());
+            };
             let shape = param.lock().value.shape().to_vec();
-            let (group, _) = self.at[offset];
             let mut restored = restore::<R, f32>(index, entry, &shape, &hypers[group])?;
             restored.convert::<R>(&self.groups[group].formats);
             states[offset] = Some(restored);

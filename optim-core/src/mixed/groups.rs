@@ -38,7 +38,7 @@ impl<R: Rule> Bf16Optimizer<R> {
     /// let opt = Bf16Optimizer::<Sgd>::with_groups(groups, Sgd::hyper()).unwrap();
     /// assert_eq!(opt.group_sizes().collect::<Vec<_>>(), [2, 1]);
     /// ```
-    pub fn group_sizes(&self) -> impl Iterator<Item = usize> + '_ {
+    pub fn group_sizes(&self) -> impl ExactSizeIterator<Item = usize> + '_ {
         self.groups.iter().map(|g| g.len)
     }
 }
