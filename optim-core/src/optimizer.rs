@@ -4,6 +4,7 @@ use crate::group_values::{advance_idle_groups, check_groups_agree, commit_group_
 use crate::hooks::Hooks;
 use crate::parallel::Work;
 use crate::passes::{WorkPlan, run_passes, stage_prep};
+use crate::profile::{Lap, StepProfile};
 use crate::staging::Staging;
 use crate::{Element, GradClip, Group, HyperSet, OptimError, Param, ParamGroup, ParamState, Rule};
 
@@ -223,6 +224,12 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     /// assert_eq!(p.value(), ndarray::arr1(&[0.5f32, 1.5]).into_dyn());
     /// ```
     pub fn step(&mut self) -> Result<(), OptimError> {
+        self.step_with(None)
+    }
+
+    /// [`step`](Self::step), timing its parts into `profile` when given (else no clock is read).
+    pub(crate) fn step_with(&mut self, mut profile: Option<&mut StepProfile>) -> Result<(), OptimError> {
+        let mut lap = Lap::new(profile.is_some());
         self.run_hooks(false);
         for (index, group) in self.groups.iter().enumerate() {
             group.hyper.validate()?;
@@ -234,6 +241,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
         // each parameter is checked under the lock that takes it for the whole step
         let states = &self.states;
         self.staging.take(&mut self.groups, |g, i, data| check_param::<R, T>(states, g, i, data))?;
+        let checked = lap.split();
         let (grad_scale, grad_norm) = match self.clip.map(|clip| self.clip_scale(clip)) {
             None => (1.0, None),
             Some(Ok((scale, norm))) => (scale, Some(norm)),
@@ -242,6 +250,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 return Err(error);
             }
         };
+        let clip_norm = lap.split();
         // Everything below is infallible: state creation, step counts and the scalar prologues
         // (once per tensor, in order), then every pass in one parallel region each. Should it
         // panic all the same, the parameters are given back first: held ones would block every lock.
@@ -249,6 +258,13 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
             self.group_next.clear();
             self.group_next.resize(self.groups.len() * R::GROUP_STATES.len(), 0.0);
             self.prepare_work(grad_scale);
+            let prepared = lap.split();
+            if let Some(profile) = profile.as_deref_mut() {
+                profile.prepare = checked + prepared;
+                profile.clip_norm = self.clip.map(|_| clip_norm);
+                profile.tensors = self.work.len();
+                profile.elements = self.work.iter().map(|w| w.len).sum();
+            }
             self.reductions.clear();
             if R::PASSES > 1 {
                 // a rule with only row/column sums has no per-tensor results but still runs its passes
@@ -266,8 +282,11 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
                 let WorkPlan { groups, states, work, group_next, .. } = plan;
                 let scratch = &mut self.matrix_scratch;
                 crate::matrix_step::run_matrix_work::<R, T>(groups, states, work, group_next, grad_scale, scratch);
+                if let Some(profile) = profile.as_deref_mut() {
+                    profile.update = lap.split();
+                }
             } else {
-                run_passes::<R>(&mut plan);
+                run_passes::<R>(&mut plan, profile.as_deref_mut());
             }
             advance_idle_groups(&self.groups, &mut self.group_next, &self.work);
             commit_group_values(&mut self.groups, &self.group_next, &self.work);
@@ -279,6 +298,9 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
         self.steps_taken += 1;
         self.last_grad_norm = grad_norm;
         self.run_hooks(true);
+        if let Some(profile) = profile {
+            profile.total = lap.started().elapsed();
+        }
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 use crate::factored::{Factors, FactorsMut, take_factored, views};
 use crate::group_values::{fold_group_reductions, next_values};
 use crate::parallel::{Work, reduce_all, run_all};
+use crate::profile::{Lap, PassTime, StepProfile};
 use crate::{Element, GroupScalars, ParamGroup, ParamState, Rule, SimdLevel};
 
 /// What a step does at each point of the sequence; the driver decides the order.
@@ -18,15 +19,30 @@ pub(crate) trait PassPlan {
     fn restage(&mut self, stage: usize);
     /// The update pass.
     fn update(&mut self);
+    /// Elements of the tensors that need reduction pass `pass` (for a profile).
+    fn elements_in_pass(&self, pass: usize) -> usize;
 }
 
-/// Runs a step's passes after stage 0 in the one order every caller shares.
-pub(crate) fn run_passes<R: Rule>(plan: &mut impl PassPlan) {
+/// Runs a step's passes after stage 0 in the one order every caller shares, timing each into
+/// `profile` when given.
+pub(crate) fn run_passes<R: Rule>(plan: &mut impl PassPlan, mut profile: Option<&mut StepProfile>) {
+    let mut lap = Lap::new(profile.is_some());
     for pass in 1..R::PASSES {
+        let elements = if profile.is_some() { plan.elements_in_pass(pass) } else { 0 };
+        lap.split();
         plan.reduce(pass);
+        let time = lap.split();
         plan.restage(pass);
+        let staged = lap.split();
+        if let Some(profile) = profile.as_deref_mut() {
+            profile.reduction_passes.push(PassTime { pass, elements, time });
+            profile.stages += staged;
+        }
     }
     plan.update();
+    if let Some(profile) = profile {
+        profile.update = lap.split();
+    }
 }
 
 /// One tensor's scalar program at `stage` in its group (reading the group's values, writing
@@ -142,6 +158,10 @@ impl<R: Rule, T: Element> PassPlan for SlicePlan<'_, '_, R, T> {
         R::apply_factored(self.level, &self.prep, &factors, self.param, self.grad, self.state);
         crate::factored::put_back(self.state, taken);
     }
+
+    fn elements_in_pass(&self, pass: usize) -> usize {
+        if R::pass_needed(&self.prep, pass) { self.param.len() } else { 0 }
+    }
 }
 
 /// Every tensor of an optimizer's step, in one work list ([`crate::Optimizer::step`]).
@@ -176,5 +196,9 @@ impl<R: Rule, T: Element> PassPlan for WorkPlan<'_, R, T> {
 
     fn update(&mut self) {
         run_all::<R, T>(self.groups, self.states, self.work);
+    }
+
+    fn elements_in_pass(&self, pass: usize) -> usize {
+        self.work.iter().filter(|item| R::pass_needed(&item.prep, pass)).map(|item| item.len).sum()
     }
 }

@@ -462,6 +462,6 @@ pub trait Rule: Sized + Send + Sync + 'static {
             state,
             reductions,
         );
-        crate::passes::run_passes::<Self>(&mut plan);
+        crate::passes::run_passes::<Self>(&mut plan, None);
     }
 }
