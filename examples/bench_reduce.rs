@@ -21,7 +21,12 @@
 //! default 7), `--rounds N` (every figure measured again, the median round reported; default
 //! 3), `--quick` (8 × 128K elements, one round: a smoke test), `--only LABEL` (time only the
 //! rows whose label starts with LABEL, e.g. for a profiler), `--json` (the figures as JSON, for
-//! `scripts/compare_torch.py --clip`).
+//! `scripts/compare_torch.py --clip`), `--cold` (before every timing, probes and steps alike,
+//! read twice the last-level cache's size of other memory, untimed: a training loop's forward
+//! and backward passes leave the cache holding other data; without it, a probe rereading one
+//! 64 MB array runs from a large shared cache), `--passes` (then, for every row that is one
+//! optimizer's step, each pass of a profiled step — `Optimizer::step_profiled`, median of
+//! `--reps` — against the probe with the pass's streams).
 
 #[path = "../benches/kernels/fixture.rs"]
 mod fixture;
@@ -39,6 +44,7 @@ use std::time::Instant;
 
 use optim::SimdLevel;
 
+use crate::machine::CacheFlush;
 use crate::probe::{Loop, Probe};
 use crate::reductions::{Case, Setup};
 
@@ -49,15 +55,28 @@ struct Options {
     quick: bool,
     only: Option<String>,
     json: bool,
+    cold: bool,
+    passes: bool,
 }
 
 fn options() -> Result<Options, String> {
-    let mut options = Options { threads: vec![2], reps: 7, rounds: 3, quick: false, only: None, json: false };
+    let mut options = Options {
+        threads: vec![2],
+        reps: 7,
+        rounds: 3,
+        quick: false,
+        only: None,
+        json: false,
+        cold: false,
+        passes: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--threads" => options.threads = machine::thread_counts(&mut args)?,
             "--json" => options.json = true,
+            "--cold" => options.cold = true,
+            "--passes" => options.passes = true,
             "--only" => options.only = Some(args.next().ok_or("--only needs a rule's label")?),
             "--reps" => options.reps = machine::count_argument(&mut args, "--reps")?,
             "--rounds" => options.rounds = machine::count_argument(&mut args, "--rounds")?,
@@ -76,10 +95,14 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// The median of `reps` timings of `run` (seconds per call), after one untimed call.
-fn median_time(reps: usize, mut run: impl FnMut()) -> f64 {
+/// The median of `reps` timings of `run` (seconds per call), after one untimed call; each
+/// timing after `flush` when given.
+fn median_time(reps: usize, flush: Option<&CacheFlush>, mut run: impl FnMut()) -> f64 {
     run();
     let times = (0..reps).map(|_| {
+        if let Some(flush) = flush {
+            flush.run();
+        }
         let started = Instant::now();
         run();
         started.elapsed().as_secs_f64()
@@ -88,9 +111,11 @@ fn median_time(reps: usize, mut run: impl FnMut()) -> f64 {
 }
 
 /// The probes every row is measured against: read-only sums of 1 to 5 arrays (a read-only
-/// pass's streams) and the rmw streams of rules with 0 to 3 states.
-const PROBES: [Loop; 9] = [
+/// pass's streams) and the rmw streams of rules with 0 to 3 states; and `read64`, one array's
+/// squares summed in `f64` lanes as a reduction pass sums them (shown, not a yardstick).
+const PROBES: [Loop; 10] = [
     Loop::Read(1),
+    Loop::ReadSquaresF64,
     Loop::Read(2),
     Loop::Read(3),
     Loop::Read(4),
@@ -102,21 +127,23 @@ const PROBES: [Loop; 9] = [
 ];
 
 /// One round on the current pool: each probe's GB/s, then each case's seconds per step.
-fn round(setup: Setup, reps: usize, only: Option<&str>) -> Round {
+fn round(setup: Setup, reps: usize, only: Option<&str>, flush: Option<&CacheFlush>) -> Round {
     let level = SimdLevel::detected();
     let probes = PROBES
         .iter()
         .map(|&kind| {
             let mut probe = Probe::new(kind, setup.elements());
-            probe.bytes() as f64 / median_time(reps, || probe.run_parallel(level)) / 1e9
+            probe.bytes() as f64 / median_time(reps, flush, || probe.run_parallel(level)) / 1e9
         })
         .collect();
     let cases = Case::ALL.iter().map(|case| {
         if only.is_some_and(|only| !case.label.starts_with(only)) {
             return f64::NAN;
         }
-        let step = case.build(setup);
-        median_time(reps, step)
+        let mut step = case.build(setup);
+        median_time(reps, flush, || {
+            step(false);
+        })
     });
     (probes, cases.collect())
 }
@@ -131,7 +158,7 @@ fn medians(rounds: &[Round]) -> Round {
     (probes, times)
 }
 
-fn json(runs: &[(usize, Vec<Round>)], setup: Setup) {
+fn json(runs: &[(usize, Vec<Round>)], setup: Setup, cold: bool) {
     let runs: Vec<serde_json::Value> = runs
         .iter()
         .map(|(threads, rounds)| {
@@ -156,6 +183,7 @@ fn json(runs: &[(usize, Vec<Round>)], setup: Setup) {
         .collect();
     let doc = serde_json::json!({
         "cpu": machine::cpu_model(),
+        "cold": cold,
         "simd": format!("{:?}", SimdLevel::detected()),
         "tensors": { "count": setup.count, "rows": setup.rows, "cols": setup.cols },
         "runs": runs,
@@ -216,18 +244,19 @@ fn main() {
         .iter()
         .map(|&t| (t, rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("a thread pool")))
         .collect();
+    let flush = options.cold.then(CacheFlush::new);
     let mut runs = vec![Vec::new(); pools.len()];
     for _ in 0..options.rounds {
         for ((_, pool), rounds) in pools.iter().zip(&mut runs) {
-            rounds.push(pool.install(|| round(setup, options.reps, options.only.as_deref())));
+            rounds.push(pool.install(|| round(setup, options.reps, options.only.as_deref(), flush.as_ref())));
         }
     }
     if options.json {
         let runs: Vec<_> = pools.iter().map(|(threads, _)| *threads).zip(runs).collect();
-        return json(&runs, setup);
+        return json(&runs, setup, options.cold);
     }
     println!(
-        "CPU: {} ({:?} clones); {} tensors of {} × {} f32; median of {} timings per figure, median of {} rounds.\n",
+        "CPU: {} ({:?} clones); {} tensors of {} × {} f32; median of {} timings per figure, median of {} rounds{}.\n",
         machine::cpu_model(),
         SimdLevel::detected(),
         setup.count,
@@ -235,8 +264,61 @@ fn main() {
         setup.cols,
         options.reps,
         options.rounds,
+        if options.cold { "; cache flushed before each timing (--cold)" } else { "" },
     );
-    for ((threads, _), rounds) in pools.iter().zip(&runs) {
+    for ((threads, pool), rounds) in pools.iter().zip(&runs) {
         table(*threads, rounds, setup);
+        if options.passes {
+            let probes = medians(rounds).0;
+            pool.install(|| pass_table(setup, &options, flush.as_ref(), &probes));
+        }
     }
+}
+
+/// Each pass of every row that is one optimizer's step: its time in a profiled step (median of
+/// `reps`), its bytes per element (4 per array a read-only pass reads; the update's as in the
+/// main table), its GB/s and the probe with its streams.
+fn pass_table(setup: Setup, options: &Options, flush: Option<&CacheFlush>, probes: &[f64]) {
+    let rate = |kind: Loop| PROBES.iter().position(|&k| k == kind).map_or(f64::NAN, |i| probes[i]);
+    println!("Passes of a profiled step (`Optimizer::step_profiled`, median of {} steps):\n", options.reps);
+    println!("| rule | pass | elements | B/elem | time | GB/s | probe | probe GB/s | % of probe |");
+    println!("|---|--:|--:|--:|--:|--:|---|--:|--:|");
+    for case in Case::ALL.iter().filter(|c| options.only.as_deref().is_none_or(|only| c.label.starts_with(only))) {
+        let mut step = case.build(setup);
+        let mut profiles = Vec::new();
+        for _ in 0..options.reps {
+            if let Some(flush) = flush {
+                flush.run();
+            }
+            profiles.extend(step(true));
+        }
+        let Some(first) = profiles.first() else { continue };
+        let median_of = |part: &dyn Fn(&optim::StepProfile) -> std::time::Duration| {
+            median(profiles.iter().map(|p| part(p).as_secs_f64()).collect())
+        };
+        let mut rows: Vec<(String, usize, usize, f64, Loop)> = Vec::new();
+        let ran = first.reduction_passes.iter().enumerate().filter(|(_, p)| p.ran());
+        for ((index, pass), &arrays) in ran.zip(case.reads) {
+            let time = median_of(&|p| p.reduction_passes[index].time);
+            rows.push((pass.pass.to_string(), pass.elements, 4 * arrays, time, Loop::Read(arrays)));
+        }
+        if let Some(clip) = first.clip_norm.map(|_| median_of(&|p| p.clip_norm.unwrap_or_default())) {
+            rows.insert(0, ("clip norm".into(), first.elements, 4, clip, Loop::Read(1)));
+        }
+        let update = case.bytes.1;
+        let update_probe = Loop::rmw_moving(update).unwrap_or(Loop::Rmw(0));
+        rows.push(("update".into(), first.elements, update, median_of(&|p| p.update), update_probe));
+        for (pass, elements, bytes, time, probe) in rows {
+            let gbps = elements as f64 * bytes as f64 / time / 1e9;
+            println!(
+                "| {} | {pass} | {elements} | {bytes} | {:.2} ms | {gbps:.1} | {} | {:.1} | {:.0}% |",
+                case.label,
+                time * 1e3,
+                probe.name(),
+                rate(probe),
+                100.0 * gbps / rate(probe),
+            );
+        }
+    }
+    println!();
 }

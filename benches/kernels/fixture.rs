@@ -237,6 +237,15 @@ impl<R: Rule> Step<R> {
         Step { optimizer }
     }
 
+    /// Passes over memory one step makes (reduction passes that read something, and the
+    /// update), counted by a profiled step: `R::PASSES` also counts passes whose reductions sit
+    /// under conditions false here (`cautious` off).
+    #[allow(dead_code)] // bench_table's zoo table reads it, the criterion bench does not
+    pub fn passes_run(&mut self) -> usize {
+        let profile = self.optimizer.step_profiled().expect("valid step");
+        1 + profile.reduction_passes.iter().filter(|p| p.ran()).count()
+    }
+
     /// Bytes the states of every parameter occupy (`ParamState::state_bytes`).
     pub fn state_bytes(&self) -> usize {
         let states = (0..).map_while(|i| self.optimizer.state(0, i));

@@ -40,6 +40,10 @@ pub enum Loop {
     /// The sum of this many arrays (one to five), read and never written: a read-only pass
     /// with a reduction pass's streams.
     Read(usize),
+    /// One array read, each element squared and summed in 32 `f64` lanes: the arithmetic of a
+    /// generated `sum(x * x)` pass (which keeps its sums in `f64` so that they do not depend on
+    /// the SIMD level or the thread count), beside `read`'s `f32` sum of the same array.
+    ReadSquaresF64,
 }
 
 impl Loop {
@@ -50,6 +54,7 @@ impl Loop {
             Loop::Triad => 12,
             Loop::Rmw(states) => 4 * (3 + 2 * states),
             Loop::Read(arrays) => 4 * arrays,
+            Loop::ReadSquaresF64 => 4,
         }
     }
 
@@ -61,6 +66,7 @@ impl Loop {
             Loop::Rmw(_) => format!("rmw{}", self.bytes()),
             Loop::Read(1) => "read".into(),
             Loop::Read(_) => format!("read{}", self.bytes()),
+            Loop::ReadSquaresF64 => "read64".into(),
         }
     }
 
@@ -100,6 +106,26 @@ fn sum_arrays<const N: usize>(arrays: [&[f32]; N]) -> f32 {
     }
     let tail: f32 = arrays.iter().map(|a| a[blocks * READ_LANES..len].iter().sum::<f32>()).sum();
     lanes.iter().sum::<f32>() + tail
+}
+
+/// `Σ x²` of `input` in [`READ_LANES`] `f64` lanes, as groups of one AVX-512 register each
+/// (the generated reduction passes' and `get_total_norm`'s layout).
+#[inline(always)]
+fn sum_squares_f64(input: &[f32]) -> f32 {
+    const GROUP: usize = 8;
+    let mut lanes = [[0.0f64; GROUP]; READ_LANES / GROUP];
+    let blocks = input.len() / READ_LANES;
+    for base in (0..blocks).map(|k| k * READ_LANES) {
+        let block: &[f32; READ_LANES] = input[base..base + READ_LANES].try_into().expect("a whole block");
+        for (g, group) in lanes.iter_mut().enumerate() {
+            for (k, lane) in group.iter_mut().enumerate() {
+                let x = block[g * GROUP + k];
+                *lane += f64::from(x * x);
+            }
+        }
+    }
+    let tail: f64 = input[blocks * READ_LANES..].iter().map(|&x| f64::from(x * x)).sum();
+    (lanes.iter().flatten().sum::<f64>() + tail) as f32
 }
 
 /// The loops as kernels: `out` is written (and read by `Rmw`; only its first element, the sum,
@@ -154,6 +180,11 @@ impl Kernel<f32> for Body {
                     *first = sum_streams(input, others);
                 }
             }
+            (Loop::ReadSquaresF64, _) => {
+                if let Some(first) = out.first_mut() {
+                    *first = sum_squares_f64(input);
+                }
+            }
             (Loop::Triad, []) => {}
         }
     }
@@ -198,6 +229,7 @@ impl Probe {
             Loop::Triad => 1,
             Loop::Rmw(states) => states.min(4),
             Loop::Read(arrays) => arrays.clamp(1, 5) - 1,
+            Loop::ReadSquaresF64 => 0,
         };
         Probe {
             kind,

@@ -50,9 +50,9 @@ pub fn zoo(v: &mut impl VisitZoo) {
     one_pass::<Adan>(v, Adan::hyper());
     // its reduction pass (`sum(mask)`) runs only with `cautious`, off by default
     one_pass::<Adopt>(v, Adopt::hyper());
-    // the numerator's group sum reads grad, s and exp_avg_sq, then Σ|s| grad and s (a pass of
-    // its own); the update has s and both moments
-    v.visit_zoo::<DAdaptAdam>(DAdaptAdam::hyper(), Bytes { read_only: 20, update: 36 });
+    // both group sums in one pass (grad, s and exp_avg_sq; `Optimizer::step_profiled` shows
+    // its second pass reads nothing); the update has s and both moments
+    v.visit_zoo::<DAdaptAdam>(DAdaptAdam::hyper(), Bytes { read_only: 12, update: 36 });
     one_pass::<DiffGrad>(v, DiffGrad::hyper());
     one_pass::<LaProp>(v, LaProp::hyper());
     // the norms of param and of Adam's update read param, grad and both moments
