@@ -101,8 +101,10 @@ pub struct Factors<'a, T> {
     pub cols: usize,
     /// Every state by index; only factored ones are read through here (others are empty).
     pub states: [&'a [T]; MAX_STATES],
-    /// Row and column values computed between passes, laid out as [`Rule::TEMPORARIES`](crate::Rule::TEMPORARIES) says.
-    pub temps: &'a [f64],
+    /// Row and column values computed between passes, laid out as [`Rule::TEMPORARIES`](crate::Rule::TEMPORARIES) says,
+    /// rounded to the element type once per stage (the element loops read them as `T`, which
+    /// keeps them as wide as the loop's other vectors).
+    pub temps: &'a [T],
 }
 
 impl<'a, T> Factors<'a, T> {

@@ -134,7 +134,7 @@ fn run_one<R: Rule, T: Element>(param: &Param<T>, state: &mut ParamState<T>, wor
     let mut data = param.lock();
     let ParamData { value, grad, sparse_grad } = &mut *data;
     let count = R::STATES.len().min(MAX_STATES);
-    let ParamState { tensors, packed, temps, shape, .. } = state;
+    let ParamState { tensors, packed, temps_elem: temps, shape, .. } = state;
     let mut slices: [&mut [T]; MAX_STATES] = Default::default();
     for (slot, tensor) in slices.iter_mut().zip(tensors.iter_mut()) {
         *slot = &mut tensor[..];
@@ -238,7 +238,7 @@ fn reduce_one<R: Rule, T: Element>(
     }
     let data = param.lock();
     let count = R::STATES.len().min(MAX_STATES);
-    let ParamState { tensors, packed, temps, accumulators, shape, .. } = state;
+    let ParamState { tensors, packed, temps_elem: temps, accumulators, shape, .. } = state;
     let mut slices: [&mut [T]; MAX_STATES] = Default::default();
     for (slot, tensor) in slices.iter_mut().zip(tensors.iter_mut()) {
         *slot = &mut tensor[..];

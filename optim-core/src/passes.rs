@@ -76,6 +76,7 @@ pub(crate) struct SlicePlan<'a, 's, R: Rule, T> {
     pub prep: R::Prep,
     pub reductions: &'a mut [f64],
     pub temps: Vec<f64>,
+    pub temps_elem: Vec<T>,
     pub accumulators: Vec<f64>,
 }
 
@@ -95,6 +96,7 @@ impl<'a, 's, R: Rule, T: Element> SlicePlan<'a, 's, R, T> {
     ) -> Self {
         let prep = R::prepare_stage(hyper, step, scalar_state, shape, reductions, 0);
         let temps = vec![0.0f64; R::TEMPORARIES.len(shape)];
+        let temps_elem = vec![T::ZERO; R::TEMPORARIES.len(shape)];
         // allocated by the first pass that accumulates row or column sums
         let accumulators = Vec::new();
         let mut plan = SlicePlan {
@@ -109,6 +111,7 @@ impl<'a, 's, R: Rule, T: Element> SlicePlan<'a, 's, R, T> {
             prep,
             reductions,
             temps,
+            temps_elem,
             accumulators,
         };
         plan.factored_stage(0);
@@ -118,7 +121,9 @@ impl<'a, 's, R: Rule, T: Element> SlicePlan<'a, 's, R, T> {
     fn factored_stage(&mut self, stage: usize) {
         let (slices, rows, cols) = crate::matrix_dims(self.shape);
         let factors = FactorsMut { slices, rows, cols, temps: &mut self.temps, accumulators: &self.accumulators };
-        R::factored_stage(&self.prep, stage, self.state, factors);
+        if R::factored_stage(&self.prep, stage, self.state, factors) {
+            crate::state::round_temps(&self.temps, &mut self.temps_elem);
+        }
     }
 }
 
@@ -127,7 +132,7 @@ impl<R: Rule, T: Element> PassPlan for SlicePlan<'_, '_, R, T> {
         if R::pass_needed(&self.prep, pass) {
             let needed = R::factor_sums_needed(&self.prep, pass);
             let accumulators = crate::parallel::sum_buffers::<R>(&mut self.accumulators, self.shape, needed);
-            let whole = Factors { temps: &self.temps, ..Factors::whole(self.shape) };
+            let whole = Factors { temps: &self.temps_elem, ..Factors::whole(self.shape) };
             crate::reduce::reduce_tensor::<R, T>(
                 self.level,
                 pass,
@@ -154,7 +159,7 @@ impl<R: Rule, T: Element> PassPlan for SlicePlan<'_, '_, R, T> {
 
     fn update(&mut self) {
         let taken = take_factored(R::STATES, self.state);
-        let factors = Factors { temps: &self.temps, states: views(&taken), ..Factors::whole(self.shape) };
+        let factors = Factors { temps: &self.temps_elem, states: views(&taken), ..Factors::whole(self.shape) };
         R::apply_factored(self.level, &self.prep, &factors, self.param, self.grad, self.state);
         crate::factored::put_back(self.state, taken);
     }

@@ -384,9 +384,18 @@ pub trait Rule: Sized + Send + Sync + 'static {
 
     /// The row and column computations of stage `stage` (0 before any pass, `p` after
     /// reduction pass `p`): updates row/column states in `state` and the temporaries in
-    /// `factors`. Runs once per stage, between passes, on the calling thread.
-    fn factored_stage<T: Element>(prep: &Self::Prep, stage: usize, state: &mut [&mut [T]], factors: FactorsMut<'_>) {
+    /// `factors`. Runs once per stage, between passes, on the calling thread. Returns whether
+    /// it wrote a temporary: the runtime then rounds them to `T` for the element loops (a
+    /// vector under AdaFactor's `if ndim >= 2` writes none, and its column buffer, as long as
+    /// the vector, is never touched).
+    fn factored_stage<T: Element>(
+        prep: &Self::Prep,
+        stage: usize,
+        state: &mut [&mut [T]],
+        factors: FactorsMut<'_>,
+    ) -> bool {
         let _ = (prep, stage, state, factors);
+        false
     }
 
     /// Whether reduction pass `pass` of a factored rule accumulates row or column sums for a

@@ -34,6 +34,8 @@ pub struct ParamState<T> {
     /// Row and column values a factored rule computes between passes (not part of the state
     /// dict: every step recomputes them).
     pub(crate) temps: Vec<f64>,
+    /// `temps` rounded to the element type after each stage: what the element loops read.
+    pub(crate) temps_elem: Vec<T>,
     /// Row and column sums a factored rule's passes accumulate.
     pub(crate) accumulators: Vec<f64>,
 }
@@ -59,6 +61,7 @@ impl<T: Element> ParamState<T> {
             packed: vec![None; R::STATES.len()],
             scalars,
             temps: vec![0.0; R::TEMPORARIES.len(shape)],
+            temps_elem: vec![T::ZERO; R::TEMPORARIES.len(shape)],
             // allocated by the first pass that accumulates row or column sums (a vector under
             // AdaFactor never does: its buffer would be as long as the vector)
             accumulators: Vec::new(),
@@ -148,7 +151,9 @@ impl<T: Element> ParamState<T> {
             *view = &mut tensor[..];
         }
         let factors = FactorsMut { slices, rows, cols, temps: &mut self.temps, accumulators: &self.accumulators };
-        R::factored_stage(prep, stage, &mut views[..count], factors);
+        if R::factored_stage(prep, stage, &mut views[..count], factors) {
+            round_temps(&self.temps, &mut self.temps_elem);
+        }
     }
 
     /// How many steps this parameter has taken (PyTorch's `state["step"]`).
@@ -229,4 +234,11 @@ impl<T: Element> ParamState<T> {
 fn stored_format(decl: &crate::StateDecl, len: usize, formats: &StateFormats) -> StateFormat {
     let format = formats.format_of_state(decl);
     if decl.shape == StateShape::Full && formats.stores(format, len) { format } else { StateFormat::Native }
+}
+
+/// `elem[i] = T::from_f64(temps[i])`: the row and column values as the element loops read them.
+pub(crate) fn round_temps<T: Element>(temps: &[f64], elem: &mut [T]) {
+    for (e, &t) in elem.iter_mut().zip(temps) {
+        *e = T::from_f64(t);
+    }
 }

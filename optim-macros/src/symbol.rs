@@ -76,6 +76,8 @@ symbols! {
     TEMPS = "__temps";
     /// Row/column temporaries, as the element loop reads them.
     LOOP_TEMPS = "__ftemps";
+    /// Whether a stage's row/column code wrote a temporary (the runtime then rounds them).
+    WROTE_TEMPS = "__wrote_temps";
     /// Family: the element loop's view of row or column state `n`.
     FACTOR_STATE = "__fst";
     /// Family: the slice of state `n`.

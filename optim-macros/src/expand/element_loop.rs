@@ -148,7 +148,7 @@ pub(super) fn factor_locals(rule: &ir::Rule, in_loop: bool) -> TokenStream {
         let local = FACTOR_STATE.at(i);
         quote!(let #local: &[#ELEM] = #FACTORS.states[#i];)
     });
-    let loop_locals = in_loop.then(|| quote!(let #LOOP_TEMPS: &[f64] = #FACTORS.temps; #(#states)*));
+    let loop_locals = in_loop.then(|| quote!(let #LOOP_TEMPS: &[#ELEM] = #FACTORS.temps; #(#states)*));
     quote! {
         let (#SLICES, #ROWS, #COLS) = (#FACTORS.slices, #FACTORS.rows, #FACTORS.cols);
         let (#ALL_ROWS, #ALL_COLS) = (#SLICES * #ROWS, #SLICES * #COLS);

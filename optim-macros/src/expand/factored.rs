@@ -34,14 +34,17 @@ pub(super) fn factored_items(rule: &ir::Rule) -> TokenStream {
             #STAGE: usize,
             #STATE: &mut [&mut [#ELEM]],
             __factors: #rt::FactorsMut<'_>,
-        ) {
+        ) -> bool {
             let #MASK: #RT::Mask = #PREP.mask;
             #(#slots)*
             let #rt::FactorsMut { slices, rows, cols, temps: #TEMPS, accumulators: #FACTOR_SUMS } = __factors;
             let #FACTORS = #rt::Factors::<#ELEM> { slices, rows, cols, ..#rt::Factors::whole(&[]) };
-            let [#(#state_slices),*] = #STATE else { return };
+            #[allow(unused_mut)]
+            let mut #WROTE_TEMPS = false;
+            let [#(#state_slices),*] = #STATE else { return false };
             #locals
             #(#code)*
+            #WROTE_TEMPS
         }
     }
 }

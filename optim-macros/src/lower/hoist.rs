@@ -140,10 +140,10 @@ impl Lowerer<'_> {
                 quote!(#RT::at(#buffer, #index))
             }
             Held::Temp(m) if row => {
-                quote!(<#ELEM as #RT::Element>::from_f64(#RT::at(#LOOP_TEMPS, #m * #ALL_ROWS + #index)))
+                quote!(#RT::at(#LOOP_TEMPS, #m * #ALL_ROWS + #index))
             }
             Held::Temp(m) => {
-                quote!(<#ELEM as #RT::Element>::from_f64(#RT::at(#LOOP_TEMPS, #ROW_TEMP_COUNT * #ALL_ROWS + #m * #ALL_COLS + #index)))
+                quote!(#RT::at(#LOOP_TEMPS, #ROW_TEMP_COUNT * #ALL_ROWS + #m * #ALL_COLS + #index))
             }
         };
         if let Held::State(k) = held
@@ -185,10 +185,10 @@ impl Lowerer<'_> {
         let read = self.temp_read(value.place, index);
         let code = if row {
             self.row_temps.push(hoisted);
-            quote!(for #AXIS_INDEX in 0..#ALL_ROWS { #read = #tokens; })
+            quote!(for #AXIS_INDEX in 0..#ALL_ROWS { #read = #tokens; } #WROTE_TEMPS = true;)
         } else {
             self.col_temps.push(hoisted);
-            quote!(for #AXIS_INDEX in 0..#ALL_COLS { #read = #tokens; })
+            quote!(for #AXIS_INDEX in 0..#ALL_COLS { #read = #tokens; } #WROTE_TEMPS = true;)
         };
         let stage = value.stage.max(self.branch_stage());
         self.frame().factored.push((stage, code));

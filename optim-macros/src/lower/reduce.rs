@@ -168,6 +168,7 @@ impl Lowerer<'_> {
                             #TEMPS[#index * #ALL_ROWS + #MATRIX * #ROWS + #MATRIX_ROW] = #RUNNING_SUM / (#ROWS as f64);
                         }
                     }
+                    #WROTE_TEMPS = true;
                 };
                 let stage = value.stage.max(self.branch_stage());
                 self.frame().factored.push((stage, code));
