@@ -251,6 +251,16 @@ pub fn factor_conditions(stmts: &[ElemStmt], pass: usize) -> Vec<TokenStream> {
     out
 }
 
+/// When a block's values for `target` in pass `pass` can be non-identity: the OR of the branch
+/// tests over the tensor's mask that each of its accumulations sits under. A block folds
+/// `target`'s values only then: AdaFactor's vector-only norm is dead for a matrix and its row and
+/// column sums for a vector, and folding their zeros widened 32 values per block for nothing.
+pub fn target_condition(stmts: &[ElemStmt], pass: usize, target: Target) -> TokenStream {
+    let mut out = Vec::new();
+    collect_conditions(stmts, pass, &|t: &Target| *t == target, &mut Vec::new(), &mut out);
+    quote::quote!(false #(|| (#out))*)
+}
+
 fn collect_conditions(
     stmts: &[ElemStmt],
     pass: usize,

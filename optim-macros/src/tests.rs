@@ -208,6 +208,35 @@ fn a_reduction_adds_one_read_only_pass_before_the_update() {
 }
 
 #[test]
+fn a_block_folds_only_the_sums_a_branch_of_the_tensor_can_reach() {
+    let file = generate(quote! {
+        pub EitherNorm {
+            hyper { lr = 0.1 }
+            state { row r = 0 }
+            step {
+                // per tensor, one of the two sums is dead: its block values stay zero
+                let of_param = if ndim >= 2 { norm(param) } else { 0 };
+                let of_grad = if ndim < 2 { norm(grad) } else { 0 };
+                let scale = of_param + of_grad;
+                r = row_mean(grad * grad);
+                param -= lr * grad / (scale + r);
+            }
+        }
+    });
+    let reduce = item_fn(&file, "__reduce1");
+    let live = |acc: &str| {
+        let fold = reduce.find(&format!("{acc} [__l] +=")).unwrap_or_else(|| panic!("{acc} folded:\n{reduce}"));
+        let guard = reduce[..fold].rfind("if false ||").expect("a guarded fold");
+        reduce[guard..fold].to_string()
+    };
+    // each tensor sum's fold sits under its own branch's test (`ndim >= 2` and `ndim < 2` are
+    // mask bits 0 and 1); the row sum's is unconditional
+    assert!(live("__acc0").contains("if false || (true && ((__mask >> 0) & 1 == 1))"), "{reduce}");
+    assert!(live("__acc1").contains("if false || (true && ((__mask >> 1) & 1 == 1))"), "{reduce}");
+    assert!(live("__rl0").starts_with("if false || (true) {"), "{reduce}");
+}
+
+#[test]
 fn a_factored_pass_sums_rows_in_lanes_and_columns_by_block() {
     let file = generate(quote! {
         pub Centre {

@@ -82,7 +82,8 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
         };
         // lane by lane over contiguous values: a plain vector loop (convert, add) per row of
         // the block, where a `k % LANES` walk over the block was left scalar
-        quote!(for __j in 0..#BLOCK / #LANES { for #LANE in 0..#LANES { #fold } })
+        let live = ir::target_condition(&rule.body, pass, ir::Target::Tensor(*r));
+        quote!(if #live { for __j in 0..#BLOCK / #LANES { for #LANE in 0..#LANES { #fold } } })
     });
     let walk = if rule.factored() {
         super::reduce_rows::factored_walk(rule, pass, &mine, &loads)

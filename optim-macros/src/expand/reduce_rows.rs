@@ -63,28 +63,38 @@ pub(super) fn factored_walk(
         .chain(row_sums.iter().map(|m| (BLOCK_ROWS.at(m), zero.clone())))
         .chain(col_sums.iter().map(|m| (BLOCK_COLS.at(m), zero.clone())))
         .map(|(values, identity)| quote!(let mut #values: [#ELEM; #LANES] = [#identity; #LANES];));
+    // a target whose accumulations are all under branches false for this tensor has only
+    // identity values in its block: not folded (see `ir::target_condition`)
+    let live = |target: ir::Target| ir::target_condition(&rule.body, pass, target);
     let tensor_folds = mine.iter().map(|(r, kind)| {
         let (values, acc) = (BLOCK_VALUES.at(r), ACCUMULATOR.at(r));
         let value = to_f64(quote!(#values[#LANE]));
+        let live = live(ir::Target::Tensor(*r));
         match kind {
-            ir::ReduceKind::Sum => quote!(for #LANE in 0..#LANES { #acc[#LANE] += #value; }),
-            ir::ReduceKind::Max => quote!(for #LANE in 0..#LANES { #acc[#LANE] = #acc[#LANE].max(#value); }),
+            ir::ReduceKind::Sum => quote!(if #live { for #LANE in 0..#LANES { #acc[#LANE] += #value; } }),
+            ir::ReduceKind::Max => {
+                quote!(if #live { for #LANE in 0..#LANES { #acc[#LANE] = #acc[#LANE].max(#value); } })
+            }
         }
     });
     let row_folds = row_sums.iter().map(|m| {
         let (values, lanes) = (BLOCK_ROWS.at(m), ROW_LANES.at(m));
         let value = to_f64(quote!(#values[#LANE]));
-        quote!(for #LANE in 0..#LANES { #lanes[#LANE] += #value; })
+        let live = live(ir::Target::Rows(*m));
+        quote!(if #live { for #LANE in 0..#LANES { #lanes[#LANE] += #value; } })
     });
     let col_folds = col_sums.iter().map(|m| {
         let values = BLOCK_COLS.at(m);
         let value = to_f64(quote!(#values[#LANE]));
+        let live = live(ir::Target::Cols(*m));
         quote! {
+            if #live {
             let __first = #ROW_SUM_COUNT * #ALL_ROWS + #m * #ALL_COLS + __cb;
             let __cols: ::core::option::Option<&mut [f64; #LANES]> =
                 #FACTOR_SUMS.get_mut(__first..__first + #LANES).and_then(|s| s.try_into().ok());
             if let ::core::option::Option::Some(__cols) = __cols {
                 for #LANE in 0..#LANES { __cols[#LANE] += #value; }
+            }
             }
         }
     });
