@@ -1,6 +1,6 @@
 //! The front end's reach: specs past the old silent limits (12 reductions, 40 conditions),
-//! reductions under a flag, states that start from the parameter, `inf`, optional and choice
-//! hyperparameters. Every expected value comes from a plain scalar evaluation in this file.
+//! reductions under a flag (in either arm of an `if`), states that start from the parameter,
+//! `inf`, optional and choice hyperparameters. Every expected value comes from a plain scalar evaluation in this file.
 
 use ndarray::ArrayD;
 use optim::prelude::*;
@@ -57,6 +57,35 @@ fn twelve_reductions_give_the_scalar_answer() {
     for (i, got) in p.value().iter().enumerate() {
         let expected = p0[i] - 0.01 * total * g[i];
         assert!(close(*got, expected), "element {i}: {got} vs {expected}");
+    }
+}
+
+optimizer! {
+    /// A reduction in each arm of a value `if` on a flag: the `else` arm's was refused as "inside
+    /// a value block" while the `then` arm's was taken.
+    pub EitherNorm {
+        hyper { lr = 1.0, by_param = false }
+        step {
+            let scale = if by_param { norm(param) } else { let g2 = grad * grad; sqrt(sum(g2)) };
+            param -= lr * grad / scale;
+        }
+    }
+}
+
+#[test]
+fn either_arm_of_a_flag_may_reduce() {
+    for by_param in [false, true] {
+        let (p0, g) = ([0.0, 2.0, 0.0], [3.0, 4.0, 12.0]);
+        let p = param(&p0);
+        let mut opt = EitherNorm::optimizer(vec![p.clone()], EitherNorm::hyper().by_param(by_param)).unwrap();
+        p.set_grad(ArrayD::from_shape_vec(vec![3], g.to_vec()).unwrap());
+        opt.step().unwrap();
+        // |p0| = 2, |g| = 13
+        let scale = if by_param { 2.0 } else { 13.0 };
+        for (i, got) in p.value().iter().enumerate() {
+            let expected = p0[i] - g[i] / scale;
+            assert!(close(*got, expected), "by_param {by_param}, element {i}: {got} vs {expected}");
+        }
     }
 }
 

@@ -259,7 +259,15 @@ impl Lowerer<'_> {
         self.branch_stages.push(condition.stage);
         self.branch_varying.push(condition.varying);
         let (then, a) = self.in_frame(&guards, |this| this.block_value(&if_expr.then_branch.stmts, if_expr));
-        let (otherwise, b) = self.in_frame(&else_guards, |this| this.expr(else_branch));
+        // a plain `else { ... }` is the other arm, lowered as the `then` block is: as a block
+        // expression it was "inside a value block" and refused a reduction the `then` arm may
+        // hold (`if flag { norm(a) } else { norm(b) }`); `else if` stays an expression
+        let (otherwise, b) = self.in_frame(&else_guards, |this| match &**else_branch {
+            syn::Expr::Block(block) if block.attrs.is_empty() && block.label.is_none() => {
+                this.block_value(&block.block.stmts, block)
+            }
+            other => this.expr(other),
+        });
         self.branch_stages.pop();
         self.branch_varying.pop();
         self.no_reduction_depth -= no_reduction;
