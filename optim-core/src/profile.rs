@@ -80,8 +80,7 @@ pub struct PassTime {
 impl PassTime {
     /// GB/s for `bytes_per_element` bytes read per element; 0 when nothing was read.
     pub fn gb_per_s(&self, bytes_per_element: f64) -> f64 {
-        let seconds = self.time.as_secs_f64();
-        if seconds == 0.0 { 0.0 } else { self.elements as f64 * bytes_per_element / seconds / 1e9 }
+        gb_per_s(self.elements, bytes_per_element, self.time)
     }
 
     /// Whether any tensor needed the pass this step.
@@ -103,9 +102,14 @@ impl StepProfile {
     /// assert_eq!(profile.gb_per_s(Duration::from_millis(1), 28.0), 28.0);
     /// ```
     pub fn gb_per_s(&self, time: Duration, bytes_per_element: f64) -> f64 {
-        let seconds = time.as_secs_f64();
-        if seconds == 0.0 { 0.0 } else { self.elements as f64 * bytes_per_element / seconds / 1e9 }
+        gb_per_s(self.elements, bytes_per_element, time)
     }
+}
+
+/// GB/s of `elements × bytes_per_element` bytes moved in `time`; 0 for a zero time.
+fn gb_per_s(elements: usize, bytes_per_element: f64, time: Duration) -> f64 {
+    let seconds = time.as_secs_f64();
+    if seconds == 0.0 { 0.0 } else { elements as f64 * bytes_per_element / seconds / 1e9 }
 }
 
 /// A stopwatch that reads the clock only when profiling: [`Lap::split`] returns the time since
