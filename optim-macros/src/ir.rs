@@ -159,9 +159,11 @@ pub fn render(stmts: &[ElemStmt], pass: Option<usize>) -> TokenStream {
 pub enum Sink {
     /// Added straight into the lane accumulators (`acc[lane] += v`).
     Lanes,
-    /// Stored into the block's value array (`values[i] = v`; row and column sums into their
-    /// own block arrays), folded into the lanes after the block's loop, so the loop itself is a
-    /// plain element loop that vectorises.
+    /// Assigned to the element's local for the target (`value = v`; row and column sums to
+    /// their own), which the block's loop stores into the target's block array after the
+    /// element's code and folds into the lanes after the loop, so the loop itself is a plain
+    /// element loop that vectorises. A value under a branch is a select of the local, not a
+    /// store under a mask (a masked store costs tens of cycles on AMD's Zen cores).
     Block,
     /// As `Lanes`, except row sums go to the current row's lane accumulators (`rows[lane] += v`),
     /// folded into the row's sum at the row's end: a factored pass's last elements of a row.
@@ -191,8 +193,8 @@ pub fn render_into(stmts: &[ElemStmt], pass: Option<usize>, sink: Sink) -> Token
                         (_, _) if sink == Sink::Matrix => TokenStream::new(),
                         (Target::Matrix(_), _) => TokenStream::new(),
                         (Target::Tensor(reduction), _) if sink == Sink::Block => {
-                            let values = BLOCK_VALUES.at(reduction);
-                            quote::quote!(#values[#INDEX] = #value;)
+                            let local = ELEMENT_VALUE.at(reduction);
+                            quote::quote!(#local = #value;)
                         }
                         (Target::Tensor(reduction), ReduceKind::Sum) => {
                             let acc = ACCUMULATOR.at(reduction);
@@ -203,12 +205,12 @@ pub fn render_into(stmts: &[ElemStmt], pass: Option<usize>, sink: Sink) -> Token
                             quote::quote!(#acc[#LANE] = #acc[#LANE].max(#RT::Element::to_f64(#value));)
                         }
                         (Target::Rows(m), _) if sink == Sink::Block => {
-                            let values = BLOCK_ROWS.at(m);
-                            quote::quote!(#values[#INDEX] = #value;)
+                            let local = ELEMENT_ROW_VALUE.at(m);
+                            quote::quote!(#local = #value;)
                         }
                         (Target::Cols(m), _) if sink == Sink::Block => {
-                            let values = BLOCK_COLS.at(m);
-                            quote::quote!(#values[#INDEX] = #value;)
+                            let local = ELEMENT_COL_VALUE.at(m);
+                            quote::quote!(#local = #value;)
                         }
                         (Target::Rows(m), _) if sink == Sink::RowLanes => {
                             let lanes = ROW_LANES.at(m);

@@ -115,6 +115,13 @@ symbols! {
     BLOCK_ROWS = "__brw";
     /// Family: column sum `m`'s values over one block of a factored reduction pass.
     BLOCK_COLS = "__bcl";
+    /// Family: reduction `r`'s value for the current element of a block (stored into its block
+    /// array once, after the element's code).
+    ELEMENT_VALUE = "__bvx";
+    /// Family: row sum `m`'s value for the current element of a block.
+    ELEMENT_ROW_VALUE = "__brx";
+    /// Family: column sum `m`'s value for the current element of a block.
+    ELEMENT_COL_VALUE = "__bcx";
     /// Family: row sum `m`'s lane accumulators over the current row.
     ROW_LANES = "__rl";
     /// The element index in a loop.

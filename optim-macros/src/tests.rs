@@ -194,7 +194,7 @@ fn a_reduction_adds_one_read_only_pass_before_the_update() {
     // of the block, lane by lane); and the remainder, accumulating lane by lane
     assert_eq!(loops.count, 6, "{:?}", loops.bodies);
     let reduce = item_fn(&file, "__reduce1");
-    assert!(reduce.contains("__bv0 [__i] = (__st0 * __st0)"), "{reduce}");
+    assert!(reduce.contains("__bvx0 = (__st0 * __st0) ; __bv0 [__i] = __bvx0 ;"), "{reduce}");
     assert!(
         reduce.contains("__acc0 [__l] += < __T as __rt :: Element > :: to_f64 (__bv0 [__j * 32usize + __l])"),
         "{reduce}"
@@ -234,6 +234,53 @@ fn a_block_folds_only_the_sums_a_branch_of_the_tensor_can_reach() {
     assert!(live("__acc0").contains("if false || (true && ((__mask >> 0) & 1 == 1))"), "{reduce}");
     assert!(live("__acc1").contains("if false || (true && ((__mask >> 1) & 1 == 1))"), "{reduce}");
     assert!(live("__rl0").starts_with("if false || (true) {"), "{reduce}");
+}
+
+#[test]
+fn a_block_value_under_a_branch_is_a_select_stored_once() {
+    let file = generate(quote! {
+        pub EitherNorm {
+            hyper { lr = 0.1 }
+            step {
+                let of_param = if ndim >= 2 { norm(param) } else { 0 };
+                param -= lr * grad / (of_param + 1);
+            }
+        }
+    });
+    let reduce = item_fn(&file, "__reduce1");
+    // the branch assigns the element's local; the block array is written after the branch,
+    // whatever the mask (a store under the mask was a masked store, slow on AMD's cores)
+    assert!(reduce.contains("if ((__mask >> 0) & 1 == 1) { __bvx0 = (__pv * __pv) ;"), "{reduce}");
+    assert!(reduce.contains("} __bv0 [__i] = __bvx0 ;"), "{reduce}");
+    assert!(!reduce.contains("__bv0 [__i] = (__pv"), "{reduce}");
+}
+
+#[test]
+fn a_condition_on_hyperparameters_and_shape_is_one_bit_wherever_written() {
+    let file = generate(quote! {
+        pub Split {
+            hyper { lr = 0.1, flip = false }
+            state { row r = 0 if ndim >= 2, col c = 0 if ndim >= 2, s = 0 if ndim < 2 }
+            step {
+                let g = if flip { -grad } else { grad };
+                if ndim >= 2 {
+                    r = row_mean(g * g);
+                    c = col_mean(g * g);
+                } else {
+                    s = g * g;
+                }
+                let v = if ndim >= 2 { r * c } else { s };
+                param -= lr * g / (sqrt(v) + 1);
+            }
+        }
+    });
+    let prepare = impl_fn(&file, "prepare_stage");
+    let bits = |condition: &str| prepare.matches(&format!("__mask |= ({condition} as __rt :: Mask)")).count();
+    // the states' presence and the branches share the bits of `ndim >= 2` and `ndim < 2`
+    assert_eq!(bits("((__ndim as f64) >= 2f64)"), 1, "{prepare}");
+    assert_eq!(bits("((__ndim as f64) < 2f64)"), 1, "{prepare}");
+    assert_eq!(bits("__h . flip"), 1, "{prepare}");
+    assert_eq!(prepare.matches("__mask |=").count(), 3, "{prepare}");
 }
 
 #[test]

@@ -67,12 +67,12 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
     let block_body = ir::render_into(&rule.body, Some(pass), ir::Sink::Block);
     let block_values = mine.iter().map(|(r, kind)| {
         let values = BLOCK_VALUES.at(r);
-        let identity = match kind {
-            ir::ReduceKind::Sum => quote!(<#ELEM as #RT::Element>::ZERO),
-            ir::ReduceKind::Max => quote!(<#ELEM as #RT::Element>::from_f64(f64::NEG_INFINITY)),
-        };
+        let identity = identity(*kind);
         quote!(let mut #values: [#ELEM; #BLOCK] = [#identity; #BLOCK];)
     });
+    let targets: Vec<_> =
+        mine.iter().map(|(r, kind)| (ELEMENT_VALUE.at(r), BLOCK_VALUES.at(r), identity(*kind))).collect();
+    let (element_values, element_stores) = element_values(&targets);
     let block_folds = mine.iter().map(|(r, kind)| {
         let (values, acc) = (BLOCK_VALUES.at(r), ACCUMULATOR.at(r));
         let value = quote!(<#ELEM as #RT::Element>::to_f64(#values[__j * #LANES + #LANE]));
@@ -105,7 +105,9 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
                 #(#block_values)*
                 for #INDEX in 0..#BLOCK {
                     #loads
+                    #element_values
                     #block_body
+                    #element_stores
                 }
                 #(#block_folds)*
             }
@@ -228,4 +230,23 @@ pub(super) fn reduce_fn(rule: &ir::Rule) -> TokenStream {
         }
         #factored_entry
     }
+}
+
+/// A reduction's identity in the element type: what a block holds where no value was taken.
+pub(super) fn identity(kind: ir::ReduceKind) -> TokenStream {
+    match kind {
+        ir::ReduceKind::Sum => quote!(<#ELEM as #RT::Element>::ZERO),
+        ir::ReduceKind::Max => quote!(<#ELEM as #RT::Element>::from_f64(f64::NEG_INFINITY)),
+    }
+}
+
+/// For a block's element loop, the targets' `(element local, block array, identity)`: the
+/// locals declared at the identity before the element's code (which assigns them, under its
+/// branches) and stored into the block arrays after it, unconditionally. Stores into the arrays
+/// under a branch on the run-time mask were compiled to masked stores (`vmaskmovps`), which
+/// made AdaFactor's first pass over a vector 3x slower than its bytes on AMD's Zen cores.
+pub(super) fn element_values(targets: &[(syn::Ident, syn::Ident, TokenStream)]) -> (TokenStream, TokenStream) {
+    let declarations = targets.iter().map(|(local, _, identity)| quote!(let mut #local: #ELEM = #identity;));
+    let stores = targets.iter().map(|(local, values, _)| quote!(#values[#INDEX] = #local;));
+    (quote!(#(#declarations)*), quote!(#(#stores)*))
 }

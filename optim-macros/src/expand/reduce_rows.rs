@@ -51,18 +51,15 @@ pub(super) fn factored_walk(
             };
         }
     });
-    let block_arrays = mine
+    let targets: Vec<_> = mine
         .iter()
-        .map(|(r, kind)| {
-            let identity = match kind {
-                ir::ReduceKind::Sum => zero.clone(),
-                ir::ReduceKind::Max => quote!(<#ELEM as #RT::Element>::from_f64(f64::NEG_INFINITY)),
-            };
-            (BLOCK_VALUES.at(r), identity)
-        })
-        .chain(row_sums.iter().map(|m| (BLOCK_ROWS.at(m), zero.clone())))
-        .chain(col_sums.iter().map(|m| (BLOCK_COLS.at(m), zero.clone())))
-        .map(|(values, identity)| quote!(let mut #values: [#ELEM; #LANES] = [#identity; #LANES];));
+        .map(|(r, kind)| (ELEMENT_VALUE.at(r), BLOCK_VALUES.at(r), super::reduce::identity(*kind)))
+        .chain(row_sums.iter().map(|m| (ELEMENT_ROW_VALUE.at(m), BLOCK_ROWS.at(m), zero.clone())))
+        .chain(col_sums.iter().map(|m| (ELEMENT_COL_VALUE.at(m), BLOCK_COLS.at(m), zero.clone())))
+        .collect();
+    let block_arrays =
+        targets.iter().map(|(_, values, identity)| quote!(let mut #values: [#ELEM; #LANES] = [#identity; #LANES];));
+    let (element_values, element_stores) = super::reduce::element_values(&targets);
     // a target whose accumulations are all under branches false for this tensor has only
     // identity values in its block: not folded (see `ir::target_condition`)
     let live = |target: ir::Target| ir::target_condition(&rule.body, pass, target);
@@ -124,7 +121,9 @@ pub(super) fn factored_walk(
                 for #INDEX in 0..#LANES {
                     let #COL = __cb.wrapping_add(#INDEX);
                     #loads
+                    #element_values
                     #block_body
+                    #element_stores
                 }
                 #(#tensor_folds)*
                 #(#row_folds)*

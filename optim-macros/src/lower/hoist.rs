@@ -69,19 +69,28 @@ impl Lowerer<'_> {
 
     /// Hoists a scalar condition into a mask bit; the loop reads it as a constant.
     /// `span` is where the condition was written: the limit check reports there.
+    ///
+    /// A condition on hyperparameters and the tensor's shape and step alone (`ndim >= 2`,
+    /// `ams_bound`) has one value for the whole step wherever it is written: it is computed once
+    /// at the top of the prologue and every occurrence shares its bit. Then a state's presence
+    /// and a branch on the same condition are one bit, which the loop dispatch specialises on
+    /// (as two bits, the branch was a run-time select that computed both arms).
     pub(super) fn bit(&mut self, tokens: TokenStream, span: proc_macro2::Span) -> usize {
         let key = tokens.to_string();
-        if let Some(index) = self.reusable(&self.bits, &key) {
+        let invariant = step_invariant(&tokens);
+        let shared = invariant.then(|| self.bits.iter().find(|h| h.key == key && h.path.is_empty())).flatten();
+        if let Some(index) = shared.map(|h| h.index).or_else(|| self.reusable(&self.bits, &key)) {
             return index;
         }
         let index = self.bits.len();
         self.bit_spans.push(span);
         // past the limit the check reports an error and no code is generated
+        let frame = if invariant { &mut self.frames[0] } else { self.frame() };
         if index < optim_contract::MAX_CONDITIONS {
             let literal = Literal::usize_unsuffixed(index);
-            self.frame().scalar.push(quote!(#MASK |= (#tokens as #RT::Mask) << #literal;));
+            frame.scalar.push(quote!(#MASK |= (#tokens as #RT::Mask) << #literal;));
         }
-        let (path, generation) = (self.frame().path.clone(), self.generation);
+        let (path, generation) = (frame.path.clone(), self.generation);
         self.bits.push(Hoisted { key, path, generation, index });
         index
     }
@@ -208,4 +217,29 @@ impl Lowerer<'_> {
         self.next_local += 1;
         format_ident!("__{}{}", prefix, self.next_local)
     }
+}
+
+/// Whether scalar code reads only hyperparameters (`__h.name`), the tensor's `ndim`, `numel` and
+/// `step`, literals and casts: then it has one value for the whole step, whatever statements run
+/// before it. Anything else (a local, a scalar state, a reduction, a runtime call) may not.
+fn step_invariant(tokens: &TokenStream) -> bool {
+    let allowed = [HYPER.at(""), NDIM.at(""), NUMEL.at(""), STEP.at("")].map(|i| i.to_string());
+    let keywords = ["as", "f64", "f32", "u64", "usize", "i64", "u32", "bool", "true", "false"];
+    let mut after_dot = false;
+    for tree in tokens.clone() {
+        let ok = match &tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                let name = ident.to_string();
+                // a field of the hyperparameters (`__h.betas`) follows a dot
+                after_dot || allowed.contains(&name) || keywords.contains(&name.as_str())
+            }
+            proc_macro2::TokenTree::Group(group) => step_invariant(&group.stream()),
+            proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_) => true,
+        };
+        if !ok {
+            return false;
+        }
+        after_dot = matches!(&tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == '.');
+    }
+    true
 }
