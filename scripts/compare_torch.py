@@ -35,6 +35,7 @@ Usage::
     python3 scripts/compare_torch.py --clip --threads 2     # clipping, beside bench_reduce
     python3 scripts/compare_torch.py --muon                 # torch's Muon alone
     python3 scripts/compare_torch.py --muon --ours muon.json   # beside ours
+    python3 scripts/compare_torch.py --muon --no-bf16 --ours muon.json   # float32 iteration only
 
 Where torch cannot be imported, it says so and exits with status 0.
 """
@@ -395,7 +396,9 @@ def muon_table(torch, args):
     for threads in threads_list:
         torch.set_num_threads(threads)
         for rows, cols in shapes:
-            stock = time_torch_muon(torch, rows, cols, False, args.reps)
+            # on a CPU without bfloat16 matrix instructions torch's stock iteration takes
+            # tens of seconds a step (26 s for 1024x1024 on an AVX2 AMD EPYC): --no-bf16 skips it
+            stock = None if args.no_bf16 else time_torch_muon(torch, rows, cols, False, args.reps)
             float32 = time_torch_muon(torch, rows, cols, True, args.reps)
             cells = [milliseconds(stock), milliseconds(float32)]
             if ours:
@@ -443,6 +446,8 @@ def main():
                         " with --muon, our Muon timings (see our_muon_figures)")
     parser.add_argument("--clip", action="store_true", help="gradient clipping with AdamW instead of every built-in")
     parser.add_argument("--muon", action="store_true", help="torch.optim.Muon (bf16 and f32 iteration) instead")
+    parser.add_argument("--no-bf16", action="store_true",
+                        help="with --muon, do not time torch's stock bfloat16 iteration (slow without AMX/AVX-512 BF16)")
     parser.add_argument("--formats", action="store_true",
                         help="only the state formats: torchao's AdamW8bit/4bit/Fp8 beside ours")
     args = parser.parse_args()

@@ -307,7 +307,7 @@ fn a_factored_pass_sums_rows_in_lanes_and_columns_by_block() {
 }
 
 #[test]
-fn with_many_flags_loops_are_specialised_on_the_states_presence_only() {
+fn with_many_flags_loops_are_specialised_on_presence_then_the_first_flags() {
     let file = generate(quote! {
         pub Flags {
             hyper { lr = 1.0, a = false, b = false, c = false, d = false, e = false, keep = false }
@@ -325,8 +325,10 @@ fn with_many_flags_loops_are_specialised_on_the_states_presence_only() {
         }
     });
     let run = impl_fn(&file, "run");
-    // six bits: too many for every configuration, so two loops (keep on and off) that read the
-    // other bits at run time
-    assert_eq!(run.matches("__loop :: < __T ,").count(), 2, "{run}");
+    // six bits, too many for every configuration: the loops are specialised on five of them,
+    // `keep` (a state's presence, bit 0) and the first flags `a` to `d` (bits 1 to 4), and read
+    // `e` (bit 5) at run time
+    assert_eq!(run.matches("__loop :: < __T ,").count(), 32, "{run}");
+    assert!(run.contains("match __prep . mask & 31"), "{run}");
     assert!(run.contains("true >"), "the loops read the run-time mask: {run}");
 }

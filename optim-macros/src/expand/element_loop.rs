@@ -22,10 +22,10 @@ pub(super) fn loop_prologue(rule: &ir::Rule, parts: &LoopParts, mutability: Toke
     let locals = factor_locals(rule, true);
     let reslices = reslices(rule, state_slices, mutability.clone());
     let result_reslices = result_reslices(rule, state_slices);
-    let presence = Literal::u32_unsuffixed(super::prepare::presence_bits(rule));
+    let specialised = Literal::u32_unsuffixed(super::prepare::specialised_bits(rule));
     quote! {
         // dynamic: the run-time mask, except for the bits the dispatch specialised on (`__M`)
-        let #MASK: #RT::Mask = if __DYN { (__m & !#presence) | __M } else { __M };
+        let #MASK: #RT::Mask = if __DYN { (__m & !#specialised) | __M } else { __M };
         let [#(#state_slices),*] = #STATE else { return };
         #convert
         #locals

@@ -107,9 +107,10 @@ pub(super) fn mask_dispatch(
     } else {
         // too many conditions for every configuration: specialise on the bits that say which
         // states exist (their loads and stores are then unconditional, which the vectoriser
-        // needs) and read the others at run time (value choices, which become selects)
-        let presence = presence_bits(rule);
-        let bits: Vec<u32> = (0..32).filter(|b| presence >> b & 1 == 1).collect();
+        // needs) and the first others up to the limit; read the rest at run time (value
+        // choices, which become selects)
+        let specialised_set = specialised_bits(rule);
+        let bits: Vec<u32> = (0..32).filter(|b| specialised_set >> b & 1 == 1).collect();
         let specialised = |combination: u32| {
             let mask = bits.iter().enumerate().fold(0u32, |m, (k, bit)| m | ((combination >> k) & 1) << bit);
             let literal = Literal::u32_unsuffixed(mask);
@@ -121,16 +122,24 @@ pub(super) fn mask_dispatch(
             quote!(#literal => #call,)
         });
         let (_, last_call) = specialised(last);
-        let presence = Literal::u32_unsuffixed(presence);
-        quote!(match #PREP.mask & #presence { #(#arms)* _ => #last_call, })
+        let specialised_set = Literal::u32_unsuffixed(specialised_set);
+        quote!(match #PREP.mask & #specialised_set { #(#arms)* _ => #last_call, })
     }
 }
 
-/// The mask bits of the states' presence conditions, when few enough to specialise on (else
-/// none: the loop then reads every bit at run time).
-pub(super) fn presence_bits(rule: &ir::Rule) -> u32 {
-    let bits = rule.states.iter().filter_map(|s| s.presence.as_ref()).fold(0u32, |m, (bit, _, _)| m | 1 << bit);
-    if rule.bits > MAX_SPECIALISED_BITS && bits.count_ones() as usize <= MAX_SPECIALISED_BITS { bits } else { 0 }
+/// For a rule with more conditions than [`MAX_SPECIALISED_BITS`], the mask bits the loops are
+/// specialised on: the states' presence conditions (when few enough; else none, and the loop
+/// reads every bit at run time), then the first other conditions up to the limit. A bit read at
+/// run time makes both arms of its branches run and be blended: AdaFactor's second pass read
+/// the parameter for a weight decay that was off (its `weight_decay > 0 && !weight_decouple`).
+pub(super) fn specialised_bits(rule: &ir::Rule) -> u32 {
+    let presence = rule.states.iter().filter_map(|s| s.presence.as_ref()).fold(0u32, |m, (bit, _, _)| m | 1 << bit);
+    if rule.bits <= MAX_SPECIALISED_BITS || presence.count_ones() as usize > MAX_SPECIALISED_BITS {
+        return 0;
+    }
+    let others = (0..rule.bits.min(32) as u32).filter(|bit| presence >> bit & 1 == 0);
+    let room = MAX_SPECIALISED_BITS - presence.count_ones() as usize;
+    others.take(room).fold(presence, |m, bit| m | 1 << bit)
 }
 
 /// `pass_needed`, when some reduction pass runs only under a flag: the pass is skipped for a
