@@ -3,8 +3,9 @@
 
 use ndarray::ArrayD;
 use optim::builtins::{Adam, AdamW};
+use optim::half::bf16;
 use optim::zoo::{AdaFactor, DAdaptAdam, Lamb, Muon, Prodigy};
-use optim::{GradClip, OptimError, Optimizer, Param, PassTime, Rule, StepProfile};
+use optim::{Bf16Optimizer, Bf16Rounding, GradClip, OptimError, Optimizer, Param, PassTime, Rule, StepProfile};
 
 /// Tensors of these shapes, values and gradients from a fixed formula (`seed` varies them).
 fn params(shapes: &[&[usize]], seed: usize) -> Vec<Param<f64>> {
@@ -131,4 +132,49 @@ fn a_refused_profiled_step_changes_nothing() {
     assert_eq!(ps.iter().map(|p| p.value()).collect::<Vec<_>>(), before);
     assert_eq!(opt.steps_taken(), 0);
     assert!(opt.state(0, 0).is_none());
+}
+
+#[test]
+fn bfloat16_parameters_are_profiled_too() {
+    let shapes: [&[usize]; 3] = [&[40, 30], &[30], &[7]];
+    let make = |seed: usize| -> Vec<Param<bf16>> {
+        params(&shapes, seed)
+            .iter()
+            .map(|p| {
+                let p = p.lock();
+                let q = Param::new(p.value.mapv(bf16::from_f64));
+                q.set_grad(p.grad.as_ref().expect("a gradient").mapv(bf16::from_f64));
+                q
+            })
+            .collect()
+    };
+    let (plain, timed) = (make(0), make(0));
+    let optimizer = |ps: &Vec<Param<bf16>>| {
+        Bf16Optimizer::<AdamW>::new(ps.clone(), AdamW::hyper().lr(0.01))
+            .unwrap()
+            .with_rounding(Bf16Rounding::Stochastic { seed: 3 })
+    };
+    let (mut a, mut b) = (optimizer(&plain), optimizer(&timed));
+    timed[2].lock().grad = None;
+    plain[2].lock().grad = None;
+    let mut last = StepProfile::default();
+    for _ in 0..3 {
+        a.step().unwrap();
+        last = b.step_profiled().unwrap();
+    }
+    for (p, q) in plain.iter().zip(&timed) {
+        let bits = |x: &ArrayD<bf16>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&p.value()), bits(&q.value()), "profiled step differs from step");
+    }
+    assert_eq!(a.state_dict(), b.state_dict());
+    // the tensor without a gradient is not counted; an element-wise rule has no other pass
+    assert_eq!((last.tensors, last.elements), (2, 40 * 30 + 30));
+    assert!(last.reduction_passes.is_empty() && last.clip_norm.is_none(), "{last:?}");
+    parts_within_total(&last);
+    // a refused step changes nothing and is not counted
+    let before: Vec<_> = timed.iter().map(|p| p.value()).collect();
+    timed[1].set_grad(ArrayD::from_elem(vec![31], bf16::ONE));
+    assert!(matches!(b.step_profiled(), Err(OptimError::GradShape { .. })));
+    assert_eq!(timed.iter().map(|p| p.value()).collect::<Vec<_>>(), before);
+    assert_eq!(b.steps_taken(), 3);
 }
