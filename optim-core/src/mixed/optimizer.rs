@@ -372,8 +372,7 @@ impl<R: Rule> Bf16Optimizer<R> {
         self.steps_taken
     }
 
-    /// The step on the taken parameters: infallible.
-    /// The update, returning the tensors and elements it stepped.
+    /// The step on the taken parameters, infallible: the tensors and elements it stepped.
     fn update(&mut self) -> (usize, usize) {
         let Bf16Optimizer { stand_ins, states, groups, at, rounding, .. } = self;
         let (mut stepped, mut elements) = (0, 0);

@@ -65,14 +65,9 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
         }
     });
     let block_body = ir::render_into(&rule.body, Some(pass), ir::Sink::Block);
-    let block_values = mine.iter().map(|(r, kind)| {
-        let values = BLOCK_VALUES.at(r);
-        let identity = identity(*kind);
-        quote!(let mut #values: [#ELEM; #BLOCK] = [#identity; #BLOCK];)
-    });
     let targets: Vec<_> =
         mine.iter().map(|(r, kind)| (ELEMENT_VALUE.at(r), BLOCK_VALUES.at(r), identity(*kind))).collect();
-    let (element_values, element_stores) = element_values(&targets);
+    let (block_values, element_values, element_stores) = block_targets(&targets, &quote!(#BLOCK));
     let block_folds = mine.iter().map(|(r, kind)| {
         let (values, acc) = (BLOCK_VALUES.at(r), ACCUMULATOR.at(r));
         let value = quote!(<#ELEM as #RT::Element>::to_f64(#values[__j * #LANES + #LANE]));
@@ -102,7 +97,7 @@ fn reduction_loop(rule: &ir::Rule, pass: usize) -> TokenStream {
                     ::core::result::Result::Err(_) => return,
                 };
                 #(#block_states)*
-                #(#block_values)*
+                #block_values
                 for #INDEX in 0..#BLOCK {
                     #loads
                     #element_values
@@ -240,13 +235,19 @@ pub(super) fn identity(kind: ir::ReduceKind) -> TokenStream {
     }
 }
 
-/// For a block's element loop, the targets' `(element local, block array, identity)`: the
-/// locals declared at the identity before the element's code (which assigns them, under its
-/// branches) and stored into the block arrays after it, unconditionally. Stores into the arrays
-/// under a branch on the run-time mask were compiled to masked stores (`vmaskmovps`), which
-/// made AdaFactor's first pass over a vector 3x slower than its bytes on AMD's Zen cores.
-pub(super) fn element_values(targets: &[(syn::Ident, syn::Ident, TokenStream)]) -> (TokenStream, TokenStream) {
+/// For a block of `len` elements, the targets' `(element local, block array, identity)`: the
+/// block arrays, declared at the identity; the locals, declared at the identity before each
+/// element's code (which assigns them, under its branches); and their stores into the block
+/// arrays after it, unconditionally. Stores into the arrays under a branch on the run-time mask
+/// were compiled to masked stores (`vmaskmovps`), which made AdaFactor's first pass over a
+/// vector 3x slower than its bytes on AMD's Zen cores.
+pub(super) fn block_targets(
+    targets: &[(syn::Ident, syn::Ident, TokenStream)],
+    len: &TokenStream,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let arrays =
+        targets.iter().map(|(_, values, identity)| quote!(let mut #values: [#ELEM; #len] = [#identity; #len];));
     let declarations = targets.iter().map(|(local, _, identity)| quote!(let mut #local: #ELEM = #identity;));
     let stores = targets.iter().map(|(local, values, _)| quote!(#values[#INDEX] = #local;));
-    (quote!(#(#declarations)*), quote!(#(#stores)*))
+    (quote!(#(#arrays)*), quote!(#(#declarations)*), quote!(#(#stores)*))
 }

@@ -57,9 +57,7 @@ pub(super) fn factored_walk(
         .chain(row_sums.iter().map(|m| (ELEMENT_ROW_VALUE.at(m), BLOCK_ROWS.at(m), zero.clone())))
         .chain(col_sums.iter().map(|m| (ELEMENT_COL_VALUE.at(m), BLOCK_COLS.at(m), zero.clone())))
         .collect();
-    let block_arrays =
-        targets.iter().map(|(_, values, identity)| quote!(let mut #values: [#ELEM; #LANES] = [#identity; #LANES];));
-    let (element_values, element_stores) = super::reduce::element_values(&targets);
+    let (block_arrays, element_values, element_stores) = super::reduce::block_targets(&targets, &quote!(#LANES));
     // a target whose accumulations are all under branches false for this tensor has only
     // identity values in its block: not folded (see `ir::target_condition`)
     let live = |target: ir::Target| ir::target_condition(&rule.body, pass, target);
@@ -117,7 +115,7 @@ pub(super) fn factored_walk(
                     ::core::option::Option::None => return,
                 };
                 #(#block_states)*
-                #(#block_arrays)*
+                #block_arrays
                 for #INDEX in 0..#LANES {
                     let #COL = __cb.wrapping_add(#INDEX);
                     #loads

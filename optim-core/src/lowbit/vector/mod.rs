@@ -2,12 +2,12 @@
 //! produce from the portable loops in `codec.rs` (it keeps a table lookup per element scalar):
 //! the 8-bit [`Search`] table is read with a gather; the 4-bit codes are a binary search over
 //! the 15 thresholds held in a register; the 8-bit map is read with eight loads at AVX2, with a
-//! gather at AVX-512, or with byte permutes where the CPU has AVX-512 VBMI (a gather of the
-//! search table beat eight loads, 1.4-1.5 against 1.8-1.9 ns per element on an AMD EPYC, a gather of
-//! the map did not); the 16-entry 4-bit map is held in registers and
-//! permuted. Each lane computes exactly what the portable code computes (the same float64
-//! product for the quotient, the same key or comparisons, `map[code] * scale`), so every level
-//! gives the same bytes, as the tests check.
+//! gather at AVX-512, or with byte permutes where the CPU has AVX-512 VBMI (on an AMD EPYC a
+//! gather of the search table beat eight loads, 1.4-1.5 against 1.8-1.9 ns per element, a
+//! gather of the map did not); the 16-entry 4-bit map is held in registers and permuted. Each
+//! lane computes exactly what the portable code computes (the same float64 product for the
+//! quotient, the same key or comparisons, `map[code] * scale`), so every level gives the same
+//! bytes, as the tests check.
 //!
 //! Each function handles a multiple of its vector width and returns how many elements it did;
 //! the caller finishes the rest with the portable code. `level` must be
