@@ -187,6 +187,8 @@ fn every_element_wise_rule_steps_bf16_params_as_float32_rounded_after_each_step(
         "Prodigy",
         "Prodigy coupled",
         "SGDScheduleFree",
+        "SOAP",
+        "SOAP one side, normalised",
     ];
     let mut expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
     expected.sort();

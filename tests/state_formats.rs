@@ -36,6 +36,14 @@ const EXCEPTIONS: &[(&str, StateFormat, f64, &str)] = &[
     ("Prodigy coupled", StateFormat::Int4, 1.0, "as Prodigy"),
     ("Prodigy coupled", StateFormat::Fp8, 1.0, "as Prodigy, with float8's 3-bit mantissas"),
     ("DAdaptAdam", StateFormat::Fp8, 0.5, "D-Adaptation's step size d, as Prodigy's"),
+    (
+        "SOAP",
+        StateFormat::Int4,
+        2.0,
+        "SOAP keeps its second moment in the eigenbasis, where a few entries hold most of the \
+         gradient's energy: 4-bit blocks scaled by their largest entry keep little of the others \
+         (1.38 of the movement after 5 steps, 2026-12-03)",
+    ),
 ];
 
 /// The bound for `label` with `format`, and whether it is an exception.

@@ -61,6 +61,33 @@ pub enum OptimError {
         /// The parameter's shape.
         shape: Vec<usize>,
     },
+    /// A parameter with more or fewer axes than the rule takes ([`crate::Rule::RANKS`]): SOAP
+    /// preconditions matrices and vectors, and refuses a convolution kernel rather than
+    /// preconditioning it other than its reference does.
+    ///
+    /// ```
+    /// use optim_core::{zoo::Soap, OptimError, Param};
+    /// let kernel = Param::new(ndarray::ArrayD::<f32>::zeros(vec![4, 3, 2, 2]));
+    /// let err = Soap::optimizer(vec![kernel], Soap::hyper()).unwrap_err();
+    /// assert!(matches!(err, OptimError::RankUnsupported { index: 0, fewest: 0, most: 2, .. }));
+    /// ```
+    #[error(
+        "{optimizer} takes parameters of {fewest} to {most} axes: group {group}, parameter {index} has shape {shape:?}; give it to another optimizer or another param group"
+    )]
+    RankUnsupported {
+        /// The optimizer's name.
+        optimizer: &'static str,
+        /// Index of the param group.
+        group: usize,
+        /// Index of the parameter within its group.
+        index: usize,
+        /// The parameter's shape.
+        shape: Vec<usize>,
+        /// The fewest axes the rule takes.
+        fewest: usize,
+        /// The most axes the rule takes.
+        most: usize,
+    },
     /// A hyperparameter name the optimizer does not have.
     #[error("{optimizer} has no hyperparameter `{name}` (it has: {known})")]
     UnknownHyper {

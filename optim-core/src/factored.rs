@@ -26,6 +26,11 @@ pub enum StateShape {
     Rows,
     /// One value per column: the parameter's shape without its second-to-last axis.
     Cols,
+    /// A square matrix as wide as the parameter's matrix view has rows (`rows x rows`, the view
+    /// of [`crate::matrix_view_dims`]): SOAP's left preconditioner `GG_0`.
+    RowsByRows,
+    /// A square matrix as wide as the matrix view has columns (`cols x cols`): SOAP's `GG_1`.
+    ColsByCols,
 }
 
 impl StateShape {
@@ -35,10 +40,15 @@ impl StateShape {
     /// use optim_core::StateShape;
     /// assert_eq!(StateShape::Rows.dims(&[5]), Vec::<usize>::new());
     /// assert_eq!(StateShape::Cols.dims(&[5]), vec![5]);
+    /// assert_eq!(StateShape::RowsByRows.dims(&[4, 3, 2]), vec![4, 4]);
+    /// assert_eq!(StateShape::ColsByCols.dims(&[4, 3, 2]), vec![6, 6]);
     /// ```
     pub fn dims(self, param: &[usize]) -> Vec<usize> {
         let n = param.len();
+        let (rows, cols) = crate::matrix_view_dims(param);
         match self {
+            StateShape::RowsByRows => vec![rows, rows],
+            StateShape::ColsByCols => vec![cols, cols],
             StateShape::Full => param.to_vec(),
             StateShape::Rows => param[..n.saturating_sub(1)].to_vec(),
             StateShape::Cols if n < 2 => param.to_vec(),
@@ -52,11 +62,14 @@ impl StateShape {
     /// use optim_core::StateShape;
     /// assert_eq!(StateShape::Rows.len(&[4, 3]), 4);
     /// assert_eq!(StateShape::Cols.len(&[4, 3]), 3);
+    /// assert_eq!(StateShape::ColsByCols.len(&[4, 3]), 9);
     /// ```
     pub fn len(self, param: &[usize]) -> usize {
         // without building the shape: this runs for every state at every step
         let n = param.len();
         match self {
+            StateShape::RowsByRows => crate::matrix_view_dims(param).0.pow(2),
+            StateShape::ColsByCols => crate::matrix_view_dims(param).1.pow(2),
             StateShape::Full => param.iter().product(),
             StateShape::Rows => param[..n.saturating_sub(1)].iter().product(),
             StateShape::Cols if n < 2 => param.iter().product(),

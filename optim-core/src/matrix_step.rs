@@ -79,22 +79,28 @@ pub fn round_scalar(value: f64, rounding: Rounding) -> f64 {
     }
 }
 
-/// The parameters a matrix rule cannot take: every one of fewer than two axes is refused, by
-/// position, when the group is added.
-pub(crate) fn check_matrix_params<R: Rule, T: Element>(
-    group: usize,
-    params: &[crate::Param<T>],
-) -> Result<(), OptimError> {
-    if !R::MATRIX.is_used() {
-        return Ok(());
-    }
+/// The parameters a rule cannot take ([`Rule::RANKS`]): each refused, by position, when the
+/// group is added; a matrix rule's vector as [`OptimError::NotAMatrix`].
+pub(crate) fn check_ranks<R: Rule, T: Element>(group: usize, params: &[crate::Param<T>]) -> Result<(), OptimError> {
     for (index, param) in params.iter().enumerate() {
-        let shape = param.lock().value.shape().to_vec();
-        if shape.len() < 2 {
-            return Err(OptimError::NotAMatrix { optimizer: R::NAME, group, index, shape });
+        if let Some(error) = rank_error::<R>(group, index, param.lock().value.shape()) {
+            return Err(error);
         }
     }
     Ok(())
+}
+
+/// The error for parameter `index` of `group`, of `shape`, when the rule does not take its rank.
+pub(crate) fn rank_error<R: Rule>(group: usize, index: usize, shape: &[usize]) -> Option<OptimError> {
+    let (fewest, most) = R::RANKS;
+    if (fewest..=most).contains(&shape.len()) {
+        return None; // checked at every step: no allocation on this path
+    }
+    let shape = shape.to_vec();
+    if shape.len() < fewest && fewest == 2 {
+        return Some(OptimError::NotAMatrix { optimizer: R::NAME, group, index, shape });
+    }
+    Some(OptimError::RankUnsupported { optimizer: R::NAME, group, index, shape, fewest, most })
 }
 
 /// One tensor's matrix step on slices: stores the inputs with `prep` (stage 0), runs the
@@ -116,6 +122,9 @@ fn tensor_step<R: Rule, T: Element>(
     let len = param.len();
     let layout = R::MATRIX;
     let any_packed = packed.iter().any(Option::is_some);
+    // the matrix states (rows x rows, ...) are the program's alone: the passes walk the
+    // per-element states, cut like the parameter, and never see them
+    let mut matrix_states = crate::factored::take_factored(R::STATES, state);
     {
         let mut inputs = scratch.buffers_mut(layout.inputs, len);
         let inputs = &mut inputs[..layout.inputs.len()];
@@ -126,8 +135,27 @@ fn tensor_step<R: Rule, T: Element>(
             R::matrix_inputs(prep, param, grad, &shared[..state.len()], inputs);
         }
     }
-    R::matrix_program(prep, shape, scratch);
+    R::matrix_program(prep, shape, &mut matrix_states[..state.len()], scratch);
     let prep = restage();
+    update_pass::<R, T>(level, &prep, shape, param, grad, state, packed, scratch, parallel);
+    crate::factored::put_back(state, matrix_states);
+}
+
+/// The update pass of a matrix rule: the parameter, its per-element states and the program's
+/// results, in parallel chunks when `parallel`.
+#[allow(clippy::too_many_arguments)]
+fn update_pass<R: Rule, T: Element>(
+    level: SimdLevel,
+    prep: &R::Prep,
+    shape: &[usize],
+    param: &mut [T],
+    grad: &[T],
+    state: &mut [&mut [T]],
+    packed: &mut [Option<PackedMut<'_>>],
+    scratch: &mut MatrixScratch<T>,
+    parallel: bool,
+) {
+    let (len, layout, any_packed) = (param.len(), R::MATRIX, packed.iter().any(Option::is_some));
     let results = scratch.buffers_mut(layout.results, len);
     let mut slices: [&mut [T]; MAX_STATES] = Default::default();
     let states = state.len();
@@ -146,11 +174,11 @@ fn tensor_step<R: Rule, T: Element>(
         }
         let (dense, blocks) = (&mut slices[..count], &mut blocks[..count]);
         let factors = Factors::whole(shape);
-        crate::lowbit::tiles::halves::<R, T>(level, &prep, factors, param, grad, dense, blocks, parallel);
+        crate::lowbit::tiles::halves::<R, T>(level, prep, factors, param, grad, dense, blocks, parallel);
     } else if parallel && len > GRAIN {
-        chunked::<R, T>(&prep, Factors::whole(shape), param, grad, &mut slices[..count]);
+        chunked::<R, T>(prep, Factors::whole(shape), param, grad, &mut slices[..count]);
     } else {
-        R::apply_at(level, &prep, param, grad, &mut slices[..count]);
+        R::apply_at(level, prep, param, grad, &mut slices[..count]);
     }
 }
 

@@ -119,7 +119,7 @@ impl<R: Rule, T: Element> Optimizer<R, T> {
     pub fn add_param_group(&mut self, group: Group<T>) -> Result<(), OptimError> {
         let hyper = group.resolve::<R>(&self.defaults)?;
         let group_index = self.groups.len();
-        crate::matrix_step::check_matrix_params::<R, T>(group_index, &group.params)?;
+        crate::matrix_step::check_ranks::<R, T>(group_index, &group.params)?;
         for (index, param) in group.params.iter().enumerate() {
             let earlier_in_group = group.params[..index].iter();
             let in_other_groups = self.groups.iter().flat_map(|g| g.params.iter());
@@ -343,10 +343,9 @@ fn check_param<R: Rule, T: Element>(
         let (state, param) = (state.shape.clone(), data.value.shape().to_vec());
         return Err(OptimError::ParamShape { group, index, state, param });
     }
-    if stepped && R::MATRIX.is_used() && data.value.ndim() < 2 {
-        // a matrix parameter replaced by a vector since the group was added
-        let shape = data.value.shape().to_vec();
-        return Err(OptimError::NotAMatrix { optimizer: R::NAME, group, index, shape });
+    if stepped && let Some(error) = crate::matrix_step::rank_error::<R>(group, index, data.value.shape()) {
+        // a parameter replaced by one of another rank since the group was added
+        return Err(error);
     }
     if let Some(grad) = &data.grad
         && grad.shape() != data.value.shape()

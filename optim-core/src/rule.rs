@@ -275,10 +275,28 @@ pub trait Rule: Sized + Send + Sync + 'static {
 
     /// The matrix program of a rule with matrices, on the scratch buffers [`Rule::matrix_inputs`]
     /// filled; leaves the matrices element-wise code reads in the buffers of
-    /// [`crate::MatrixLayout::results`], shaped like the parameter.
-    fn matrix_program<T: Element>(prep: &Self::Prep, shape: &[usize], scratch: &mut crate::matrix::MatrixScratch<T>) {
-        let _ = (prep, shape, scratch);
+    /// [`crate::MatrixLayout::results`], shaped like the parameter. It reads and writes the
+    /// matrix states (SOAP's `GG_0`, [`crate::StateShape::RowsByRows`]) in `state`, one slice
+    /// per [`Rule::STATES`] (empty for an absent state), and no other state.
+    fn matrix_program<T: Element>(
+        prep: &Self::Prep,
+        shape: &[usize],
+        state: &mut [&mut [T]],
+        scratch: &mut crate::matrix::MatrixScratch<T>,
+    ) {
+        let _ = (prep, shape, state, scratch);
     }
+
+    /// The ranks (numbers of axes) of the parameters the rule takes, `(fewest, most)`: a
+    /// parameter outside them is refused when its group is added. Matrix rules take two axes or
+    /// more unless the spec says `#[ranks(0..=2)]` (SOAP: scalars, vectors and matrices).
+    ///
+    /// ```
+    /// use optim_core::{builtins::Adam, zoo::Muon, Rule};
+    /// assert_eq!(Adam::RANKS, (0, usize::MAX));
+    /// assert_eq!(Muon::RANKS, (2, usize::MAX));
+    /// ```
+    const RANKS: (usize, usize) = (0, usize::MAX);
 
     /// Computes the once-per-tensor scalars for step number `step` (1 on a parameter's first
     /// step) and advances the parameter's scalar states: [`Rule::prepare_stage`] for an

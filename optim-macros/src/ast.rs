@@ -30,6 +30,9 @@ pub struct Spec {
     /// holds, every matrix the step computes is rounded to bfloat16 after each operation, as
     /// torch computes on bfloat16 tensors.
     pub bf16_matrices: Option<Expr>,
+    /// `#[ranks(0..=2)]`: the numbers of axes the rule's parameters may have (a matrix rule
+    /// takes two or more without it).
+    pub ranks: Option<(usize, usize)>,
 }
 
 pub struct Hyper {
@@ -59,12 +62,27 @@ pub struct State {
     pub condition: Option<Expr>,
 }
 
-/// The shape of an element-like state: the parameter's, or one of its rows' or columns'.
+/// The shape of an element-like state: the parameter's, one of its rows' or columns', or a
+/// square matrix as wide as its matrix view's rows or columns (`matrix(rows, rows) GG = 0`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Axis {
     Full,
     Rows,
     Cols,
+    RowsByRows,
+    ColsByCols,
+}
+
+impl Axis {
+    /// One value per row or per column (factored state, updated between passes).
+    pub fn factored(self) -> bool {
+        matches!(self, Axis::Rows | Axis::Cols)
+    }
+
+    /// A matrix of the matrix program, loaded before it and stored after it.
+    pub fn matrix(self) -> bool {
+        matches!(self, Axis::RowsByRows | Axis::ColsByCols)
+    }
 }
 
 const SECTIONS: [&str; 6] = ["hyper", "require", "state", "step", "eval", "train"];
@@ -119,6 +137,11 @@ impl Parse for Spec {
             bf16_matrices = Some(condition);
         }
         attrs.retain(|attr| !attr.path().is_ident("bf16_matrices"));
+        let mut ranks = None;
+        for attr in attrs.iter().filter(|attr| attr.path().is_ident("ranks")) {
+            ranks = Some(parse_ranks(attr)?);
+        }
+        attrs.retain(|attr| !attr.path().is_ident("ranks"));
         let vis: Visibility = input.parse()?;
         let name: Ident = input.parse()?;
         let body;
@@ -139,6 +162,7 @@ impl Parse for Spec {
             display_name,
             across_groups,
             bf16_matrices,
+            ranks,
         };
         let mut seen: Vec<String> = Vec::new();
         let mut has_step = false;
@@ -238,7 +262,13 @@ fn parse_state(input: ParseStream) -> syn::Result<State> {
         Some("col") => (false, false, Axis::Cols),
         _ => (false, false, Axis::Full),
     };
-    let name = if scalar || group || axis != Axis::Full { input.parse()? } else { first };
+    let (axis, name) = if first == "matrix" && input.peek(syn::token::Paren) {
+        (parse_matrix_shape(input)?, input.parse()?)
+    } else if scalar || group || axis != Axis::Full {
+        (axis, input.parse()?)
+    } else {
+        (axis, first)
+    };
     input.parse::<Token![=]>()?;
     let init = parse_operand(input)?;
     let condition = if input.peek(Token![if]) {
@@ -248,6 +278,37 @@ fn parse_state(input: ParseStream) -> syn::Result<State> {
         None
     };
     Ok(State { docs, scalar, group, axis, name, init, condition })
+}
+
+/// `#[ranks(fewest..=most)]`: whole numbers, `fewest <= most`.
+fn parse_ranks(attr: &Attribute) -> syn::Result<(usize, usize)> {
+    let hint = "expected `#[ranks(fewest..=most)]`, e.g. `#[ranks(0..=2)]` for scalars, vectors and matrices";
+    let range: syn::ExprRange = attr.parse_args().map_err(|e| syn::Error::new(e.span(), hint))?;
+    let bound = |e: &Option<Box<Expr>>| match e.as_deref() {
+        Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. })) => i.base10_parse::<usize>().ok(),
+        _ => None,
+    };
+    match (bound(&range.start), bound(&range.end), &range.limits) {
+        (Some(fewest), Some(most), syn::RangeLimits::Closed(_)) if fewest <= most => Ok((fewest, most)),
+        _ => Err(syn::Error::new_spanned(&range, hint)),
+    }
+}
+
+/// `(rows, rows)` or `(cols, cols)` after `matrix`: a square state as wide as one side of the
+/// parameter's matrix view.
+fn parse_matrix_shape(input: ParseStream) -> syn::Result<Axis> {
+    let content;
+    let parens = syn::parenthesized!(content in input);
+    let sides = syn::punctuated::Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+    let names: Vec<String> = sides.iter().map(Ident::to_string).collect();
+    match names.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["rows", "rows"] => Ok(Axis::RowsByRows),
+        ["cols", "cols"] => Ok(Axis::ColsByCols),
+        _ => Err(syn::Error::new(
+            parens.span.join(),
+            "a matrix state is square, `matrix(rows, rows)` or `matrix(cols, cols)` (a state shaped like the parameter needs no `matrix`)",
+        )),
+    }
 }
 
 /// An expression that stops before `in` and `if`, which follow a default or an initial value.

@@ -376,6 +376,8 @@ pub struct Rule {
     /// The matrix program's statements, run once per tensor between the first pass (which
     /// stores its inputs) and the update pass (which reads its results).
     pub matrix_code: Vec<TokenStream>,
+    /// The program's first statements (matrix states loaded) and last (assigned ones stored).
+    pub matrix_state_code: (Vec<TokenStream>, Vec<TokenStream>),
     pub matrix: MatrixLayout,
     /// The mask bit that, when set, rounds every matrix value to bfloat16 (`#[bf16_matrices(..)]`).
     pub bf16_matrices: Option<usize>,
@@ -390,8 +392,6 @@ impl Rule {
 
     /// Whether any state, value or sum is shaped by rows or columns.
     pub fn factored(&self) -> bool {
-        self.states.iter().any(|s| s.axis != crate::ast::Axis::Full)
-            || self.temps != (0, 0)
-            || self.accumulators != (0, 0)
+        self.states.iter().any(|s| s.axis.factored()) || self.temps != (0, 0) || self.accumulators != (0, 0)
     }
 }

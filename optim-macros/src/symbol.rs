@@ -164,4 +164,6 @@ symbols! {
     MATRIX_RESULT_SLICE = "__mres";
     /// Family: the first pass's output slice of matrix input `n`.
     MATRIX_INPUT_SLICE = "__min";
+    /// Family: the program's view of matrix state `n` (`GG_0`), loaded first and stored last.
+    MATRIX_STATE_VIEW = "__msv";
 }

@@ -2,7 +2,7 @@
 
 use indicatif::ProgressBar;
 use optim::prelude::*;
-use optim::zoo::{AdamWScheduleFree, Muon, Prodigy};
+use optim::zoo::{AdamWScheduleFree, Muon, Prodigy, Soap};
 use optim::{Bf16Rounding, StateFormat, StateFormats};
 
 use crate::bench::{self, KernelTiming};
@@ -45,6 +45,8 @@ pub fn lineup() -> Vec<Box<dyn Entrant>> {
         }),
         // the weight matrices with Muon (orthogonalised momentum), the biases with AdamW
         Entry::<Muon>::matrices("muon", "Muon + AdamW", 0.02, 0.01, |lr| Muon::hyper().lr(lr)),
+        // the weight matrices with SOAP (Adam in the eigenbases of the gradients' covariances)
+        Entry::<Soap>::matrices("soap", "SOAP + AdamW", 3e-3, 0.01, |lr| Soap::hyper().lr(lr)),
         // AdamW with its moments in 8 and 4 bits (torchao's formats), on every weight matrix of
         // whole blocks (this model's are below torchao's 4096-element threshold)
         Entry::<AdamW>::compact(

@@ -168,7 +168,21 @@ pub fn check_parity(
 
 /// Relative and absolute tolerance per dtype: a value passes when `|ours - torch| <= rel * |torch| + abs`.
 pub fn tolerance(dtype: &str) -> (f64, f64) {
-    if dtype == "float64" { (1e-12, 1e-14) } else { (1e-5, 1e-7) }
+    if dtype == "float64" { FLOAT64_TOLERANCE.with(|t| t.get()).unwrap_or((1e-12, 1e-14)) } else { (1e-5, 1e-7) }
+}
+
+thread_local! {
+    static FLOAT64_TOLERANCE: std::cell::Cell<Option<(f64, f64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with the float64 tolerance `(rel, abs)` in place of `(1e-12, 1e-14)`, for a suite
+/// whose reference no implementation can match closer (its caller says why, with the
+/// measurement). Each test runs on its own thread, so no other test sees it.
+pub fn with_float64_tolerance<R>(tolerance: (f64, f64), f: impl FnOnce() -> R) -> R {
+    let before = FLOAT64_TOLERANCE.with(|t| t.replace(Some(tolerance)));
+    let result = f();
+    FLOAT64_TOLERANCE.with(|t| t.set(before));
+    result
 }
 
 /// The shared comparison of every parity suite: the worst error of `ours` against `torch` (one

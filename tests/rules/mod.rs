@@ -79,6 +79,19 @@ pub fn every_rule(v: &mut impl Visit) {
         "Muon param dtype",
         with(Muon::hyper(), &[param_dtype, adamw_rms, decay, ("nesterov", Bool(false))]),
     );
+    let every_step = ("precondition_frequency", HyperValue::Int(1));
+    // sides up to 320 rotated: the visitors' large sides (1000, 4099, 70 000) are left alone, as
+    // `max_precondition_dim` leaves them, so that debug builds do not decompose 4099 x 4099
+    let (every_other, up_to_320) =
+        (("precondition_frequency", HyperValue::Int(2)), ("max_precondition_dim", HyperValue::Int(320)));
+    v.visit::<Soap>("SOAP", with(Soap::hyper(), &[every_other, up_to_320]));
+    v.visit::<Soap>(
+        "SOAP one side, normalised",
+        with(
+            Soap::hyper(),
+            &[every_step, ("max_precondition_dim", HyperValue::Int(6)), ("normalize_gradient", Bool(true))],
+        ),
+    );
 }
 
 /// The rule types `builtins` and `zoo` export, read from their `mod.rs` (`pub use x::{Rule,

@@ -1,13 +1,13 @@
 //! Decompositions: symmetric eigendecomposition and the Q factor of a thin QR.
 
-use faer::dyn_stack::StackReq;
-use faer::linalg::evd::{self, ComputeEigenvectors, EvdError};
+use faer::linalg::evd::{self, EvdError};
 use faer::linalg::householder::{self, make_householder_in_place};
 use faer::linalg::matmul::matmul;
-use faer::linalg::qr::no_pivoting::factor::{qr_in_place, qr_in_place_scratch, recommended_block_size};
+use faer::linalg::qr::no_pivoting::factor::qr_in_place;
 use faer::{Accum, ColMut, Conj, MatMut, MatRef, Par, RowMut, unzip, zip};
 
 use super::element::MatrixElement;
+use super::reserve::{eigh_requirement, grow, qr_requirement};
 use super::scratch::{MatrixScratch, mat_ref, stack};
 use super::view::{MatView, MatrixError};
 
@@ -45,8 +45,13 @@ impl<T: MatrixElement> MatrixScratch<T> {
         assert_eq!(n, a.cols, "eigh: {}x{} is not square", a.rows, a.cols);
         assert_eq!(values.len(), n, "eigh: {} eigenvalue slots for order {n}", values.len());
         assert_ne!(vectors, a.buffer, "eigh: eigenvectors over the input");
+        if n == 0 {
+            // faer's solver does not take an empty matrix
+            self.slot(vectors, 0);
+            return Ok(MatView { buffer: vectors, rows: 0, cols: 0, transposed: true });
+        }
         let par = Par::Seq; // see the module docs: faer's parallel paths depend on the thread count
-        let req = evd::self_adjoint_evd_scratch::<T>(n, ComputeEigenvectors::Yes, par, Default::default());
+        let req = eigh_requirement::<T>(n);
         let mut u = self.take(vectors, n * n);
         let input = mat_ref(&self.buffers[a.buffer], a);
         let (mem, mem_req) = (&mut self.mem, &mut self.mem_req);
@@ -61,6 +66,43 @@ impl<T: MatrixElement> MatrixScratch<T> {
         self.put(vectors, u);
         result.map_err(|_: EvdError| MatrixError::NoConvergence)?;
         Ok(MatView { buffer: vectors, rows: n, cols: n, transposed: true })
+    }
+
+    /// The eigenvectors of the symmetric matrix `a` as the columns of the returned view, by
+    /// descending eigenvalue: `torch.flip(torch.linalg.eigh(a).eigenvectors, [1])`, SOAP's
+    /// basis. [`Self::eigh`] with the eigenvalues kept in the scratch (no allocation after the
+    /// first call) and the order reversed; signs are faer's (see there).
+    ///
+    /// ```
+    /// use optim_core::matrix::MatrixScratch;
+    ///
+    /// let mut s = MatrixScratch::<f64>::new();
+    /// let a = s.load(0, &[1.0, 0.0, 0.0, 3.0], 2, 2);
+    /// let q = s.eigh_descending(a, 1).unwrap();
+    /// let mut out = [0.0; 4];
+    /// s.store(q, &mut out);
+    /// assert_eq!(out.map(f64::abs), [0.0, 1.0, 1.0, 0.0]); // e₁ (eigenvalue 3) first
+    /// ```
+    ///
+    /// # Errors
+    /// [`MatrixError::NoConvergence`] when faer's solver does not converge (non-finite input).
+    ///
+    /// # Panics
+    /// As [`Self::eigh`].
+    pub fn eigh_descending(&mut self, a: MatView, vectors: usize) -> Result<MatView, MatrixError> {
+        let n = a.rows;
+        let mut values = core::mem::take(&mut self.values);
+        grow(&mut values, n);
+        let result = self.eigh(a, vectors, &mut values[..n]);
+        self.values = values;
+        let view = result?;
+        // the buffer holds one eigenvector per row (the view is transposed): reverse the rows
+        let buffer = &mut self.buffers[vectors];
+        for j in 0..n / 2 {
+            let (head, tail) = buffer[..n * n].split_at_mut((n - 1 - j) * n);
+            head[j * n..(j + 1) * n].swap_with_slice(&mut tail[..n]);
+        }
+        Ok(view)
     }
 
     /// The Q factor of the thin QR of `a` (`m x n`) into buffer `q`: `m x min(m, n)` with
@@ -98,11 +140,7 @@ impl<T: MatrixElement> MatrixScratch<T> {
         let (m, k) = (a.rows, a.rows.min(a.cols));
         assert_ne!(q, a.buffer, "qr_q: Q over the input");
         let par = Par::Seq; // see the module docs: faer's parallel paths depend on the thread count
-        let block = recommended_block_size::<T>(m, k);
-        let req = StackReq::any_of(&[
-            qr_in_place_scratch::<T>(m, k, block, par, Default::default()),
-            householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<T>(m, block, k),
-        ]);
+        let (block, req) = qr_requirement::<T>(m, k);
         let mut qbuf = self.take(q, m * k);
         grow(&mut self.work, m * k);
         grow(&mut self.factor, block * k);
@@ -135,13 +173,6 @@ impl<T: MatrixElement> MatrixScratch<T> {
         }
         self.put(q, qbuf);
         MatView { buffer: q, rows: m, cols: k, transposed: true }
-    }
-}
-
-/// `v` grown (never shrunk) to `len` elements.
-fn grow<T: MatrixElement>(v: &mut Vec<T>, len: usize) {
-    if v.len() < len {
-        v.resize(len, T::ZERO);
     }
 }
 

@@ -92,6 +92,69 @@ impl<T: MatrixElement> MatrixScratch<T> {
         out
     }
 
+    /// `dst = f(a)` element-wise, materialised row-major; under [`Rounding::Bf16`] each
+    /// result is rounded to bfloat16, as an operation on a bfloat16 tensor is. `dst` may be
+    /// `a.buffer` when `a` is not transposed. The program's element-wise functions of one
+    /// matrix (`sqrt(v)`, `v + eps`) are this, one pass each.
+    ///
+    /// ```
+    /// use optim_core::matrix::{MatrixScratch, Rounding};
+    ///
+    /// let mut s = MatrixScratch::<f64>::new();
+    /// let a = s.load(0, &[1.0, 4.0, 9.0, 16.0], 2, 2);
+    /// let r = s.map(1, a.t(), f64::sqrt, Rounding::Exact);
+    /// assert_eq!(s.data(r), &[1.0, 3.0, 2.0, 4.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dst` is `a`'s buffer and `a` is transposed.
+    pub fn map(&mut self, dst: usize, a: MatView, f: impl Fn(T) -> T, rounding: Rounding) -> MatView {
+        self.map2(dst, a, None, |x, _| f(x), rounding)
+    }
+
+    /// `dst = f(a, b)` element-wise (`b` defaults to `a`), materialised row-major, rounded as
+    /// [`Self::map`]: the program's element-wise products and quotients of matrices.
+    ///
+    /// ```
+    /// use optim_core::matrix::{MatrixScratch, Rounding};
+    ///
+    /// let mut s = MatrixScratch::<f32>::new();
+    /// let a = s.load(0, &[1.0, 2.0, 3.0, 4.0], 2, 2);
+    /// let b = s.load(1, &[2.0, 2.0, 4.0, 4.0], 2, 2);
+    /// let q = s.map2(0, a, Some(b), |x, y| x / y, Rounding::Exact); // in place
+    /// assert_eq!(s.data(q), &[0.5, 1.0, 0.75, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// On mismatched shapes, or a `dst` that is a transposed operand's buffer.
+    pub fn map2(
+        &mut self,
+        dst: usize,
+        a: MatView,
+        b: Option<MatView>,
+        f: impl Fn(T, T) -> T,
+        rounding: Rounding,
+    ) -> MatView {
+        let out = MatView { buffer: dst, rows: a.rows, cols: a.cols, transposed: false };
+        assert!(a.buffer != dst || !a.transposed, "map: in place over a transposed operand");
+        if let Some(b) = b {
+            assert!(b.same_shape(&a), "map: {}x{} and {}x{}", a.rows, a.cols, b.rows, b.cols);
+            assert!(b.buffer != dst || !b.transposed, "map: in place over a transposed operand");
+        }
+        let (m, n) = (a.rows, a.cols);
+        let mut d = self.take(dst, m * n);
+        let operand = |v: MatView| (v.buffer != dst).then(|| self.mat(v));
+        let (a_src, b_src) = (operand(a), b.map(operand));
+        let dm = MatMut::from_row_major_slice_mut(&mut d[..m * n], m, n);
+        let round = |x: T| match rounding {
+            Rounding::Exact => x,
+            Rounding::Bf16 => T::from_f32(round_bf16(x.to_f32())),
+        };
+        combine(dm, a_src, b_src, |x| round(f(x, x)), |x, y| round(f(x, y)));
+        self.put(dst, d);
+        out
+    }
+
     /// The Frobenius norm of `a`, in `f64` (for `f32`, squares summed in `f64`; for `f64`,
     /// faer's overflow-safe scaled norm).
     ///

@@ -55,6 +55,8 @@ mod decompose;
 mod element;
 mod elementwise;
 mod product;
+mod reorder;
+mod reserve;
 mod scratch;
 mod view;
 

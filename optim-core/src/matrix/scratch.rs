@@ -39,6 +39,10 @@ pub struct MatrixScratch<T> {
     pub(super) factor: Vec<T>,
     /// One row of temporaries.
     pub(super) row: Vec<T>,
+    /// Eigenvalues of the last decomposition.
+    pub(super) values: Vec<T>,
+    /// A permutation being sorted.
+    pub(super) order: Vec<usize>,
     /// Single-precision copies of a product's operands and result, for a bfloat16 product when
     /// `T` is `f64` (it accumulates in `f32`, as torch's does).
     pub(super) low: [Vec<f32>; 3],
@@ -66,6 +70,8 @@ impl<T: MatrixElement> MatrixScratch<T> {
             work: Vec::new(),
             factor: Vec::new(),
             row: Vec::new(),
+            values: Vec::new(),
+            order: Vec::new(),
             low: [Vec::new(), Vec::new(), Vec::new()],
             parallel: true,
             symmetric: Vec::new(),

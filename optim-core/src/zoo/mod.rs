@@ -41,6 +41,7 @@ mod prodigy;
 mod qh_adam;
 mod schedule_free;
 mod sign_sgd;
+mod soap;
 mod tiger;
 mod yogi;
 
@@ -68,5 +69,6 @@ pub use prodigy::{Prodigy, ProdigyHyper};
 pub use qh_adam::{QHAdam, QHAdamHyper};
 pub use schedule_free::{AdamWScheduleFree, AdamWScheduleFreeHyper, SGDScheduleFree, SGDScheduleFreeHyper};
 pub use sign_sgd::{SignSgd, SignSgdHyper};
+pub use soap::{Soap, SoapHyper};
 pub use tiger::{Tiger, TigerHyper};
 pub use yogi::{Yogi, YogiHyper};

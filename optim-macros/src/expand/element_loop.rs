@@ -144,7 +144,7 @@ pub(super) fn factor_locals(rule: &ir::Rule, in_loop: bool) -> TokenStream {
         return TokenStream::new();
     }
     let (temp_rows, acc_rows) = (rule.temps.0, rule.accumulators.0);
-    let states = rule.states.iter().enumerate().filter(|(_, s)| s.axis != Axis::Full).map(|(i, _)| {
+    let states = rule.states.iter().enumerate().filter(|(_, s)| s.axis.factored()).map(|(i, _)| {
         let local = FACTOR_STATE.at(i);
         quote!(let #local: &[#ELEM] = #FACTORS.states[#i];)
     });

@@ -102,18 +102,22 @@ fn program_fn(rule: &ir::Rule) -> TokenStream {
         None => quote!(#rt::Rounding::Exact),
     };
     let code = &rule.matrix_code;
+    let (loads, stores) = &rule.matrix_state_code;
     quote! {
         #[allow(clippy::all, unused_parens, unused_variables, unused_mut, unused_assignments, non_snake_case)]
         fn matrix_program<#ELEM: #rt::Element>(
             #PREP: &Self::Prep,
             #SHAPE: &[usize],
+            #STATE: &mut [&mut [#ELEM]],
             #SCRATCH: &mut #rt::MatrixScratch<#ELEM>,
         ) {
             let #MASK: #RT::Mask = #PREP.mask;
             #(#slots)*
             let (#MATRIX_ROWS, #MATRIX_COLS) = #rt::matrix_view_dims(#SHAPE);
             let #ROUNDING = #rounding;
+            #(#loads)*
             #(#code)*
+            #(#stores)*
         }
     }
 }

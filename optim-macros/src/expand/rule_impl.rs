@@ -20,6 +20,8 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
             Axis::Full => quote!(#RT::StateShape::Full),
             Axis::Rows => quote!(#RT::StateShape::Rows),
             Axis::Cols => quote!(#RT::StateShape::Cols),
+            Axis::RowsByRows => quote!(#RT::StateShape::RowsByRows),
+            Axis::ColsByCols => quote!(#RT::StateShape::ColsByCols),
         };
         let (non_negative, param_copy) = (s.non_negative, s.param_copy);
         quote!(#RT::StateDecl { name: #key, condition: #condition, shape: #shape, non_negative: #non_negative, param_copy: #param_copy },)
@@ -56,6 +58,13 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
     let initial_values = initial_values(rule);
     let factored = factored_items(rule);
     let matrix = matrix_items(rule);
+    let ranks = match spec.ranks {
+        Some((fewest, most)) => quote!(const RANKS: (usize, usize) = (#fewest, #most);),
+        None if rule.has_matrices() => quote!(
+            const RANKS: (usize, usize) = (2, usize::MAX);
+        ),
+        None => TokenStream::new(),
+    };
     let prepare = prepare_fn(rule);
     let pass_needed = pass_needed_fn(rule);
     let apply = apply_fn(rule);
@@ -84,6 +93,7 @@ pub(super) fn rule_impl(spec: &Spec, rule: &ir::Rule, name_str: &str) -> TokenSt
             #across
             #factored
             #matrix
+            #ranks
             #prepare
             #pass_needed
             #apply

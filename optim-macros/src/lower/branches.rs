@@ -130,6 +130,7 @@ impl Lowerer<'_> {
             }
         });
         self.branch_factored_code(&condition, source, &mut then, &mut otherwise)?;
+        self.branch_matrix_code(&condition, source, &mut then, &mut otherwise)?;
         let (then_scalar, else_scalar) = (&then.scalar, &otherwise.scalar);
         let c = &condition.tokens;
         if condition.place == Place::Scalar {
@@ -190,6 +191,27 @@ impl Lowerer<'_> {
             self.errors.error(source, "row and column values cannot be computed under an element-wise condition");
             return None;
         }
+        Some(())
+    }
+
+    /// Matrix statements of the arms run in the program under the branch's mask bit.
+    fn branch_matrix_code(
+        &mut self,
+        condition: &Value,
+        source: &Expr,
+        then: &mut Frame,
+        otherwise: &mut Frame,
+    ) -> Option<()> {
+        if then.matrix.is_empty() && otherwise.matrix.is_empty() {
+            return Some(());
+        }
+        if condition.place != Place::Scalar {
+            self.errors.error(source, "matrices are computed under conditions known before the step (a hyperparameter, `step`, the shape), not an element-wise one");
+            return None;
+        }
+        let test = Self::bit_test(self.bit(condition.tokens.clone(), condition.span));
+        let (then_code, else_code) = (std::mem::take(&mut then.matrix), std::mem::take(&mut otherwise.matrix));
+        self.frame().matrix.push(quote!(if #test { #(#then_code)* } else { #(#else_code)* }));
         Some(())
     }
 

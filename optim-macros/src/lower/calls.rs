@@ -98,6 +98,11 @@ impl Lowerer<'_> {
             "pow" => format_ident!("pow_lanes"),
             _ => method,
         };
+        if place == Place::Matrix && values.iter().all(|v| v.place != Place::Elem) {
+            // every operand a matrix of the program or a number: computed there, element by
+            // element, with the function the element loop would call
+            return self.program_map(values, at, |args| quote!(#element::#method(#(#args),*)));
+        }
         if place.factored() {
             let args: Vec<TokenStream> = values.into_iter().map(|v| self.factored_operand(v)).collect();
             let tokens = quote!(<f64 as #element>::#method(#(#args),*));

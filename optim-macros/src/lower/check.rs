@@ -38,7 +38,7 @@ fn matrices_alone(l: &mut Lowerer<'_>) {
     if !l.reductions.is_empty() {
         l.errors.error_at(span, "a rule with matrix values cannot also reduce over memory passes (`sum`, `norm` of an element-wise value, `group_*`); take `norm` of the matrix instead");
     }
-    let factored = l.states.iter().any(|s| s.axis != crate::ast::Axis::Full)
+    let factored = l.states.iter().any(|s| s.axis.factored())
         || l.row_temps.len() + l.col_temps.len() > 0
         || l.accumulators != (0, 0);
     if factored {

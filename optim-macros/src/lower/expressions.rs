@@ -38,6 +38,10 @@ impl Lowerer<'_> {
             }
             Expr::Paren(p) => {
                 let inner = self.expr(&p.expr)?;
+                if inner.place == Place::Matrix {
+                    // a matrix is known by its view's tokens: wrapping them would lose it
+                    return Some(inner);
+                }
                 let tokens = &inner.tokens;
                 Some(Value { tokens: quote!((#tokens)), ..inner })
             }
@@ -149,6 +153,11 @@ impl Lowerer<'_> {
             return None;
         };
         self.allowed_here(ident, &name)?;
+        if let Name::State(index) = name
+            && self.states[index].axis.matrix()
+        {
+            return self.matrix_state(index, ident);
+        }
         Some(match name {
             Name::Hyper(index) => {
                 let field = &self.spec.hypers[index].name;
@@ -162,7 +171,7 @@ impl Lowerer<'_> {
                     ir::HyperTy::Choice(_) => Value::scalar(Ty::Choice(index), quote!(#HYPER.#field)),
                 }
             }
-            Name::State(index) if self.states[index].axis != Axis::Full => {
+            Name::State(index) if self.states[index].axis.factored() => {
                 self.guard_check(index, ident)?;
                 self.states[index].read = true;
                 self.bump_var_stage(ident);
@@ -301,6 +310,18 @@ impl Lowerer<'_> {
                 self.expect(&right, Ty::Bool, &b.right)?;
                 let op = b.op;
                 Some(self.combine(left, right, Ty::Bool, |l, r| quote!((#l #op #r))))
+            }
+            BinOp::Rem(op) => {
+                self.expect(&left, Ty::Float, &b.left)?;
+                self.expect(&right, Ty::Float, &b.right)?;
+                if left.place != Place::Scalar || right.place != Place::Scalar {
+                    self.errors.error(
+                        op,
+                        "`%` takes numbers known before the step (`(step - 1) % frequency`), not element-wise values",
+                    );
+                    return None;
+                }
+                Some(self.combine(left, right, Ty::Float, |l, r| quote!((#l % #r))))
             }
             BinOp::BitXor(op) => {
                 self.errors.error(op, "`^` is not a power here; write `pow(x, y)`");

@@ -19,60 +19,10 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::Expr;
 
+use super::matrix_shape::element_count;
+pub(super) use super::matrix_shape::{Dim, Dims, describe};
 use super::*;
 use crate::symbol::*;
-
-/// One side of a matrix's shape, as an expression over the parameter's matrix view.
-#[derive(Clone, PartialEq, Debug)]
-pub(super) enum Dim {
-    Rows,
-    Cols,
-    /// `if condition { a } else { b }` (the condition's tokens as its key).
-    Pick(String, Box<Dim>, Box<Dim>),
-}
-
-impl Dim {
-    /// The dimension a selection between `a` and `b` under `condition` has, simplified: a
-    /// selection between equal sides is that side, and a selection nested under the same
-    /// condition takes its own arm.
-    pub(super) fn pick(condition: &str, a: Dim, b: Dim) -> Dim {
-        let a = a.under(condition, true);
-        let b = b.under(condition, false);
-        if a == b { a } else { Dim::Pick(condition.to_owned(), Box::new(a), Box::new(b)) }
-    }
-
-    /// This dimension knowing that `condition` is `holds`.
-    fn under(self, condition: &str, holds: bool) -> Dim {
-        match self {
-            Dim::Pick(c, a, b) if c == condition => {
-                if holds {
-                    a.under(condition, holds)
-                } else {
-                    b.under(condition, holds)
-                }
-            }
-            Dim::Pick(c, a, b) => {
-                let (a, b) = (a.under(condition, holds), b.under(condition, holds));
-                if a == b { a } else { Dim::Pick(c, Box::new(a), Box::new(b)) }
-            }
-            other => other,
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Dim::Rows => "rows".into(),
-            Dim::Cols => "cols".into(),
-            Dim::Pick(c, a, b) => format!("(if {c} {{ {} }} else {{ {} }})", a.describe(), b.describe()),
-        }
-    }
-}
-
-pub(super) type Dims = (Dim, Dim);
-
-pub(super) fn describe(dims: &Dims) -> String {
-    format!("{} x {}", dims.0.describe(), dims.1.describe())
-}
 
 /// A term of a matrix sum: a matrix (a view, possibly transposed) or a product of two.
 #[derive(Clone)]
@@ -145,15 +95,57 @@ pub(super) struct MatrixWalk {
     pub(super) first_use: Option<proc_macro2::Span>,
     /// Every `let mut` matrix (by its first buffer) and whether it is assigned again.
     pub(super) mutables: Vec<(syn::Ident, usize, bool)>,
+    /// The matrix states the program reads or assigns.
+    pub(super) states: Vec<super::matrix_state::MatrixState>,
+    /// Program code run before its first statement: every buffer and workspace it may use,
+    /// grown to its size (so a branch taken late allocates nothing).
+    pub(super) reservations: Vec<TokenStream>,
 }
 
-/// Matrix functions: `matmul(a, b)`, `transpose(a)`.
-pub(super) const MATRIX_FUNCTIONS: [(&str, usize); 2] = [("matmul", 2), ("transpose", 1)];
+/// Matrix functions: products and transposes here, the rest in `matrix_functions.rs`.
+pub(super) const MATRIX_FUNCTIONS: [(&str, usize); 9] = [
+    ("matmul", 2),
+    ("transpose", 1),
+    ("as_matrix", 1),
+    ("eigh", 1),
+    ("qr", 1),
+    ("column_sums", 1),
+    ("argsort_descending", 1),
+    ("take_rows", 2),
+    ("take_cols", 2),
+];
 
 impl Lowerer<'_> {
     pub(super) fn fresh_buffer(&mut self) -> usize {
         self.matrix.buffers += 1;
         self.matrix.buffers - 1
+    }
+
+    /// A new buffer for a matrix of `dims`, grown to its size before the program runs.
+    pub(super) fn sized_buffer(&mut self, dims: &Dims) -> usize {
+        let buffer = self.fresh_buffer();
+        self.reserve_buffer(buffer, dims);
+        buffer
+    }
+
+    pub(super) fn reserve_buffer(&mut self, buffer: usize, dims: &Dims) {
+        let len = element_count(&dims.0, &dims.1);
+        self.reserve(quote!(#SCRATCH.reserve(#buffer, #len);));
+    }
+
+    /// Program code that sizes a buffer or workspace before the program runs, under the
+    /// presence bits of the states whose guards enclose it: a side that no present state needs
+    /// (SOAP's columns over `max_precondition_dim`, `cols x cols`) is never allocated.
+    pub(super) fn reserve(&mut self, code: TokenStream) {
+        let bits: Vec<usize> = self
+            .states
+            .iter()
+            .filter_map(|s| s.presence.as_ref())
+            .filter(|(_, _, text)| self.guards.contains(text))
+            .map(|(bit, _, _)| *bit)
+            .collect();
+        let tests = bits.iter().map(|&bit| Self::bit_test(bit));
+        self.matrix.reservations.push(quote!(if true #(&& #tests)* { #code }));
     }
 
     pub(super) fn matrix_code(&mut self, code: TokenStream) {
@@ -178,11 +170,15 @@ impl Lowerer<'_> {
     pub(super) fn matrix_view(&mut self, value: Value, at: &impl ToTokens) -> Option<(TokenStream, Dims)> {
         match value.place {
             Place::Matrix => {
-                let info = self.matrix_info(&value)?;
+                let Some(info) = self.matrix_info(&value) else {
+                    self.errors
+                        .error(at, "internal error: a matrix value the program does not know; please report this spec");
+                    return None;
+                };
                 match info.pending {
                     None => Some((value.tokens, info.dims)),
                     Some(terms) => {
-                        let buffer = self.fresh_buffer();
+                        let buffer = self.sized_buffer(&info.dims);
                         let held = self.held_matrix(quote!(#buffer), &terms, info.dims.clone(), value.span);
                         Some((held.tokens, info.dims))
                     }
@@ -304,7 +300,37 @@ impl Lowerer<'_> {
         let matrix_like = |v: &Value| matches!(v.place, Place::Matrix | Place::Elem);
         let (l_matrix, r_matrix) = (matrix_like(&left), matrix_like(&right));
         let scalar = |v: &Value| matches!(v.place, Place::Scalar | Place::MatScalar);
+        let both = l_matrix && r_matrix;
         match op {
+            // element by element in the program: a product or quotient of two matrices, a
+            // number added to (or divided by) a matrix
+            syn::BinOp::Mul(_) | syn::BinOp::MulAssign(_) | syn::BinOp::Div(_) | syn::BinOp::DivAssign(_) if both => {
+                let divide = matches!(op, syn::BinOp::Div(_) | syn::BinOp::DivAssign(_));
+                let at = quote::quote_spanned!(span => x);
+                let op = if divide { quote!(/) } else { quote!(*) };
+                self.program_map(vec![left, right], &at, |a| {
+                    let (x, y) = (&a[0], &a[1]);
+                    quote!(#x #op #y)
+                })
+            }
+            syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::AddAssign(_) | syn::BinOp::SubAssign(_)
+                if l_matrix && scalar(&right) || r_matrix && scalar(&left) =>
+            {
+                let op =
+                    if matches!(op, syn::BinOp::Add(_) | syn::BinOp::AddAssign(_)) { quote!(+) } else { quote!(-) };
+                let at = quote::quote_spanned!(span => x);
+                self.program_map(vec![left, right], &at, |a| {
+                    let (x, y) = (&a[0], &a[1]);
+                    quote!(#x #op #y)
+                })
+            }
+            syn::BinOp::Div(_) | syn::BinOp::DivAssign(_) if r_matrix && scalar(&left) => {
+                let at = quote::quote_spanned!(span => x);
+                self.program_map(vec![left, right], &at, |a| {
+                    let (x, y) = (&a[0], &a[1]);
+                    quote!(#x / #y)
+                })
+            }
             syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::AddAssign(_) | syn::BinOp::SubAssign(_)
                 if l_matrix || r_matrix =>
             {
@@ -342,15 +368,18 @@ impl Lowerer<'_> {
                 Some(self.pending(terms, dims, span))
             }
             _ => {
-                self.errors.error_at(span, "matrices add and subtract, and scale by a number (`a * m`, `m / a`); a product is `matmul(a, b)`, and an element-wise product needs the matrix read element-wise (bind it and use it in element code)");
+                self.errors.error_at(span, "matrices add, subtract, multiply and divide element by element, and combine with numbers; a matrix product is `matmul(a, b)`");
                 None
             }
         }
     }
 
-    /// `matmul(a, b)`, `transpose(a)`.
+    /// `matmul(a, b)`, `transpose(a)`, and the functions of `matrix_functions.rs`.
     pub(super) fn matrix_call(&mut self, name: &str, values: Vec<Value>, args: &[&Expr]) -> Option<Value> {
         let span = syn::spanned::Spanned::span(args[0]);
+        if !matches!(name, "matmul" | "transpose") {
+            return self.matrix_function(name, values, args);
+        }
         if name == "transpose" {
             let value = values.into_iter().next()?;
             let (view, (rows, cols)) = self.matrix_view(value, args[0])?;

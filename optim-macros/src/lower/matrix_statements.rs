@@ -18,7 +18,7 @@ impl Lowerer<'_> {
         let mutable = self.matrix_info(&value).and_then(|i| i.mutable).is_some();
         if mutable {
             let Some((view, dims)) = self.matrix_view(value.clone(), &at) else { return value };
-            let buffer = self.fresh_buffer();
+            let buffer = self.sized_buffer(&dims);
             let terms = vec![(Coef::one(), Term::View(view))];
             return self.held_matrix(quote!(#buffer), &terms, dims, value.span);
         }
@@ -50,7 +50,7 @@ impl Lowerer<'_> {
     pub(super) fn let_mut_matrix(&mut self, ident: &syn::Ident, value: Value) {
         let at = quote::quote_spanned!(value.span => x);
         let Some((terms, dims)) = self.terms_of(value.clone(), &at) else { return };
-        let (first, second) = (self.fresh_buffer(), self.fresh_buffer());
+        let (first, second) = (self.sized_buffer(&dims), self.sized_buffer(&dims));
         let view = self.compute(quote!(#first), &terms);
         let local = self.local("mx");
         self.matrix_code(quote!(let mut #local: #RT::MatView = #view;));
@@ -69,9 +69,8 @@ impl Lowerer<'_> {
                 .error(ident, format!("`{ident}` is a `let` binding; declare it `let mut {ident}` to assign it again"));
             return;
         };
-        if self.elem_condition_depth > 0 || !self.branch_stages.is_empty() {
-            self.errors
-                .error(ident, "a matrix is assigned outside `if`; choose between matrices with an `if` expression");
+        if self.elem_condition_depth > 0 {
+            self.errors.error(ident, "a matrix is assigned under a condition known before the step (a hyperparameter, `step`, the shape), not an element-wise one");
             return;
         }
         let Some((terms, dims)) = self.terms_of(value, rhs) else { return };
@@ -158,8 +157,10 @@ impl Lowerer<'_> {
             self.errors.error(at, "a choice between matrices depends on one condition for the whole matrix (a hyperparameter, `rows > cols`), not an element-wise one");
             return None;
         }
-        let key = condition.tokens.to_string();
         let test = self.program_scalar(condition);
+        // the program's test is the key: two choices on one condition compare equal, and a
+        // buffer's size can be computed from it before the program runs
+        let key = test.to_string();
         let (a, a_dims) = self.reenter(&mut then, |this| this.matrix_view(a, at))?;
         let (b, b_dims) = self.reenter(&mut otherwise, |this| this.matrix_view(b, at))?;
         let merge = |this: &mut Self, frame: Frame| {

@@ -15,6 +15,9 @@ mod functions;
 mod hoist;
 mod hypers;
 mod matrix;
+mod matrix_functions;
+mod matrix_shape;
+mod matrix_state;
 mod matrix_statements;
 mod param_copies;
 mod points;
@@ -158,6 +161,7 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         return None;
     }
     let matrix = lowerer.matrix_layout();
+    let matrix_state_code = lowerer.matrix_state_code();
     let root = lowerer.frames.pop().unwrap_or_default();
     // one more slot after the spec's: the factor every gradient load is multiplied by (1, or
     // the coefficient of gradient clipping fused into the step)
@@ -180,6 +184,7 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         reductions: lowerer.reductions,
         factored_code: root.factored,
         matrix_code: root.matrix,
+        matrix_state_code,
         matrix,
         bf16_matrices,
         row_loads: lowerer.row_loads,

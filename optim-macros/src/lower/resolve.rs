@@ -35,8 +35,8 @@ impl Lowerer<'_> {
             Mode::Step => (true, ""),
             Mode::HyperOnly => (hyper_or_local, "ranges, `require` and scalar initial values use hyperparameters only"),
             Mode::Presence => (
-                hyper_or_local || matches!(name, Name::Ndim | Name::Numel),
-                "a presence condition uses hyperparameters, `ndim` and `numel`",
+                hyper_or_local || matches!(name, Name::Ndim | Name::Numel | Name::Rows | Name::Cols),
+                "a presence condition uses hyperparameters, `ndim`, `numel`, `rows` and `cols`",
             ),
             Mode::StateInit => (
                 hyper_or_local || matches!(name, Name::Param),

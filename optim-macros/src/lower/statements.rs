@@ -201,6 +201,12 @@ impl Lowerer<'_> {
             Name::GroupState(index) => self.group_written[index] = true,
             _ => {}
         }
+        if let Name::State(index) = name
+            && self.states[index].axis.matrix()
+        {
+            self.assign_matrix_state(index, ident, op, rhs);
+            return;
+        }
         let Some(mut value) = self.expr(rhs) else { return };
         if self.expect(&value, Ty::Float, rhs).is_none() {
             return;
@@ -228,7 +234,7 @@ impl Lowerer<'_> {
                 let tokens = self.elementwise(value);
                 self.frame().elem.push(ir::ElemStmt::Code { stage, tokens: quote!(#PARAM_VALUE = #tokens;) });
             }
-            Name::State(index) if self.states[index].axis != Axis::Full => {
+            Name::State(index) if self.states[index].axis.factored() => {
                 if self.guard_check(index, ident).is_none() {
                     return;
                 }
