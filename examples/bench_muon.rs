@@ -18,9 +18,11 @@
 
 #[path = "../benches/kernels/machine.rs"]
 mod machine;
+#[path = "../benches/kernels/matrix_bench.rs"]
+mod matrix_bench;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
@@ -34,50 +36,6 @@ const NS_STEPS: usize = 5;
 const SHAPES: [(usize, usize); 5] = [(1024, 1024), (4096, 1024), (768, 768), (768, 3072), (3072, 768)];
 const QUICK_SHAPES: [(usize, usize); 2] = [(128, 128), (256, 64)];
 
-struct Options {
-    threads: Vec<usize>,
-    reps: usize,
-    quick: bool,
-    json: Option<String>,
-}
-
-fn options() -> Result<Options, String> {
-    let mut options = Options { threads: vec![1, 2], reps: 7, quick: false, json: None };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--threads" => options.threads = machine::thread_counts(&mut args)?,
-            "--reps" => options.reps = machine::count_argument(&mut args, "--reps")?,
-            "--quick" => options.quick = true,
-            "--json" => options.json = Some(args.next().ok_or("--json needs a file name")?),
-            "--bench" => {}
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    if options.quick {
-        options.reps = 2;
-    }
-    Ok(options)
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-/// Deterministic values in [-1, 1).
-fn fill(n: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed | 1;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
 /// The flops of one Muon step's iteration on a `rows x cols` matrix.
 fn ns_flops(rows: usize, cols: usize) -> f64 {
     let (m, n) = (rows.min(cols) as f64, rows.max(cols) as f64);
@@ -87,19 +45,11 @@ fn ns_flops(rows: usize, cols: usize) -> f64 {
 /// The median time of one Muon step on a `rows x cols` float32 matrix.
 fn time_step(rows: usize, cols: usize, ns_dtype: MuonNsDtype, reps: usize) -> Duration {
     let shape = [rows, cols];
-    let param = Param::new(ndarray::ArrayD::from_shape_vec(&shape[..], fill(rows * cols, 1)).unwrap());
-    let grad = ndarray::ArrayD::from_shape_vec(&shape[..], fill(rows * cols, 2)).unwrap();
+    let param = Param::new(ndarray::ArrayD::from_shape_vec(&shape[..], matrix_bench::fill(rows * cols, 1)).unwrap());
+    let grad = ndarray::ArrayD::from_shape_vec(&shape[..], matrix_bench::fill(rows * cols, 2)).unwrap();
     let mut opt = Optimizer::<Muon, f32>::new(vec![param.clone()], Muon::hyper().lr(0.02).ns_dtype(ns_dtype)).unwrap();
     param.set_grad(grad);
-    opt.step().unwrap();
-    let times = (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            opt.step().unwrap();
-            start.elapsed()
-        })
-        .collect();
-    median(times)
+    matrix_bench::timed(reps, || opt.step().unwrap())
 }
 
 /// The median time of the iteration's products alone, computed by `faer` (the same three
@@ -111,33 +61,18 @@ fn time_gemm(rows: usize, cols: usize, threads: usize, reps: usize) -> Duration 
     let mut gram = Mat::<f32>::zeros(m, m);
     let mut square = Mat::<f32>::zeros(m, m);
     let mut next = Mat::<f32>::zeros(m, n);
-    let mut run = || {
+    let run = || {
         for _ in 0..NS_STEPS {
             matmul(gram.as_mut(), Accum::Replace, x.as_ref(), x.transpose(), 1.0, par);
             matmul(square.as_mut(), Accum::Replace, gram.as_ref(), gram.as_ref(), 1.0, par);
             matmul(next.as_mut(), Accum::Replace, square.as_ref(), x.as_ref(), 1.0, par);
         }
     };
-    run();
-    median(
-        (0..reps)
-            .map(|_| {
-                let start = Instant::now();
-                run();
-                start.elapsed()
-            })
-            .collect(),
-    )
+    matrix_bench::timed(reps, run)
 }
 
 fn main() {
-    let options = match options() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("bench_muon: {message}");
-            std::process::exit(2);
-        }
-    };
+    let options = matrix_bench::options_or_exit("bench_muon", 7);
     let shapes: &[(usize, usize)] = if options.quick { &QUICK_SHAPES } else { &SHAPES };
     println!("Muon step, float32 parameters, {NS_STEPS} Newton–Schulz iterations; {}", machine::cpu_model());
     println!(

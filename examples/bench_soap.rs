@@ -20,9 +20,11 @@
 
 #[path = "../benches/kernels/machine.rs"]
 mod machine;
+#[path = "../benches/kernels/matrix_bench.rs"]
+mod matrix_bench;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
@@ -32,50 +34,6 @@ use optim::{Optimizer, Param};
 /// A square matrix, and a transformer block's (d = 768).
 const SHAPES: [(usize, usize); 3] = [(1024, 1024), (768, 768), (768, 3072)];
 const QUICK_SHAPES: [(usize, usize); 2] = [(128, 128), (64, 192)];
-
-struct Options {
-    threads: Vec<usize>,
-    reps: usize,
-    quick: bool,
-    json: Option<String>,
-}
-
-fn options() -> Result<Options, String> {
-    let mut options = Options { threads: vec![1, 2], reps: 5, quick: false, json: None };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--threads" => options.threads = machine::thread_counts(&mut args)?,
-            "--reps" => options.reps = machine::count_argument(&mut args, "--reps")?,
-            "--quick" => options.quick = true,
-            "--json" => options.json = Some(args.next().ok_or("--json needs a file name")?),
-            "--bench" => {}
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    if options.quick {
-        options.reps = 2;
-    }
-    Ok(options)
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-/// Deterministic values in [-1, 1).
-fn fill(n: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed | 1;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 /// The flops of a step's eight products on a `rows x cols` matrix.
 fn step_flops(rows: usize, cols: usize) -> f64 {
@@ -87,21 +45,13 @@ fn step_flops(rows: usize, cols: usize) -> f64 {
 /// only gathers statistics and decomposes them), refreshing the bases every `frequency` steps.
 fn time_step(rows: usize, cols: usize, frequency: i64, reps: usize) -> Duration {
     let shape = [rows, cols];
-    let param = Param::new(ndarray::ArrayD::from_shape_vec(&shape[..], fill(rows * cols, 1)).unwrap());
-    let grad = ndarray::ArrayD::from_shape_vec(&shape[..], fill(rows * cols, 2)).unwrap();
+    let param = Param::new(ndarray::ArrayD::from_shape_vec(&shape[..], matrix_bench::fill(rows * cols, 1)).unwrap());
+    let grad = ndarray::ArrayD::from_shape_vec(&shape[..], matrix_bench::fill(rows * cols, 2)).unwrap();
     let hyper = Soap::hyper().precondition_frequency(frequency).max_precondition_dim(1 << 20);
     let mut opt = Optimizer::<Soap, f32>::new(vec![param.clone()], hyper).unwrap();
     param.set_grad(grad);
     opt.step().unwrap();
-    opt.step().unwrap();
-    let times = (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            opt.step().unwrap();
-            start.elapsed()
-        })
-        .collect();
-    median(times)
+    matrix_bench::timed(reps, || opt.step().unwrap())
 }
 
 /// The median time of the step's eight products alone, computed by `faer` on `threads` threads.
@@ -114,7 +64,7 @@ fn time_gemm(rows: usize, cols: usize, threads: usize, reps: usize) -> Duration 
     let mut both = Mat::<f32>::zeros(rows, cols);
     let mut gg0 = Mat::<f32>::zeros(rows, rows);
     let mut gg1 = Mat::<f32>::zeros(cols, cols);
-    let mut run = || {
+    let run = || {
         // two rotations in, one back: each a left and a right product
         for _ in 0..3 {
             matmul(left.as_mut(), Accum::Replace, q0.transpose(), g.as_ref(), 1.0, par);
@@ -123,26 +73,11 @@ fn time_gemm(rows: usize, cols: usize, threads: usize, reps: usize) -> Duration 
         matmul(gg0.as_mut(), Accum::Replace, g.as_ref(), g.transpose(), 1.0, par);
         matmul(gg1.as_mut(), Accum::Replace, g.transpose(), g.as_ref(), 1.0, par);
     };
-    run();
-    median(
-        (0..reps)
-            .map(|_| {
-                let start = Instant::now();
-                run();
-                start.elapsed()
-            })
-            .collect(),
-    )
+    matrix_bench::timed(reps, run)
 }
 
 fn main() {
-    let options = match options() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("bench_soap: {message}");
-            std::process::exit(2);
-        }
-    };
+    let options = matrix_bench::options_or_exit("bench_soap", 5);
     let shapes: &[(usize, usize)] = if options.quick { &QUICK_SHAPES } else { &SHAPES };
     println!("SOAP step, float32 parameters, both sides rotated; {}", machine::cpu_model());
     println!(
