@@ -77,13 +77,14 @@ impl Lowerer<'_> {
             views.push(self.matrix_view(value, *arg)?);
         }
         let (a, dims) = views[0].clone();
+        if name == "as_matrix" {
+            // the operand's view itself: no buffer of its own
+            let info = MatInfo { dims, pending: None, mutable: None };
+            return Some(self.matrix_value(a, info, span));
+        }
         let buffer = self.fresh_buffer();
         let square = dims.0 == dims.1;
         let (code, out) = match name {
-            "as_matrix" => {
-                let info = MatInfo { dims, pending: None, mutable: None };
-                return Some(self.matrix_value(a, info, span));
-            }
             "eigh" | "qr" if !square => {
                 let message = format!("`{name}` takes a square matrix; this one is {}", describe(&dims));
                 self.errors.error(args[0], message);
