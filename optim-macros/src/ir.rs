@@ -341,6 +341,17 @@ fn contains_pass(stmts: &[ElemStmt], pass: Option<usize>) -> bool {
     accumulates_where(stmts, &|own| pass == Some(own))
 }
 
+/// A column buffer (a column state, or a column temporary) as the element loop reads it: each
+/// row segment binds `view` to the buffer's entries for the segment's columns
+/// (`buffer[first + column ..]`, cut to the segment's length), and a reduction pass rebinds it
+/// to each block's; an element reads `view[COL_AT]`. Read through `Factors`'s bounds-checked
+/// accessor per element, a column value kept the loops that read one from vectorising.
+pub struct ColView {
+    pub view: syn::Ident,
+    pub buffer: TokenStream,
+    pub first: TokenStream,
+}
+
 pub struct Rule {
     pub hypers: Vec<Hyper>,
     pub requires: Vec<Require>,
@@ -371,6 +382,9 @@ pub struct Rule {
     pub factored_code: Vec<(usize, TokenStream)>,
     /// Values loaded once per row in the element loop: the local and how to read it.
     pub row_loads: Vec<(syn::Ident, TokenStream)>,
+    /// Column buffers the element loop reads, each through a view cut to the current row
+    /// segment (see [`ColView`]).
+    pub col_views: Vec<ColView>,
     /// Row and column temporaries, and row and column sum buffers.
     pub temps: (usize, usize),
     /// The matrix program's statements, run once per tensor between the first pass (which

@@ -84,6 +84,11 @@ symbols! {
     STATE_SLICE = "__s";
     /// Family: a row value loaded once per row in the element loop.
     ROW_LOAD = "__rv";
+    /// Family: a column buffer's view over the columns of the current row segment (or block),
+    /// which the element loop indexes by [`COL_AT`] without a bounds check per element.
+    COL_VIEW = "__cv";
+    /// The current element's index in the column views.
+    COL_AT = "__ca";
     /// Rows of all stacked matrices (`slices * rows`).
     ALL_ROWS = "__BR";
     /// Columns of all stacked matrices (`slices * cols`).

@@ -332,3 +332,28 @@ fn with_many_flags_loops_are_specialised_on_presence_then_the_first_flags() {
     assert!(run.contains("match __prep . mask & 31"), "{run}");
     assert!(run.contains("true >"), "the loops read the run-time mask: {run}");
 }
+
+#[test]
+fn column_values_are_read_through_views_cut_to_the_segment() {
+    let file = generate(quote! {
+        pub ColumnScaled {
+            hyper { lr = 0.1 }
+            state { col c = 0 }
+            step {
+                c = col_mean(grad * grad);
+                let scaled = grad / sqrt(c + 1);
+                param -= lr * scaled / (norm(scaled) + 1);
+            }
+        }
+    });
+    let (reduce, apply) = (item_fn(&file, "__reduce2"), item_fn(&file, "__loop"));
+    for code in [&reduce, &apply] {
+        // one view of the column temporary per row segment, read at the element's offset in
+        // it: no bounds-checked read per element through the whole buffer
+        assert!(code.contains("let :: core :: option :: Option :: Some (__cv0) = __ftemps . get"), "{code}");
+        assert!(code.contains("__rt :: at (__cv0 , __ca)"), "{code}");
+        assert!(!code.contains("__rt :: at (__ftemps"), "{code}");
+    }
+    // a reduction pass cuts it again to each block, as a fixed-size array
+    assert!(reduce.contains("let __cv0 : & [__T ; 32usize] = match __cv0 . get"), "{reduce}");
+}

@@ -117,6 +117,7 @@ pub(super) fn element_walk(rule: &ir::Rule, body: TokenStream) -> TokenStream {
             #segment
             for #INDEX in __start..__end {
                 let #COL = __cbase.wrapping_add(#INDEX);
+                let #COL_AT = #INDEX - __start;
                 #body
             }
             __start = __end;
@@ -125,9 +126,21 @@ pub(super) fn element_walk(rule: &ir::Rule, body: TokenStream) -> TokenStream {
 }
 
 /// The head of one row's segment of a factored walk from `__start`: the row, its first column,
-/// where the segment ends (`__end`), the column base (`__cbase`) and the per-row loads.
+/// where the segment ends (`__end`), the column base (`__cbase`), the per-row loads and the
+/// column views, each cut to the segment's length so that an element's read, at `__i -
+/// __start`, needs no bounds check the loop would keep (the buffers are sized from the shape,
+/// so a view is never short; if one were, the walk would stop rather than read past it).
 pub(super) fn row_segment(rule: &ir::Rule) -> TokenStream {
     let row_loads = rule.row_loads.iter().map(|(ident, read)| quote!(let #ident: #ELEM = #read;));
+    let col_views = rule.col_views.iter().map(|ir::ColView { view, buffer, first }| {
+        quote! {
+            let ::core::option::Option::Some(#view) =
+                #buffer.get((#first).wrapping_add(__cbase.wrapping_add(__start))..).and_then(|v| v.get(..__end - __start))
+            else {
+                return;
+            };
+        }
+    });
     quote! {
         let __flat = #FACTORS.offset + __start;
         let #ROW = __flat / #COLS;
@@ -135,6 +148,7 @@ pub(super) fn row_segment(rule: &ir::Rule) -> TokenStream {
         let __end = (__start + (#COLS - __col0)).min(#LEN);
         let __cbase = ((#ROW / #ROWS) * #COLS + __col0).wrapping_sub(__start);
         #(#row_loads)*
+        #(#col_views)*
     }
 }
 

@@ -51,6 +51,15 @@ pub(super) fn factored_walk(
             };
         }
     });
+    // the segment's column views cut to the block, as fixed-size arrays like the slices
+    let block_col_views = rule.col_views.iter().map(|ir::ColView { view, .. }| {
+        quote! {
+            let #view: &[#ELEM; #LANES] = match #view.get(__i0 - __start..__i0 - __start + #LANES).and_then(|b| b.try_into().ok()) {
+                ::core::option::Option::Some(block) => block,
+                ::core::option::Option::None => return,
+            };
+        }
+    });
     let targets: Vec<_> = mine
         .iter()
         .map(|(r, kind)| (ELEMENT_VALUE.at(r), BLOCK_VALUES.at(r), super::reduce::identity(*kind)))
@@ -115,9 +124,11 @@ pub(super) fn factored_walk(
                     ::core::option::Option::None => return,
                 };
                 #(#block_states)*
+                #(#block_col_views)*
                 #block_arrays
                 for #INDEX in 0..#LANES {
                     let #COL = __cb.wrapping_add(#INDEX);
+                    let #COL_AT = #INDEX;
                     #loads
                     #element_values
                     #block_body
@@ -131,6 +142,7 @@ pub(super) fn factored_walk(
             let __tail = __i0;
             for #INDEX in __tail..__end {
                 let #COL = __cbase.wrapping_add(#INDEX);
+                let #COL_AT = #INDEX - __start;
                 let #LANE = #INDEX - __tail;
                 #loads
                 #tail_body

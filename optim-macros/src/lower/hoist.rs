@@ -139,30 +139,22 @@ impl Lowerer<'_> {
                 None => return quote!(<#ELEM as #RT::Element>::ZERO),
             },
         };
-        let (row, index) = match value.place {
-            Place::Row => (true, quote!(#ROW)),
-            _ => (false, quote!(#COL)),
-        };
-        let read = match held {
-            Held::State(k) => {
-                let buffer = FACTOR_STATE.at(k);
-                quote!(#RT::at(#buffer, #index))
-            }
-            Held::Temp(m) if row => {
-                quote!(#RT::at(#LOOP_TEMPS, #m * #ALL_ROWS + #index))
-            }
-            Held::Temp(m) => {
-                quote!(#RT::at(#LOOP_TEMPS, #ROW_TEMP_COUNT * #ALL_ROWS + #m * #ALL_COLS + #index))
-            }
-        };
+        let row = value.place == Place::Row;
         if let Held::State(k) = held
             && !self.states[k].written
         {
             self.elem_read_early[k] = true;
         }
         if !row {
-            return read;
+            return self.col_view(held);
         }
+        let read = match held {
+            Held::State(k) => {
+                let buffer = FACTOR_STATE.at(k);
+                quote!(#RT::at(#buffer, #ROW))
+            }
+            Held::Temp(m) => quote!(#RT::at(#LOOP_TEMPS, #m * #ALL_ROWS + #ROW)),
+        };
         let key = read.to_string();
         if let Some((ident, _)) = self.row_loads.iter().find(|(_, tokens)| tokens.to_string() == key) {
             return ident.to_token_stream();
@@ -170,6 +162,25 @@ impl Lowerer<'_> {
         let ident = ROW_LOAD.at(self.row_loads.len());
         self.row_loads.push((ident.clone(), read));
         ident.into_token_stream()
+    }
+
+    /// The element loop's read of a column value held in memory: through the view of its
+    /// buffer over the current segment's columns (one per buffer, see [`ir::ColView`]).
+    fn col_view(&mut self, held: Held) -> TokenStream {
+        let (buffer, first) = match held {
+            Held::State(k) => (FACTOR_STATE.at(k).into_token_stream(), quote!(0usize)),
+            Held::Temp(m) => (LOOP_TEMPS.into_token_stream(), quote!(#ROW_TEMP_COUNT * #ALL_ROWS + #m * #ALL_COLS)),
+        };
+        let key = (buffer.to_string(), first.to_string());
+        let view = match self.col_views.iter().find(|v| (v.buffer.to_string(), v.first.to_string()) == key) {
+            Some(existing) => existing.view.clone(),
+            None => {
+                let view = COL_VIEW.at(self.col_views.len());
+                self.col_views.push(ir::ColView { view: view.clone(), buffer, first });
+                view
+            }
+        };
+        quote!(#RT::at(#view, #COL_AT))
     }
 
     /// Computes a row or column value into a temporary between passes; returns its index.

@@ -89,6 +89,8 @@ pub struct Lowerer<'a> {
     col_temps: Vec<Hoisted>,
     accumulators: (usize, usize),
     row_loads: Vec<(syn::Ident, TokenStream)>,
+    /// Column buffers element code reads: the view's local, the buffer and its first index.
+    col_views: Vec<ir::ColView>,
     /// Per factored state: read by element-wise code before any update of it.
     elem_read_early: Vec<bool>,
     /// Where each hoisted condition (mask bit) and each reduction was written, for limit errors.
@@ -139,6 +141,7 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         col_temps: Vec::new(),
         accumulators: (0, 0),
         row_loads: Vec::new(),
+        col_views: Vec::new(),
         elem_read_early: Vec::new(),
         bit_spans: Vec::new(),
         inline_scalars: false,
@@ -188,6 +191,7 @@ pub fn lower(spec: &Spec, errors: &mut Errors) -> Option<ir::Rule> {
         matrix,
         bf16_matrices,
         row_loads: lowerer.row_loads,
+        col_views: lowerer.col_views,
         temps: (lowerer.row_temps.len(), lowerer.col_temps.len()),
         accumulators: lowerer.accumulators,
         param_written: lowerer.param_written,
