@@ -5,6 +5,8 @@
 mod buffer;
 mod element;
 mod elementary;
+// debug builds only; not the crate's own unit tests, which step few rules, nor trybuild's
+// build of it for the compile-fail cases, which step none
 mod error;
 mod factored;
 mod grad_clip;
@@ -12,6 +14,9 @@ mod group;
 mod group_values;
 mod hooks;
 mod hyper;
+#[cfg(all(debug_assertions, not(test), not(trybuild)))]
+#[doc(hidden)]
+pub mod instantiate;
 mod kernel;
 mod lowbit;
 mod matrix_step;
