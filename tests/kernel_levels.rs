@@ -74,6 +74,18 @@ fn registry_names_every_exported_rule() {
     assert_eq!(rules::registered_rules(), rules::exported_rules());
 }
 
+/// Debug builds compile every shipped rule's kernels once, in optim-core
+/// (`optim-core/src/instantiate.rs`); a rule missing there still works, but every test binary
+/// and example compiles it again.
+#[cfg(debug_assertions)]
+#[test]
+fn debug_builds_instantiate_every_exported_rule_once() {
+    let mut instantiated: Vec<String> =
+        optim_core::instantiate::every_rule(false).into_iter().map(String::from).collect();
+    instantiated.sort();
+    assert_eq!(instantiated, rules::exported_rules());
+}
+
 #[test]
 fn every_clone_of_every_rule_is_bit_identical_to_the_baseline() {
     let levels = SimdLevel::available();
