@@ -22,6 +22,51 @@ optim::optimizer! {
     }
 }
 
+optim::optimizer! {
+    /// Reads a column state in element code, for matrices only: a vector has no such state.
+    pub ColumnIfMatrix {
+        hyper { lr = 1.0 }
+        state { col c = 0 if ndim >= 2 }
+        step {
+            if ndim >= 2 {
+                c = col_mean(grad);
+                param -= lr * (grad + c) / max(norm(grad + c), 1);
+            } else {
+                param -= lr * grad / max(norm(grad), 1);
+            }
+        }
+    }
+}
+
+/// A column state absent for a tensor (its presence condition false) does not stop the update
+/// from reaching every element of it: the loop's view of the state is empty there.
+#[test]
+fn an_absent_column_state_leaves_no_element_out() {
+    let vector = Param::new(ndarray::ArrayD::<f64>::zeros(vec![70]));
+    let matrix = Param::new(ndarray::ArrayD::<f64>::zeros(vec![3, 70]));
+    let mut opt =
+        Optimizer::<ColumnIfMatrix, f64>::new(vec![vector.clone(), matrix.clone()], ColumnIfMatrix::hyper()).unwrap();
+    let g: Vec<f64> = Noise(5).vec(70 * 4);
+    vector.set_grad(ndarray::ArrayD::from_shape_vec(vec![70], g[..70].to_vec()).unwrap());
+    matrix.set_grad(ndarray::ArrayD::from_shape_vec(vec![3, 70], g[70..].to_vec()).unwrap());
+    opt.step().unwrap();
+    let vector_norm = g[..70].iter().map(|x| x * x).sum::<f64>().sqrt().max(1.0);
+    for (i, v) in vector.value().iter().enumerate() {
+        assert!((v + g[i] / vector_norm).abs() < 1e-15, "vector element {i}: {v}");
+    }
+    let col_mean = |j: usize| (0..3).map(|k| g[70 + k * 70 + j]).sum::<f64>() / 3.0;
+    let shifted = |i: usize, j: usize| g[70 + i * 70 + j] + col_mean(j);
+    let norm =
+        (0..3).flat_map(|i| (0..70).map(move |j| (i, j))).map(|(i, j)| shifted(i, j).powi(2)).sum::<f64>().sqrt();
+    let m = matrix.value();
+    for i in 0..3 {
+        for j in 0..70 {
+            let expected = -shifted(i, j) / norm.max(1.0);
+            assert!((m[[i, j]] - expected).abs() < 1e-15, "matrix ({i},{j}): {} vs {expected}", m[[i, j]]);
+        }
+    }
+}
+
 #[test]
 fn row_and_column_means_match_loops_over_stacked_matrices() {
     let (s, r, c) = (2, 3, 4);

@@ -350,7 +350,7 @@ fn column_values_are_read_through_views_cut_to_the_segment() {
     for code in [&reduce, &apply] {
         // one view of the column temporary per row segment, read at the element's offset in
         // it: no bounds-checked read per element through the whole buffer
-        assert!(code.contains("let :: core :: option :: Option :: Some (__cv0) = __ftemps . get"), "{code}");
+        assert!(code.contains("let __cv0 : & [__T] = __ftemps . get"), "{code}");
         assert!(code.contains("__rt :: at (__cv0 , __ca)"), "{code}");
         assert!(!code.contains("__rt :: at (__ftemps"), "{code}");
     }

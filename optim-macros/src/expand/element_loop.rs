@@ -128,17 +128,17 @@ pub(super) fn element_walk(rule: &ir::Rule, body: TokenStream) -> TokenStream {
 /// The head of one row's segment of a factored walk from `__start`: the row, its first column,
 /// where the segment ends (`__end`), the column base (`__cbase`), the per-row loads and the
 /// column views, each cut to the segment's length so that an element's read, at `__i -
-/// __start`, needs no bounds check the loop would keep (the buffers are sized from the shape,
-/// so a view is never short; if one were, the walk would stop rather than read past it).
+/// __start`, needs no bounds check the loop would keep. A state absent for this tensor (its
+/// presence condition false) has an empty buffer and an empty view, which reads as zero; the
+/// code reading it sits under that same condition, so nothing reads it.
 pub(super) fn row_segment(rule: &ir::Rule) -> TokenStream {
     let row_loads = rule.row_loads.iter().map(|(ident, read)| quote!(let #ident: #ELEM = #read;));
     let col_views = rule.col_views.iter().map(|ir::ColView { view, buffer, first }| {
         quote! {
-            let ::core::option::Option::Some(#view) =
-                #buffer.get((#first).wrapping_add(__cbase.wrapping_add(__start))..).and_then(|v| v.get(..__end - __start))
-            else {
-                return;
-            };
+            let #view: &[#ELEM] = #buffer
+                .get((#first).wrapping_add(__cbase.wrapping_add(__start))..)
+                .and_then(|v| v.get(..__end - __start))
+                .unwrap_or(&[]);
         }
     });
     quote! {

@@ -51,12 +51,13 @@ pub(super) fn factored_walk(
             };
         }
     });
-    // the segment's column views cut to the block, as fixed-size arrays like the slices
+    // the segment's column views cut to the block, as fixed-size arrays like the slices (an
+    // absent state's empty view gives a block of zeros, as an absent state's slice does)
     let block_col_views = rule.col_views.iter().map(|ir::ColView { view, .. }| {
         quote! {
             let #view: &[#ELEM; #LANES] = match #view.get(__i0 - __start..__i0 - __start + #LANES).and_then(|b| b.try_into().ok()) {
                 ::core::option::Option::Some(block) => block,
-                ::core::option::Option::None => return,
+                ::core::option::Option::None => &__zeros,
             };
         }
     });
