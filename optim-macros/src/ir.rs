@@ -344,7 +344,8 @@ fn contains_pass(stmts: &[ElemStmt], pass: Option<usize>) -> bool {
 /// A column buffer (a column state, or a column temporary) as the element loop reads it: each
 /// row segment binds `view` to the buffer's entries for the segment's columns
 /// (`buffer[first + column ..]`, cut to the segment's length), and a reduction pass rebinds it
-/// to each block's; an element reads `view[COL_AT]`. Read through `Factors`'s bounds-checked
+/// to each block's; an element reads `view[COL_AT]` (zero from the empty view of a state absent
+/// for the tensor). Read through `Factors`'s bounds-checked
 /// accessor per element, a column value kept the loops that read one from vectorising.
 pub struct ColView {
     pub view: syn::Ident,
