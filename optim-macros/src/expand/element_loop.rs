@@ -105,7 +105,7 @@ fn result_reslices(rule: &ir::Rule, state_slices: &[syn::Ident]) -> TokenStream 
 }
 
 /// `for __i in 0..__n { body }`, or for a factored rule the same walk split at row ends, with
-/// the row index, the column index and the per-row loads in scope.
+/// the row index, the per-row loads and the column views (read at `COL_AT`) in scope.
 pub(super) fn element_walk(rule: &ir::Rule, body: TokenStream) -> TokenStream {
     if !rule.factored() {
         return quote!(for #INDEX in 0..#LEN { #body });
@@ -116,7 +116,6 @@ pub(super) fn element_walk(rule: &ir::Rule, body: TokenStream) -> TokenStream {
         while __start < #LEN {
             #segment
             for #INDEX in __start..__end {
-                let #COL = __cbase.wrapping_add(#INDEX);
                 let #COL_AT = #INDEX - __start;
                 #body
             }

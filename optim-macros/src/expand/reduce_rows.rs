@@ -128,7 +128,6 @@ pub(super) fn factored_walk(
                 #(#block_col_views)*
                 #block_arrays
                 for #INDEX in 0..#LANES {
-                    let #COL = __cb.wrapping_add(#INDEX);
                     let #COL_AT = #INDEX;
                     #loads
                     #element_values
